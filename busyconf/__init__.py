@@ -1,0 +1,3 @@
+"""busyconf: configure, size and build BusyBox."""
+
+__version__ = "0.1.0"

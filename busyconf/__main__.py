@@ -1,0 +1,5 @@
+import sys
+
+from busyconf.cli import main
+
+sys.exit(main())

@@ -1,0 +1,447 @@
+"""The command line: argument parsing and Rich output over the domain layer.
+
+Every command returns an exit code (:class:`~busyconf.errors.ExitCode`); a
+:class:`~busyconf.errors.BusyconfError` becomes one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from busyconf import __version__
+from busyconf.errors import BusyconfError, ExitCode, UserError
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DEFAULT_PROFILE = Path("configs/defconfig.toml")
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+# -- source ----------------------------------------------------------------------
+
+def cmd_source_list(args: argparse.Namespace) -> int:
+    from busyconf.source import DEFAULT_RELEASE, RELEASES, SourceCache
+
+    cache = SourceCache()
+    cached = {r.version: r for r in cache.list()}
+    if args.json:
+        rows = []
+        for v in sorted(set(RELEASES) | set(cached), key=_vkey):
+            c = cached.get(v)
+            rows.append(
+                {
+                    "version": v,
+                    "known_sha256": RELEASES[v].sha256 if v in RELEASES else None,
+                    "default": v == DEFAULT_RELEASE,
+                    "cached": c is not None,
+                    "verified": bool(c and c.verified),
+                    "path": str(c.path) if c else None,
+                }
+            )
+        _print_json({"cache": str(cache.root), "releases": rows})
+        return 0
+    table = Table(title=f"BusyBox releases (cache: {cache.root})")
+    table.add_column("version")
+    table.add_column("cached")
+    table.add_column("verified")
+    table.add_column("sha256")
+    for v in sorted(set(RELEASES) | set(cached), key=_vkey):
+        c = cached.get(v)
+        sha = RELEASES[v].sha256 if v in RELEASES else (c.sha256 if c else None)
+        label = v + (" (default)" if v == DEFAULT_RELEASE else "")
+        table.add_row(
+            label,
+            "yes" if c else "no",
+            ("yes" if c.verified else "[yellow]no[/]") if c else "-",
+            (sha or "-")[:16] + ("…" if sha else ""),
+        )
+    out.print(table)
+    return 0
+
+
+def _vkey(v: str) -> tuple[int, ...]:
+    from busyconf.source.releases import version_key
+
+    return version_key(v)
+
+
+def cmd_source_fetch(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    from busyconf.source import SourceCache
+
+    cache = SourceCache()
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"BusyBox {args.version}", total=None)
+
+        def progress(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        rel = cache.fetch(args.version, progress)
+    out.print(f"BusyBox {rel.version}: verified sha256 {rel.sha256}\n  {rel.path}")
+    return 0
+
+
+def cmd_source_add(args: argparse.Namespace) -> int:
+    from busyconf.source import SourceCache
+
+    rel = SourceCache().add(Path(args.path))
+    state = f"verified sha256 {rel.sha256}" if rel.verified else "[yellow]unverified[/] (not a known release)"
+    out.print(f"BusyBox {rel.version}: {state}\n  {rel.path}")
+    return 0
+
+
+# -- show / set / diff -------------------------------------------------------------
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from busyconf.model.config import to_toml
+    from busyconf.model.sources import load_any
+
+    loaded = load_any(Path(args.profile), release=args.release, drop_unknown=args.drop_unknown)
+    tree, cfg, prof = loaded.tree, loaded.config, loaded.profile
+    overrides = {k: v for k, v in (prof.config.items() if prof else [])}
+    if args.json:
+        _print_json(
+            {
+                "path": str(loaded.path),
+                "description": prof.description if prof else None,
+                "busybox": tree.release,
+                "arch": prof.arch if prof else None,
+                "base": prof.base if prof else None,
+                "toolchain": prof.toolchain if prof else None,
+                "overrides": overrides,
+                "applets": list(cfg.applets),
+                "config": {n: to_toml(tree, n, v) for n, v in cfg.values.items()},
+            }
+        )
+        return 0
+    if prof:
+        out.print(f"[bold]{prof.name}[/]  {prof.description}")
+        out.print(f"BusyBox {tree.release}, arch {prof.arch}, base {prof.base}, toolchain {prof.toolchain}")
+    else:
+        out.print(f"[bold]{loaded.path}[/]  BusyBox {tree.release}")
+    if overrides:
+        out.print(f"\n[bold]Settings[/] ({len(overrides)} differ from the base)")
+        for k, v in overrides.items():
+            out.print(f"  {k} = {json.dumps(v)}")
+    if args.all:
+        out.print("\n[bold]All symbols[/]")
+        for n, v in cfg.values.items():
+            out.print(f"  {n} = {json.dumps(to_toml(tree, n, v))}")
+    out.print(f"\n[bold]Applets[/] ({len(cfg.applets)})")
+    out.print("  " + " ".join(cfg.applets))
+    return 0
+
+
+def cmd_set(args: argparse.Namespace) -> int:
+    from busyconf.model.config import explain, missing_dependencies, parse_assignment, resolve
+    from busyconf.model.profile import apply_changes, load_profile, save_profile, tree_for
+
+    prof = load_profile(args.profile)
+    tree = tree_for(prof)
+    before = resolve(tree, _assignments(tree, prof))
+    changes = [parse_assignment(tree, a) for a in args.assignments]
+    if args.with_deps:
+        changes = _with_dependencies(tree, prof, changes, missing_dependencies)
+    after = apply_changes(prof, tree, changes)
+    for name, value in changes:
+        if after.values[name] != value:
+            resolve(tree, _assignments(tree, prof) + list(changes))
+            reason = explain(tree, name, value) or f"{name} stays {after.values[name]!r}"
+            hint = ""
+            deps = missing_dependencies(tree, name)
+            if deps and value != "n":
+                hint = f" (--with-deps turns on {', '.join(deps)})"
+            raise UserError(f"{args.profile}: cannot set {name}={value}: {reason}{hint}")
+    save_profile(prof)
+    changed = before.diff(after)
+    for name, old, new in changed:
+        out.print(f"  {name}: {old} -> {new}")
+    gained = sorted(set(after.applets) - set(before.applets))
+    lost = sorted(set(before.applets) - set(after.applets))
+    if gained:
+        out.print(f"  applets added: {' '.join(gained)}")
+    if lost:
+        out.print(f"  applets removed: {' '.join(lost)}")
+    out.print(f"saved {args.profile} ({len(changed)} symbols changed)")
+    return 0
+
+
+def _assignments(tree: Any, prof: Any) -> list[tuple[str, str]]:
+    from busyconf.model.profile import profile_assignments
+
+    return profile_assignments(tree, prof)
+
+
+def _with_dependencies(
+    tree: Any, prof: Any, changes: list[tuple[str, str]], missing: Callable[..., list[str] | None]
+) -> list[tuple[str, str]]:
+    from busyconf.model.config import resolve
+
+    resolve(tree, _assignments(tree, prof) + changes)
+    extra: list[tuple[str, str]] = []
+    for name, value in changes:
+        if value != "n":
+            for dep in missing(tree, name) or []:
+                if (dep, "y") not in extra:
+                    extra.append((dep, "y"))
+    return extra + changes
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from busyconf.model.config import to_toml
+    from busyconf.model.sources import load_any
+
+    a = load_any(Path(args.a), release=args.release, drop_unknown=args.drop_unknown)
+    b = load_any(Path(args.b), release=args.release, drop_unknown=args.drop_unknown)
+    diff = a.config.diff(b.config)
+    gained = sorted(set(b.config.applets) - set(a.config.applets))
+    lost = sorted(set(a.config.applets) - set(b.config.applets))
+
+    def show(tree: Any, name: str, value: str | None) -> object:
+        return None if value is None else to_toml(tree, name, value)
+
+    if args.json:
+        _print_json(
+            {
+                "a": str(a.path),
+                "b": str(b.path),
+                "symbols": [
+                    {"name": n, "a": show(a.tree, n, x), "b": show(b.tree, n, y)} for n, x, y in diff
+                ],
+                "applets_only_in_a": lost,
+                "applets_only_in_b": gained,
+            }
+        )
+        return 0
+    if not diff:
+        out.print("no differences")
+        return 0
+    for n, x, y in diff:
+        out.print(f"{n}: {_fmt(show(a.tree, n, x))} -> {_fmt(show(b.tree, n, y))}")
+    if lost:
+        out.print(f"applets only in {args.a}: {' '.join(lost)}")
+    if gained:
+        out.print(f"applets only in {args.b}: {' '.join(gained)}")
+    out.print(f"{len(diff)} symbols differ")
+    return 0
+
+
+def _fmt(value: object) -> str:
+    return "(absent)" if value is None else json.dumps(value)
+
+
+# -- import / export -----------------------------------------------------------------
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from busyconf.model.kconfig import load_tree
+    from busyconf.model.profile import dumps, import_dotconfig, known_arches, write_atomic
+    from busyconf.model.sources import dotconfig_release
+    from busyconf.source import SourceCache
+
+    src = Path(args.dotconfig)
+    dest = Path(args.output)
+    try:
+        text = src.read_text()
+    except FileNotFoundError:
+        raise UserError(f"{src}: no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"{src}: cannot read ({e})") from None
+    if dest.exists() and not args.force:
+        raise UserError(f"{dest}: already exists; pass --force to replace it")
+    if args.arch not in known_arches():
+        raise UserError(f"unknown arch {args.arch!r} (known: {', '.join(known_arches())})")
+    cache = SourceCache()
+    tree = load_tree(dotconfig_release(text, args.release, cache), cache)
+    prof, dropped = import_dotconfig(
+        text, str(src), tree, base=args.base, out_path=dest, arch=args.arch,
+        description=args.description or "", drop_unknown=args.drop_unknown,
+    )
+    write_atomic(dest, dumps(prof))
+    for name in dropped:
+        err.print(f"{src}: dropped unknown symbol CONFIG_{name}")
+    out.print(f"wrote {dest}: {len(prof.config)} settings over {args.base} (BusyBox {tree.release})")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from busyconf.model.dotconfig import write_dotconfig
+    from busyconf.model.profile import write_atomic
+    from busyconf.model.sources import load_any
+
+    loaded = load_any(Path(args.profile), release=args.release, drop_unknown=args.drop_unknown)
+    with loaded.tree.lock:
+        loaded.tree.apply(loaded.assignments)
+        text = write_dotconfig(loaded.tree)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        write_atomic(Path(args.output), text)
+        out.print(f"wrote {args.output} ({len(loaded.config.applets)} applets, BusyBox {loaded.tree.release})")
+    return 0
+
+
+# -- parser ------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="busyconf",
+        description="Configure, size and build BusyBox from small per-device profiles.",
+        epilog="Run `busyconf COMMAND --help` for each command. With no command, "
+        "opens the interactive editor on PROFILE (default configs/defconfig.toml).",
+    )
+    p.add_argument("--version", action="version", version=f"busyconf {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    src = sub.add_parser("source", help="BusyBox releases: list, fetch, add")
+    ssub = src.add_subparsers(dest="source_command", metavar="ACTION", required=True)
+    s = ssub.add_parser("list", help="releases known, cached and verified")
+    s.add_argument("--json", action="store_true", help="print JSON")
+    s.set_defaults(func=cmd_source_list)
+    s = ssub.add_parser(
+        "fetch",
+        help="download and sha256-verify a release into the cache",
+        description="Download a known release and check its sha256. Extra mirrors: "
+        "BUSYCONF_MIRRORS='URL...' (tried before upstream). Cache: BUSYCONF_CACHE.",
+    )
+    s.add_argument("version", help="e.g. 1.38.0")
+    s.set_defaults(func=cmd_source_fetch)
+    s = ssub.add_parser(
+        "add",
+        help="import a local release tarball or unpacked tree",
+        description="Import a tarball (verified when its version is known) or an unpacked, "
+        "unconfigured source tree. The tree is copied into the cache; it is never modified.",
+    )
+    s.add_argument("path", help="busybox-X.Y.Z.tar.bz2 or a source folder")
+    s.set_defaults(func=cmd_source_add)
+
+    s = sub.add_parser("show", help="resolved settings and enabled applets")
+    s.add_argument("profile", help="a profile (.toml) or a .config")
+    s.add_argument("--json", action="store_true", help="print one JSON document")
+    s.add_argument("--all", action="store_true", help="list every symbol's value")
+    s.add_argument("--release", help="release of a .config without a version header")
+    s.add_argument("--drop-unknown", action="store_true", help="ignore symbols this release lacks")
+    s.set_defaults(func=cmd_show)
+
+    s = sub.add_parser(
+        "set",
+        help="change symbols in a saved profile",
+        description="Set symbols and save the profile minimally (comments and order kept). "
+        "Values: true/false (or y/n) for bools, numbers, strings. Fails, writing nothing, "
+        "if a value cannot take effect; the message says why.",
+    )
+    s.add_argument("profile", help="the profile to edit")
+    s.add_argument("assignments", nargs="+", metavar="SYM=VALUE", help="e.g. LS=n FEATURE_EDITING_HISTORY=64")
+    s.add_argument("--with-deps", action="store_true", help="also turn on the options a symbol needs")
+    s.set_defaults(func=cmd_set)
+
+    s = sub.add_parser("diff", help="symbols that differ between two configurations")
+    s.add_argument("a", help="profile (.toml) or .config")
+    s.add_argument("b", help="profile (.toml) or .config")
+    s.add_argument("--json", action="store_true", help="print one JSON document")
+    s.add_argument("--release", help="release of .config files without a version header")
+    s.add_argument("--drop-unknown", action="store_true", help="ignore symbols a release lacks")
+    s.set_defaults(func=cmd_diff)
+
+    s = sub.add_parser(
+        "import",
+        help="turn an existing .config into a minimal profile",
+        description="Reads a .config strictly (every line, type and range checked) and writes "
+        "the smallest profile that gives the same configuration.",
+    )
+    s.add_argument("dotconfig", help="the .config to import")
+    s.add_argument("-o", "--output", required=True, help="configs/NAME.toml")
+    s.add_argument("--base", default="defconfig", help="defconfig (default), allnoconfig, a profile or a .config")
+    s.add_argument("--release", help="default: the .config header's release, else the newest cached")
+    s.add_argument("--arch", default="x86_64", help="target CPU recorded in the profile (default x86_64)")
+    s.add_argument("--description", help="one line for the profile")
+    s.add_argument("--drop-unknown", action="store_true", help="drop symbols this release lacks (listed on stderr)")
+    s.add_argument("--force", action="store_true", help="replace an existing output file")
+    s.set_defaults(func=cmd_import)
+
+    s = sub.add_parser("export", help="write a full .config that BusyBox's make accepts as is")
+    s.add_argument("profile", help="profile (.toml) or .config")
+    s.add_argument("-o", "--output", required=True, help="file to write, or - for stdout")
+    s.add_argument("--release", help="release of a .config without a version header")
+    s.add_argument("--drop-unknown", action="store_true", help="drop symbols this release lacks")
+    s.set_defaults(func=cmd_export)
+
+    _add_build_commands(sub)
+    return p
+
+
+def _add_build_commands(sub: Any) -> None:
+    """Commands that need the build layer; registered when it is present."""
+    try:
+        from busyconf import cli_build
+    except ImportError:
+        return
+    cli_build.register(sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv or (not argv[0].startswith("-") and argv[0] not in _commands(parser)):
+        return _run_tui(argv, parser)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return ExitCode.USAGE
+    try:
+        return int(args.func(args))
+    except BusyconfError as e:
+        err.print(f"busyconf: {e}", markup=False)
+        return int(e.exit_code)
+    except KeyboardInterrupt:
+        err.print("busyconf: interrupted")
+        return int(ExitCode.INTERRUPTED)
+
+
+def _commands(parser: argparse.ArgumentParser) -> set[str]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return set(action.choices)
+    return set()
+
+
+def _run_tui(argv: list[str], parser: argparse.ArgumentParser) -> int:
+    if len(argv) > 1:
+        parser.print_usage(sys.stderr)
+        err.print(f"busyconf: error: unknown command {argv[0]!r}")
+        return int(ExitCode.USAGE)
+    try:
+        from busyconf.tui import run_tui
+    except ImportError:
+        err.print("busyconf: the interactive editor is not available in this build")
+        return int(ExitCode.ENVIRONMENT)
+    profile = Path(argv[0]) if argv else DEFAULT_PROFILE
+    try:
+        return int(run_tui(profile))
+    except BusyconfError as e:
+        err.print(f"busyconf: {e}", markup=False)
+        return int(e.exit_code)

@@ -1,0 +1,249 @@
+"""A typed facade over kconfiglib for one BusyBox release's Kconfig tree.
+
+kconfiglib is untyped and stateful: a ``Kconfig`` object holds the current
+values of every symbol. :class:`KconfigTree` owns one such object per
+release and per process (see :func:`load_tree`); callers hand it a list of
+assignments and read back a :class:`~busyconf.model.config.Configuration`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import kconfiglib
+
+from busyconf.errors import UnknownSymbolError
+from busyconf.source import SourceCache
+
+TYPE_NAMES = {
+    kconfiglib.BOOL: "bool",
+    kconfiglib.TRISTATE: "tristate",
+    kconfiglib.STRING: "string",
+    kconfiglib.INT: "int",
+    kconfiglib.HEX: "hex",
+}
+
+_APPLET_LINE = re.compile(r"^((?:IF_\w+\(\s*)+)APPLET\w*\(\s*([^,\s]+)\s*,")
+_IF_NAME = re.compile(r"IF_(\w+)\(")
+_HASH_IF = re.compile(r"^#if\s+(ENABLE_\w+(?:\s*\|\|\s*ENABLE_\w+)*)\s*$")
+
+
+@dataclass(frozen=True)
+class Applet:
+    """One entry of BusyBox's applet table (``include/applets.h``).
+
+    The applet is built when every symbol in ``requires`` is ``y`` and, if
+    ``any_of`` is not empty, at least one of those is ``y`` too.
+    """
+
+    name: str
+    requires: tuple[str, ...]
+    any_of: tuple[str, ...] = ()
+
+    def enabled(self, values: Mapping[str, str]) -> bool:
+        if not all(values.get(s) == "y" for s in self.requires):
+            return False
+        return not self.any_of or any(values.get(s) == "y" for s in self.any_of)
+
+
+def parse_applet_table(text: str) -> list[Applet]:
+    """Read the ``IF_X(APPLET...(name, ...))`` lines of a generated applets.h."""
+    out: list[Applet] = []
+    any_of: tuple[str, ...] = ()
+    for line in text.splitlines():
+        line = line.strip()
+        m = _HASH_IF.match(line)
+        if m:
+            any_of = tuple(s.strip()[len("ENABLE_") :] for s in m.group(1).split("||"))
+            continue
+        if line.startswith("#endif"):
+            any_of = ()
+            continue
+        m = _APPLET_LINE.match(line)
+        if m:
+            out.append(Applet(m.group(2), tuple(_IF_NAME.findall(m.group(1))), any_of))
+    return out
+
+
+@dataclass(frozen=True)
+class SymbolInfo:
+    """What a person wants to know about one symbol."""
+
+    name: str
+    type: str
+    prompt: str | None
+    help: str
+    menu_path: tuple[str, ...]
+    locations: tuple[str, ...]
+    applets: tuple[str, ...] = field(default=())
+    depends_on: str = ""
+    selected_by: str = ""
+    implied_by: str = ""
+    choices: tuple[str, ...] = ()
+
+    @property
+    def is_applet(self) -> bool:
+        return bool(self.applets)
+
+
+class KconfigTree:
+    """One parsed BusyBox Kconfig tree. Not thread-safe: hold :attr:`lock`."""
+
+    def __init__(self, release: str, kconfig_dir: Path, src_dir: Path) -> None:
+        self.release = release
+        self.kconfig_dir = kconfig_dir
+        self.src_dir = src_dir
+        self.lock = threading.RLock()
+        top = kconfig_dir / "Config.in"
+        old = os.environ.get("srctree")
+        os.environ["srctree"] = str(kconfig_dir)
+        try:
+            self.kconf = kconfiglib.Kconfig(str(top), warn_to_stderr=False, suppress_traceback=True)
+        finally:
+            if old is None:
+                del os.environ["srctree"]
+            else:
+                os.environ["srctree"] = old
+        # kconfiglib warns on every value it has to ignore; we explain those
+        # ourselves, and its list would only grow in a long TUI session.
+        self.kconf.warn = False
+        self.applets = parse_applet_table((kconfig_dir / "include" / "applets.h").read_text())
+        self._applets_by_sym: dict[str, list[str]] = {}
+        for a in self.applets:
+            self._applets_by_sym.setdefault(a.requires[-1], []).append(a.name)
+
+    # -- symbols ---------------------------------------------------------
+    @cached_property
+    def symbols(self) -> dict[str, kconfiglib.Symbol]:
+        """Every defined symbol, in Kconfig order."""
+        return {s.name: s for s in self.kconf.unique_defined_syms if s.orig_type in TYPE_NAMES}
+
+    def sym(self, name: str) -> kconfiglib.Symbol:
+        """The symbol ``name`` (with or without ``CONFIG_``) or a clear error."""
+        key = name[len("CONFIG_") :] if name.startswith("CONFIG_") else name
+        try:
+            return self.symbols[key]
+        except KeyError:
+            hint = _close_names(key, self.symbols)
+            raise UnknownSymbolError(
+                f"unknown symbol {key} (not in BusyBox {self.release})"
+                + (f"; did you mean {hint}?" if hint else "")
+            ) from None
+
+    def has(self, name: str) -> bool:
+        return name in self.symbols
+
+    def type_of(self, name: str) -> str:
+        return TYPE_NAMES[self.sym(name).orig_type]
+
+    def applets_of(self, name: str) -> tuple[str, ...]:
+        """Applet names this symbol switches on (``LS`` -> ``("ls",)``)."""
+        return tuple(self._applets_by_sym.get(name, ()))
+
+    def is_applet(self, name: str) -> bool:
+        return name in self._applets_by_sym
+
+    def enabled_applets(self, values: Mapping[str, str]) -> list[str]:
+        """Applet names built for ``values``, sorted as ``busybox --list`` prints them."""
+        return sorted({a.name for a in self.applets if a.enabled(values)})
+
+    def info(self, name: str) -> SymbolInfo:
+        sym = self.sym(name)
+        nodes = sym.nodes
+        prompt = next((n.prompt[0] for n in nodes if n.prompt), None)
+        help_text = "\n\n".join(n.help for n in nodes if n.help)
+        choice = next((n.parent.item for n in nodes if isinstance(n.parent.item, kconfiglib.Choice)), None)
+        return SymbolInfo(
+            name=sym.name,
+            type=TYPE_NAMES[sym.orig_type],
+            prompt=prompt,
+            help=help_text,
+            menu_path=menu_path(nodes[0]),
+            locations=tuple(f"{self.source_file(n)}:{n.linenr}" for n in nodes),
+            applets=self.applets_of(sym.name),
+            depends_on=_expr(sym.direct_dep),
+            selected_by=_expr(sym.rev_dep),
+            implied_by=_expr(sym.weak_rev_dep),
+            choices=tuple(s.name for s in choice.syms) if choice is not None else (),
+        )
+
+    def source_file(self, node: kconfiglib.MenuNode) -> str:
+        """Where a node is defined, relative to the source tree."""
+        return os.path.relpath(node.filename, self.kconfig_dir) if os.path.isabs(node.filename) else node.filename
+
+    def menu_nodes(self) -> Iterator[kconfiglib.MenuNode]:
+        """Every menu node in tree order (what ``conf`` walks when writing)."""
+        node = self.kconf.top_node.list
+        while node is not None:
+            yield node
+            if node.list is not None:
+                node = node.list
+                continue
+            while node is not None and node.next is None:
+                node = node.parent
+                if node is self.kconf.top_node:
+                    return
+            if node is None:
+                return
+            node = node.next
+
+    # -- values ----------------------------------------------------------
+    def apply(self, assignments: Sequence[tuple[str, str]]) -> None:
+        """Reset every value, then set ``assignments`` as user values, in order."""
+        kconf = self.kconf
+        kconf.unset_values()
+        for name, value in assignments:
+            sym = self.symbols.get(name)
+            if sym is None:
+                raise UnknownSymbolError(f"unknown symbol {name} (not in BusyBox {self.release})")
+            sym.set_value(value)
+
+    def values(self) -> dict[str, str]:
+        """The current value of every symbol, as kconfiglib strings."""
+        return {name: sym.str_value for name, sym in self.symbols.items()}
+
+
+def menu_path(node: kconfiglib.MenuNode) -> tuple[str, ...]:
+    parts = []
+    parent = node.parent
+    while parent is not None and parent is not node.kconfig.top_node:
+        if parent.prompt:
+            parts.append(parent.prompt[0])
+        parent = parent.parent
+    return tuple(reversed(parts))
+
+
+def _expr(expr: object) -> str:
+    """An expression as Kconfig text; "" for a plain constant (no condition)."""
+    if isinstance(expr, kconfiglib.Symbol) and expr.is_constant:
+        return ""
+    return str(kconfiglib.expr_str(expr))
+
+
+def _close_names(key: str, names: Mapping[str, object]) -> str:
+    import difflib
+
+    found = difflib.get_close_matches(key.upper(), list(names), n=1, cutoff=0.8)
+    return found[0] if found else ""
+
+
+_TREES: dict[tuple[Path, str], KconfigTree] = {}
+_TREES_LOCK = threading.Lock()
+
+
+def load_tree(release: str, cache: SourceCache | None = None) -> KconfigTree:
+    """The Kconfig tree of ``release``, parsed once per process."""
+    cache = cache or SourceCache()
+    key = (cache.root, release)
+    with _TREES_LOCK:
+        tree = _TREES.get(key)
+        if tree is None:
+            tree = KconfigTree(release, cache.kconfig_dir(release), cache.tree(release))
+            _TREES[key] = tree
+        return tree

@@ -1,0 +1,421 @@
+"""Per-device profiles: small TOML files holding only what differs from a base.
+
+::
+
+    [profile]
+    description = "Home router, MIPS little-endian, 8 MB flash"
+    busybox = "1.38.0"
+    arch = "mipsel"
+    base = "defconfig"     # defconfig | allnoconfig | a profile's name | a .config path
+
+    [config]               # names without CONFIG_
+    FEATURE_LS_COLOR = false
+
+    [build]
+    toolchain = "zig"
+
+Files are edited with tomlkit, so the user's comments and key order survive
+a save; saves are atomic and minimal.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tomlkit
+import tomlkit.exceptions
+from tomlkit.items import Table
+
+from busyconf.errors import ProfileError, SourceError, UserError
+from busyconf.model.config import Configuration, resolve, to_kconfig, to_toml
+from busyconf.model.dotconfig import check_ranges, parse_dotconfig
+from busyconf.model.kconfig import KconfigTree, load_tree
+from busyconf.source import DEFAULT_RELEASE, SourceCache
+from busyconf.source.releases import RELEASES, check_version
+
+BUILTIN_BASES = ("defconfig", "allnoconfig")
+DEFAULT_ARCH = "x86_64"
+DEFAULT_TOOLCHAIN = "zig"
+_PROFILE_KEYS = {"description", "busybox", "arch", "base"}
+_BUILD_KEYS = {"toolchain"}
+_TOOLCHAIN_RE = re.compile(r"^(zig|musl-gcc|[A-Za-z0-9_.+]+(?:-[A-Za-z0-9_.+]+)*-)$")
+
+Assignments = list[tuple[str, str]]
+
+
+def known_arches() -> list[str]:
+    """CPU names busyconf can build for (from the build layer's data)."""
+    from busyconf.build.arch import known_arches as names
+
+    return list(names())
+
+
+@dataclass
+class Profile:
+    """A profile file, parsed; ``doc`` keeps its comments for saving."""
+
+    path: Path | None
+    doc: tomlkit.TOMLDocument
+    description: str = ""
+    busybox: str = DEFAULT_RELEASE
+    arch: str = DEFAULT_ARCH
+    base: str = "defconfig"
+    toolchain: str = DEFAULT_TOOLCHAIN
+    config: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.path.stem if self.path else "(new profile)"
+
+    @property
+    def where(self) -> str:
+        return str(self.path) if self.path else "profile"
+
+    def line_of(self, key: str) -> str:
+        """``file:line`` of ``key`` in the [config] table, for error messages."""
+        if self.path is None:
+            return self.where
+        text = self.doc.as_string()
+        in_config = False
+        for n, line in enumerate(text.splitlines(), 1):
+            s = line.strip()
+            if s.startswith("["):
+                in_config = s.replace(" ", "") == "[config]"
+            elif in_config and re.match(rf'^"?{re.escape(key)}"?\s*=', s):
+                return f"{self.path}:{n}"
+        return str(self.path)
+
+
+def new_profile(
+    busybox: str = DEFAULT_RELEASE,
+    arch: str = DEFAULT_ARCH,
+    base: str = "defconfig",
+    description: str = "",
+    toolchain: str = DEFAULT_TOOLCHAIN,
+    path: Path | None = None,
+) -> Profile:
+    doc = tomlkit.document()
+    head = tomlkit.table()
+    head["description"] = description
+    head["busybox"] = busybox
+    head["arch"] = arch
+    head["base"] = base
+    doc["profile"] = head
+    doc["config"] = tomlkit.table()
+    build = tomlkit.table()
+    build["toolchain"] = toolchain
+    doc["build"] = build
+    return Profile(path, doc, description, busybox, arch, base, toolchain, {})
+
+
+def load_profile(path: Path | str) -> Profile:
+    """Read and check a profile file (not its symbols: see :func:`resolve_profile`)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ProfileError(f"{path}: no such profile") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ProfileError(f"{path}: cannot read ({e})") from None
+    return parse_profile(text, path)
+
+
+def parse_profile(text: str, path: Path | None) -> Profile:
+    where = str(path) if path else "profile"
+    try:
+        doc = tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as e:
+        raise ProfileError(f"{where}:{e.line}:{e.col}: TOML error: {_toml_reason(e)}") from None
+    for key in doc:
+        if key not in ("profile", "config", "build"):
+            raise ProfileError(f"{where}: unknown table or key {key!r} (expected [profile], [config], [build])")
+    head = _table(doc, "profile", where)
+    config = _table(doc, "config", where)
+    build = _table(doc, "build", where)
+    for key in head:
+        if key not in _PROFILE_KEYS:
+            raise ProfileError(f"{where}: unknown key profile.{key} (known: {', '.join(sorted(_PROFILE_KEYS))})")
+    for key in build:
+        if key not in _BUILD_KEYS:
+            raise ProfileError(f"{where}: unknown key build.{key} (known: {', '.join(sorted(_BUILD_KEYS))})")
+    prof = Profile(
+        path=path,
+        doc=doc,
+        description=_str(head, "description", "", where),
+        busybox=_str(head, "busybox", DEFAULT_RELEASE, where),
+        arch=_str(head, "arch", DEFAULT_ARCH, where),
+        base=_str(head, "base", "defconfig", where),
+        toolchain=_str(build, "toolchain", DEFAULT_TOOLCHAIN, where),
+        config={str(k): _plain(v) for k, v in config.items()},
+    )
+    try:
+        check_version(prof.busybox)
+    except SourceError:
+        raise ProfileError(f"{where}: busybox = {prof.busybox!r} is not a BusyBox version") from None
+    if not _TOOLCHAIN_RE.match(prof.toolchain):
+        raise ProfileError(
+            f"{where}: build.toolchain = {prof.toolchain!r}: expected zig, musl-gcc or a cross prefix such as aarch64-linux-musl-"
+        )
+    arches = known_arches()
+    if prof.arch not in arches:
+        raise ProfileError(f"{where}: unknown arch {prof.arch!r} (known: {', '.join(arches)})")
+    for key, value in prof.config.items():
+        if isinstance(value, (dict, list)) or value is None:
+            raise ProfileError(f"{prof.line_of(key)}: {key} must be true, false, a number or a string")
+        if key.startswith("CONFIG_"):
+            raise ProfileError(f"{prof.line_of(key)}: write {key[7:]} without the CONFIG_ prefix")
+    return prof
+
+
+def _toml_reason(e: tomlkit.exceptions.ParseError) -> str:
+    msg = str(e)
+    return re.sub(r"\s+at line \d+ col \d+$", "", msg)
+
+
+def _table(doc: tomlkit.TOMLDocument, name: str, where: str) -> Table:
+    value = doc.get(name)
+    if value is None:
+        return tomlkit.table()
+    if not isinstance(value, Table):
+        raise ProfileError(f"{where}: {name} must be a table ([{name}])")
+    return value
+
+
+def _str(table: Table, key: str, default: str, where: str) -> str:
+    value = table.get(key, default)
+    if not isinstance(value, str):
+        raise ProfileError(f"{where}: {key} must be a string")
+    return str(value)
+
+
+def _plain(value: object) -> object:
+    unwrap = getattr(value, "unwrap", None)
+    return unwrap() if callable(unwrap) else value
+
+
+# -- resolution ------------------------------------------------------------------
+
+def tree_for(profile: Profile, cache: SourceCache | None = None) -> KconfigTree:
+    """The parsed Kconfig tree of the profile's release."""
+    cache = cache or SourceCache()
+    if profile.busybox not in RELEASES and not cache.has(profile.busybox):
+        raise ProfileError(
+            f"{profile.where}: busybox = {profile.busybox!r} is not a known release "
+            f"(known: {', '.join(RELEASES)}) and not in the cache"
+        )
+    return load_tree(profile.busybox, cache)
+
+
+def base_assignments(
+    tree: KconfigTree, base: str, relative_to: Path | None, stack: tuple[Path, ...] = ()
+) -> Assignments:
+    """The assignments a base stands for (``defconfig`` is none at all)."""
+    if base == "defconfig":
+        return []
+    if base == "allnoconfig":
+        return allnoconfig_assignments(tree)
+    folder = relative_to.parent if relative_to else Path.cwd()
+    where = str(relative_to) if relative_to else "profile"
+    candidates = [folder / base] if "/" in base or base.endswith((".toml", ".config")) else []
+    if not candidates:
+        candidates = [folder / f"{base}.toml", folder / base]
+    for cand in candidates:
+        if not cand.is_file():
+            continue
+        if cand.suffix == ".toml":
+            resolved = cand.resolve()
+            if resolved in stack:
+                chain = " -> ".join(p.name for p in (*stack, resolved))
+                raise ProfileError(f"{where}: base cycle: {chain}")
+            parent = load_profile(cand)
+            return profile_assignments(tree, parent, (*stack, resolved))
+        try:
+            text = cand.read_text()
+        except (OSError, UnicodeDecodeError) as e:
+            raise ProfileError(f"{cand}: cannot read base .config ({e})") from None
+        return parse_dotconfig(text, str(cand), tree).assignments
+    raise ProfileError(
+        f"{where}: unknown base {base!r}: not defconfig, allnoconfig, a profile "
+        f"({folder / (base + '.toml')}) or a .config file"
+    )
+
+
+def allnoconfig_assignments(tree: KconfigTree) -> Assignments:
+    """What BusyBox's ``make allnoconfig`` sets: every bool to n."""
+    out = []
+    for name, sym in tree.symbols.items():
+        if tree.type_of(name) in ("bool", "tristate"):
+            out.append((name, "y" if sym.is_allnoconfig_y else "n"))
+    return out
+
+
+def own_assignments(tree: KconfigTree, profile: Profile) -> Assignments:
+    out = []
+    for key, value in profile.config.items():
+        if not tree.has(key):
+            raise ProfileError(f"{profile.line_of(key)}: unknown symbol {key} (not in BusyBox {tree.release})")
+        out.append((key, to_kconfig(tree, key, value, profile.line_of(key))))
+    return out
+
+
+def profile_assignments(tree: KconfigTree, profile: Profile, stack: tuple[Path, ...] = ()) -> Assignments:
+    """The base's assignments followed by the profile's own, range-checked."""
+    if profile.path is not None and not stack:
+        stack = (profile.path.resolve(),)
+    base = base_assignments(tree, profile.base, profile.path, stack)
+    own = own_assignments(tree, profile)
+    with tree.lock:
+        tree.apply(base + own)
+        check_ranges(tree, own, profile.line_of)
+    return base + own
+
+
+def resolve_profile(profile: Profile, cache: SourceCache | None = None) -> Configuration:
+    tree = tree_for(profile, cache)
+    return resolve(tree, profile_assignments(tree, profile))
+
+
+# -- minimal editing ---------------------------------------------------------------
+
+def minimal_overrides(
+    tree: KconfigTree,
+    base: Assignments,
+    target: Configuration,
+    start: Sequence[tuple[str, str]] = (),
+    keep_order: Sequence[str] = (),
+) -> Assignments:
+    """The smallest set of assignments (on top of ``base``) that gives ``target``.
+
+    Starts from ``start``; adds the changeable symbols that still differ until
+    the configuration matches, then drops every assignment that makes no
+    difference. Keys in ``keep_order`` keep their position; new keys follow in
+    Kconfig order.
+    """
+    chosen: dict[str, str] = dict(start)
+    for _ in range(50):
+        current = resolve(tree, base + list(chosen.items()))
+        differing = [n for n, _a, _b in current.diff(target)]
+        if not differing:
+            break
+        with tree.lock:
+            changeable = [n for n in differing if tree.symbols[n].visibility]
+        if not changeable:
+            raise UserError("cannot reach the requested configuration: " + ", ".join(differing[:5]))
+        for n in changeable:
+            chosen[n] = target.values[n]
+    else:
+        raise UserError("the configuration did not settle after 50 rounds")
+    for name in reversed(list(chosen)):
+        trial = {k: v for k, v in chosen.items() if k != name}
+        if resolve(tree, base + list(trial.items())).values == target.values:
+            chosen = trial
+    order = {n: i for i, n in enumerate(tree.symbols)}
+    first = [n for n in keep_order if n in chosen]
+    rest = sorted((n for n in chosen if n not in first), key=order.__getitem__)
+    return [(n, chosen[n]) for n in first + rest]
+
+
+def write_overrides(profile: Profile, tree: KconfigTree, overrides: Assignments) -> None:
+    """Replace the profile's [config] with ``overrides``, keeping comments."""
+    table = profile.doc.get("config")
+    if not isinstance(table, Table):
+        table = tomlkit.table()
+        profile.doc["config"] = table
+    wanted = {n: to_toml(tree, n, v) for n, v in overrides}
+    for key in list(table.keys()):
+        if key not in wanted:
+            del table[key]
+    for name, value in wanted.items():
+        if name not in table or _plain(table[name]) != value:
+            table[name] = value
+    profile.config = {str(k): _plain(v) for k, v in table.items()}
+
+
+def apply_changes(
+    profile: Profile, tree: KconfigTree, changes: Iterable[tuple[str, str]]
+) -> Configuration:
+    """Set ``changes`` in the profile and keep it minimal; return the result."""
+    base = base_assignments(tree, profile.base, profile.path, _stack(profile))
+    own = own_assignments(tree, profile)
+    merged = dict(own)
+    for name, value in changes:
+        merged.pop(name, None)
+        merged[name] = value
+    target = resolve(tree, base + list(merged.items()))
+    overrides = minimal_overrides(tree, base, target, list(merged.items()), keep_order=list(profile.config))
+    write_overrides(profile, tree, overrides)
+    return target
+
+
+def _stack(profile: Profile) -> tuple[Path, ...]:
+    return (profile.path.resolve(),) if profile.path else ()
+
+
+def set_header(profile: Profile, **fields: str) -> None:
+    head = profile.doc.get("profile")
+    if not isinstance(head, Table):
+        head = tomlkit.table()
+        profile.doc["profile"] = head
+    for key, value in fields.items():
+        head[key] = value
+        setattr(profile, key, value)
+
+
+def dumps(profile: Profile) -> str:
+    return profile.doc.as_string()
+
+
+def save_profile(profile: Profile, path: Path | None = None) -> Path:
+    """Write the profile atomically (temp file + rename in the same folder)."""
+    target = Path(path or profile.path or "")
+    if not str(target):
+        raise UserError("no file name to save the profile to")
+    write_atomic(target, dumps(profile))
+    profile.path = target
+    return target
+
+
+def write_atomic(target: Path, text: str, check: Callable[[Path], None] | None = None) -> None:
+    """Replace ``target`` with ``text`` so readers see the old or the new file, never half."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        if target.exists():
+            os.chmod(tmp, target.stat().st_mode & 0o777)
+        else:
+            os.chmod(tmp, 0o644)
+        if check:
+            check(Path(tmp))
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def import_dotconfig(
+    text: str,
+    filename: str,
+    tree: KconfigTree,
+    base: str = "defconfig",
+    out_path: Path | None = None,
+    arch: str = DEFAULT_ARCH,
+    description: str = "",
+    drop_unknown: bool = False,
+) -> tuple[Profile, list[str]]:
+    """A minimal profile that resolves to the same configuration as a .config."""
+    dot = parse_dotconfig(text, filename, tree, drop_unknown=drop_unknown)
+    target = resolve(tree, dot.assignments)
+    prof = new_profile(tree.release, arch, base, description or f"imported from {Path(filename).name}", path=out_path)
+    base_a = base_assignments(tree, base, out_path)
+    overrides = minimal_overrides(tree, base_a, target)
+    write_overrides(prof, tree, overrides)
+    return prof, dot.dropped

@@ -1,0 +1,100 @@
+"""Shared fixtures: the real BusyBox trees and Debian's real configs.
+
+``scripts/setup.sh`` puts Debian's source packages (byte-identical upstream
+tarballs plus Debian's three BusyBox configs) under ``$BUSYCONF_TESTDATA``
+and adds the releases to the user's cache. Tests fail, never skip, when that
+has not been done: a missing fixture must not look like a pass.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from busyconf.model.kconfig import KconfigTree, load_tree
+from busyconf.source import SourceCache
+
+OLDEST = "1.35.0"
+DEFAULT = "1.38.0"
+
+
+def testdata_dir() -> Path:
+    return Path(os.environ.get("BUSYCONF_TESTDATA", Path.home() / ".cache" / "busyconf-testdata"))
+
+
+@pytest.fixture(scope="session")
+def testdata() -> Path:
+    d = testdata_dir()
+    if not (d / f"busybox_{DEFAULT}.orig.tar.bz2").is_file():
+        pytest.fail(f"test data missing in {d}: run scripts/setup.sh first")
+    return d
+
+
+def tarball(testdata: Path, version: str) -> Path:
+    return testdata / f"busybox_{version}.orig.tar.bz2"
+
+
+@pytest.fixture(scope="session")
+def debian_configs(testdata: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Debian's deb, static and udeb configs from its busybox 1.38.0 source package."""
+    archives = sorted(testdata.glob(f"busybox_{DEFAULT}-*.debian.tar.xz"))
+    if not archives:
+        pytest.fail(f"no Debian busybox {DEFAULT} source package in {testdata}: run scripts/setup.sh")
+    out = tmp_path_factory.mktemp("debian")
+    with tarfile.open(archives[-1]) as tar:
+        members = [m for m in tar.getmembers() if m.name.startswith("debian/config/pkg/")]
+        tar.extractall(out, members=members, filter="data")
+    return {name: out / "debian" / "config" / "pkg" / name for name in ("deb", "static", "udeb")}
+
+
+@pytest.fixture(scope="session")
+def cache() -> SourceCache:
+    c = SourceCache()
+    for v in (OLDEST, DEFAULT):
+        if not c.has(v):
+            pytest.fail(f"BusyBox {v} is not in {c.root}: run scripts/setup.sh first")
+    return c
+
+
+@pytest.fixture(scope="session")
+def tree(cache: SourceCache) -> KconfigTree:
+    return load_tree(DEFAULT, cache)
+
+
+@pytest.fixture(scope="session")
+def tree_oldest(cache: SourceCache) -> KconfigTree:
+    return load_tree(OLDEST, cache)
+
+
+class BusyBoxConf:
+    """BusyBox's own ``make`` config targets, in one out-of-tree folder per release."""
+
+    def __init__(self, src: Path, obj: Path) -> None:
+        self.src = src
+        self.obj = obj
+        obj.mkdir(parents=True, exist_ok=True)
+
+    def run(self, target: str, config: str | None = None) -> str:
+        if config is not None:
+            (self.obj / ".config").write_text(config)
+        env = dict(os.environ, KCONFIG_NOTIMESTAMP="1")
+        # BusyBox has no olddefconfig: answer every new question with Enter.
+        proc = subprocess.run(
+            ["make", "-s", f"O={self.obj}", target],
+            cwd=self.src,
+            input=b"\n" * 5000,
+            capture_output=True,
+            env=env,
+        )
+        assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+        return (self.obj / ".config").read_text()
+
+
+@pytest.fixture(scope="session")
+def busybox_conf(cache: SourceCache, tmp_path_factory: pytest.TempPathFactory) -> dict[str, BusyBoxConf]:
+    base = tmp_path_factory.mktemp("bbconf")
+    return {v: BusyBoxConf(cache.tree(v), base / v) for v in (OLDEST, DEFAULT)}
