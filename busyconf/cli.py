@@ -392,11 +392,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_build_commands(sub: Any) -> None:
-    """Commands that need the build layer; registered when it is present."""
-    try:
-        from busyconf import cli_build
-    except ImportError:
-        return
+    from busyconf import cli_build
+
     cli_build.register(sub)
 
 

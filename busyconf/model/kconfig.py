@@ -205,8 +205,18 @@ class KconfigTree:
             sym.set_value(value)
 
     def values(self) -> dict[str, str]:
-        """The current value of every symbol, as kconfiglib strings."""
-        return {name: sym.str_value for name, sym in self.symbols.items()}
+        """The current value of every symbol, as BusyBox's ``conf`` writes it.
+
+        kconfiglib gives an int without a value as ""; ``conf`` writes 0, and
+        a configuration must compare equal to what lands in the .config.
+        """
+        out = {}
+        for name, sym in self.symbols.items():
+            value = sym.str_value
+            if not value and sym.orig_type == kconfiglib.INT:
+                value = "0"
+            out[name] = value
+        return out
 
 
 def menu_path(node: kconfiglib.MenuNode) -> tuple[str, ...]:

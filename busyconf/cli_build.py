@@ -1,0 +1,158 @@
+"""``busyconf build`` and ``busyconf test``: the build layer with a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from busyconf.errors import UserError
+
+
+def register(sub: Any) -> None:
+    s = sub.add_parser(
+        "build",
+        help="build a static musl BusyBox from a profile, verify it, write a manifest",
+        description="Cross-compile the profile for its CPU (or --arch) out of tree in the "
+        "per-user cache (incremental), run the binary (natively or under qemu-user) to check "
+        "its applet list and a smoke script, then write busybox, busybox.config and "
+        "manifest.json into -o DIR (default out/PROFILE-ARCH). Nothing is written unless "
+        "the build and the checks pass.",
+    )
+    s.add_argument("profile", help="profile (.toml) or .config")
+    s.add_argument("--arch", help="target CPU (default: the profile's arch)")
+    s.add_argument("--toolchain", help="zig (default), musl-gcc, or a cross prefix like aarch64-linux-musl-")
+    s.add_argument("-o", "--output", help="artifact folder (default out/PROFILE-ARCH)")
+    s.add_argument("--drop-broken", action="store_true",
+                   help="switch off options known not to build here instead of stopping")
+    s.add_argument("--json", action="store_true", help="print the manifest as JSON on stdout")
+    s.add_argument("-j", "--jobs", type=int, help="parallel compile jobs (default: CPU count)")
+    s.add_argument("--release", help="release of a .config without a version header")
+    s.set_defaults(func=cmd_build)
+
+    s = sub.add_parser(
+        "test",
+        help="run BusyBox's own test suite (make check) on a build for this machine's CPU",
+    )
+    s.add_argument("profile", help="profile (.toml) or .config")
+    s.add_argument("--toolchain", help="zig (default), musl-gcc, or a cross prefix")
+    s.add_argument("--drop-broken", action="store_true", help="switch off options known not to build")
+    s.add_argument("--json", action="store_true", help="print the counts as JSON on stdout")
+    s.add_argument("--release", help="release of a .config without a version header")
+    s.set_defaults(func=cmd_test)
+
+
+def _prepare(args: argparse.Namespace, arch: str | None) -> tuple[Any, str, str, str, tuple[str, ...]]:
+    """Resolve the profile, apply --drop-broken through the model, export it."""
+    from busyconf.build import broken, get_arch
+    from busyconf.model.config import resolve
+    from busyconf.model.dotconfig import write_dotconfig
+    from busyconf.model.sources import load_any
+
+    loaded = load_any(Path(args.profile), release=args.release)
+    prof = loaded.profile
+    arch = arch or (prof.arch if prof else "x86_64")
+    get_arch(arch)
+    toolchain = args.toolchain or (prof.toolchain if prof else "zig")
+    tree = loaded.tree
+    assignments = list(loaded.assignments)
+    problems = broken.check(loaded.config.values, release=tree.release, toolchain=toolchain, arch=arch)
+    dropped: tuple[str, ...] = ()
+    if problems:
+        if not args.drop_broken:
+            first = problems[0]
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise UserError(f"{args.profile}: {first}{more}; or pass --drop-broken")
+        dropped = tuple(p.symbol for p in problems)
+        assignments += [(name, "n") for name in dropped]
+    config = resolve(tree, assignments)
+    with tree.lock:
+        tree.apply(assignments)
+        text = write_dotconfig(tree)
+    return config, text, arch, toolchain, dropped
+
+
+class _Bar:
+    """Renders build events as a Rich progress bar on stderr."""
+
+    def __init__(self, console: Any, title: str) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[step]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task = self.progress.add_task(title, total=None, step="")
+
+    def __call__(self, event: Any) -> None:
+        from busyconf.build import PhaseEvent, ProgressEvent
+
+        if isinstance(event, PhaseEvent):
+            self.progress.update(self.task, description=event.phase, step=event.message[:50])
+        elif isinstance(event, ProgressEvent):
+            self.progress.update(self.task, completed=event.done, total=event.total,
+                                 step=event.step.path[-50:])
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from busyconf.build import build
+    from busyconf.cli import err, out
+    from busyconf.source import SourceCache
+
+    config, text, arch, toolchain, dropped = _prepare(args, args.arch)
+    for name in dropped:
+        err.print(f"busyconf: dropped CONFIG_{name} (known not to build here)")
+    out_dir = Path(args.output or Path("out") / f"{Path(args.profile).stem}-{arch}")
+    bar = _Bar(err, f"build {arch}")
+    cancel = threading.Event()
+    with bar.progress:
+        try:
+            result = build(
+                text, list(config.applets), config.release, arch, toolchain,
+                out_dir=out_dir, source_tree=SourceCache().tree(config.release),
+                progress=bar, cancel=cancel, jobs=args.jobs,
+            )
+        except KeyboardInterrupt:
+            cancel.set()
+            raise
+    manifest = asdict(result.manifest)
+    if args.json:
+        sys.stdout.write(json.dumps(manifest, indent=2) + "\n")
+        return 0
+    m = result.manifest
+    out.print(f"[green]built[/] {result.binary} ({m.binary_size:,} bytes, {len(m.applets)} applets) "
+              f"for {arch} with {m.toolchain_version} in {result.seconds:.1f} s")
+    out.print(f"verified ({m.verified_with}): --list matches the profile; smoke checks "
+              f"{', '.join(m.smoke_checks) or 'none'}")
+    out.print(f"manifest: {result.manifest_path}")
+    return 0
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from busyconf.build import host_arch, run_testsuite
+    from busyconf.cli import err, out
+    from busyconf.source import SourceCache
+
+    config, text, _arch, toolchain, _dropped = _prepare(args, host_arch())
+    bar = _Bar(err, "make check")
+    with bar.progress:
+        res = run_testsuite(text, config.release, toolchain,
+                            source_tree=SourceCache().tree(config.release), progress=bar)
+    if args.json:
+        sys.stdout.write(json.dumps({"passed": res.passed, "failed": res.failed, "skipped": res.skipped,
+                                     "failures": list(res.failures), "log": str(res.log)}, indent=2) + "\n")
+    else:
+        for name in res.failures:
+            out.print(f"  [red]FAIL[/] {name}")
+        out.print(f"{res.passed} passed, {res.failed} failed, {res.skipped} skipped "
+                  f"(BusyBox's own test suite; log {res.log})")
+    return 0 if res.failed == 0 else 1
