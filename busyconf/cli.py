@@ -33,6 +33,7 @@ def _print_json(data: Any) -> None:
 
 # -- source ----------------------------------------------------------------------
 
+
 def cmd_source_list(args: argparse.Namespace) -> int:
     from busyconf.source import DEFAULT_RELEASE, RELEASES, SourceCache
 
@@ -113,6 +114,7 @@ def cmd_source_add(args: argparse.Namespace) -> int:
 
 
 # -- show / set / diff -------------------------------------------------------------
+
 
 def cmd_show(args: argparse.Namespace) -> int:
     from busyconf.model.config import to_toml
@@ -254,6 +256,7 @@ def _fmt(value: object) -> str:
 
 # -- import / export -----------------------------------------------------------------
 
+
 def cmd_import(args: argparse.Namespace) -> int:
     from busyconf.model.kconfig import load_tree
     from busyconf.model.profile import dumps, import_dotconfig, known_arches, write_atomic
@@ -275,8 +278,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     cache = SourceCache()
     tree = load_tree(dotconfig_release(text, args.release, cache), cache)
     prof, dropped = import_dotconfig(
-        text, str(src), tree, base=args.base, out_path=dest, arch=args.arch,
-        description=args.description or "", drop_unknown=args.drop_unknown,
+        text,
+        str(src),
+        tree,
+        base=args.base,
+        out_path=dest,
+        arch=args.arch,
+        description=args.description or "",
+        drop_unknown=args.drop_unknown,
     )
     write_atomic(dest, dumps(prof))
     for name in dropped:
@@ -298,11 +307,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     else:
         write_atomic(Path(args.output), text)
-        out.print(f"wrote {args.output} ({len(loaded.config.applets)} applets, BusyBox {loaded.tree.release})")
+        out.print(
+            f"wrote {args.output} ({len(loaded.config.applets)} applets, BusyBox {loaded.tree.release})"
+        )
     return 0
 
 
 # -- parser ------------------------------------------------------------------------
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -372,11 +384,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("dotconfig", help="the .config to import")
     s.add_argument("-o", "--output", required=True, help="configs/NAME.toml")
-    s.add_argument("--base", default="defconfig", help="defconfig (default), allnoconfig, a profile or a .config")
+    s.add_argument(
+        "--base", default="defconfig", help="defconfig (default), allnoconfig, a profile or a .config"
+    )
     s.add_argument("--release", help="default: the .config header's release, else the newest cached")
     s.add_argument("--arch", default="x86_64", help="target CPU recorded in the profile (default x86_64)")
     s.add_argument("--description", help="one line for the profile")
-    s.add_argument("--drop-unknown", action="store_true", help="drop symbols this release lacks (listed on stderr)")
+    s.add_argument(
+        "--drop-unknown", action="store_true", help="drop symbols this release lacks (listed on stderr)"
+    )
     s.add_argument("--force", action="store_true", help="replace an existing output file")
     s.set_defaults(func=cmd_import)
 

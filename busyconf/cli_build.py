@@ -29,8 +29,11 @@ def register(sub: Any) -> None:
     s.add_argument("--arch", help="target CPU (default: the profile's arch)")
     s.add_argument("--toolchain", help="zig (default), musl-gcc, or a cross prefix like aarch64-linux-musl-")
     s.add_argument("-o", "--output", help="artifact folder (default out/PROFILE-ARCH)")
-    s.add_argument("--drop-broken", action="store_true",
-                   help="switch off options known not to build here instead of stopping")
+    s.add_argument(
+        "--drop-broken",
+        action="store_true",
+        help="switch off options known not to build here instead of stopping",
+    )
     s.add_argument("--json", action="store_true", help="print the manifest as JSON on stdout")
     s.add_argument("-j", "--jobs", type=int, help="parallel compile jobs (default: CPU count)")
     s.add_argument("--release", help="release of a .config without a version header")
@@ -99,8 +102,9 @@ class _Bar:
         if isinstance(event, PhaseEvent):
             self.progress.update(self.task, description=event.phase, step=event.message[:50])
         elif isinstance(event, ProgressEvent):
-            self.progress.update(self.task, completed=event.done, total=event.total,
-                                 step=event.step.path[-50:])
+            self.progress.update(
+                self.task, completed=event.done, total=event.total, step=event.step.path[-50:]
+            )
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -117,9 +121,16 @@ def cmd_build(args: argparse.Namespace) -> int:
     with bar.progress:
         try:
             result = build(
-                text, list(config.applets), config.release, arch, toolchain,
-                out_dir=out_dir, source_tree=SourceCache().tree(config.release),
-                progress=bar, cancel=cancel, jobs=args.jobs,
+                text,
+                list(config.applets),
+                config.release,
+                arch,
+                toolchain,
+                out_dir=out_dir,
+                source_tree=SourceCache().tree(config.release),
+                progress=bar,
+                cancel=cancel,
+                jobs=args.jobs,
             )
         except KeyboardInterrupt:
             cancel.set()
@@ -129,10 +140,14 @@ def cmd_build(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(manifest, indent=2) + "\n")
         return 0
     m = result.manifest
-    out.print(f"[green]built[/] {result.binary} ({m.binary_size:,} bytes, {len(m.applets)} applets) "
-              f"for {arch} with {m.toolchain_version} in {result.seconds:.1f} s")
-    out.print(f"verified ({m.verified_with}): --list matches the profile; smoke checks "
-              f"{', '.join(m.smoke_checks) or 'none'}")
+    out.print(
+        f"[green]built[/] {result.binary} ({m.binary_size:,} bytes, {len(m.applets)} applets) "
+        f"for {arch} with {m.toolchain_version} in {result.seconds:.1f} s"
+    )
+    out.print(
+        f"verified ({m.verified_with}): --list matches the profile; smoke checks "
+        f"{', '.join(m.smoke_checks) or 'none'}"
+    )
     out.print(f"manifest: {result.manifest_path}")
     return 0
 
@@ -145,14 +160,28 @@ def cmd_test(args: argparse.Namespace) -> int:
     config, text, _arch, toolchain, _dropped = _prepare(args, host_arch())
     bar = _Bar(err, "make check")
     with bar.progress:
-        res = run_testsuite(text, config.release, toolchain,
-                            source_tree=SourceCache().tree(config.release), progress=bar)
+        res = run_testsuite(
+            text, config.release, toolchain, source_tree=SourceCache().tree(config.release), progress=bar
+        )
     if args.json:
-        sys.stdout.write(json.dumps({"passed": res.passed, "failed": res.failed, "skipped": res.skipped,
-                                     "failures": list(res.failures), "log": str(res.log)}, indent=2) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "passed": res.passed,
+                    "failed": res.failed,
+                    "skipped": res.skipped,
+                    "failures": list(res.failures),
+                    "log": str(res.log),
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     else:
         for name in res.failures:
             out.print(f"  [red]FAIL[/] {name}")
-        out.print(f"{res.passed} passed, {res.failed} failed, {res.skipped} skipped "
-                  f"(BusyBox's own test suite; log {res.log})")
+        out.print(
+            f"{res.passed} passed, {res.failed} failed, {res.skipped} skipped "
+            f"(BusyBox's own test suite; log {res.log})"
+        )
     return 0 if res.failed == 0 else 1

@@ -100,6 +100,7 @@ def parse_assignment(tree: KconfigTree, text: str) -> tuple[str, str]:
 
 # -- reasons in words ----------------------------------------------------------
 
+
 def _state(sym: kconfiglib.Symbol) -> str:
     if sym.orig_type in (kconfiglib.BOOL, kconfiglib.TRISTATE):
         return "on" if sym.tri_value == 2 else "off"
@@ -151,12 +152,11 @@ def explain(tree: KconfigTree, name: str, wanted: str | None = None) -> str | No
         return None
     if sym.orig_type in (kconfiglib.BOOL, kconfiglib.TRISTATE):
         if wanted == "n" and sym.rev_dep is not None and kconfiglib.expr_value(sym.rev_dep):
-            selectors = [
-                s.name
-                for s in kconfiglib.expr_items(sym.rev_dep)
-                if isinstance(s, kconfiglib.Symbol) and not s.is_constant and s.tri_value == 2
-            ]
-            return f"{name} is selected by {', '.join(selectors)}, which {'is' if len(selectors) == 1 else 'are'} on"
+            items = kconfiglib.expr_items(sym.rev_dep)
+            # expr_items is a set: report in Kconfig order so messages are stable.
+            selectors = [n for n, s in tree.symbols.items() if s in items and s.tri_value == 2]
+            verb = "is" if len(selectors) == 1 else "are"
+            return f"{name} is selected by {', '.join(selectors)}, which {verb} on"
         if sym.choice is not None and wanted == "n" and sym.choice.selection is sym:
             others = [s.name for s in sym.choice.syms if s is not sym]
             return f"{name} is the selected choice; select another ({', '.join(others)}) instead"
@@ -191,7 +191,7 @@ def missing_dependencies(tree: KconfigTree, name: str) -> list[str] | None:
     def walk(expr: object) -> bool:
         if isinstance(expr, kconfiglib.Symbol):
             if expr.is_constant:
-                return expr.name != "n"
+                return bool(expr.name != "n")
             if expr.tri_value == 2:
                 return True
             if expr.orig_type not in (kconfiglib.BOOL, kconfiglib.TRISTATE) or expr.choice is not None:

@@ -119,9 +119,7 @@ def _check_range(sym: kconfiglib.Symbol, number: int, text: str, where: str) -> 
             return
 
 
-def parse_dotconfig(
-    text: str, filename: str, tree: KconfigTree, drop_unknown: bool = False
-) -> DotConfig:
+def parse_dotconfig(text: str, filename: str, tree: KconfigTree, drop_unknown: bool = False) -> DotConfig:
     """Parse ``.config`` text strictly against ``tree``.
 
     Unknown symbols are an error unless ``drop_unknown``, which lists them in
@@ -160,7 +158,8 @@ def parse_dotconfig(
         elif tree.symbols[name].orig_type == kconfiglib.STRING:
             value = ""
         elif _UNSET.match(stripped) and tree.symbols[name].orig_type in (kconfiglib.INT, kconfiglib.HEX):
-            raise ValueRangeError(f"{where}: {name} is {tree.type_of(name)}; 'is not set' has no value")
+            # conf ignores "is not set" for a number; so do we.
+            continue
         else:
             value = check_value(tree, name, value, where)
         if name in seen:

@@ -175,7 +175,11 @@ class KconfigTree:
 
     def source_file(self, node: kconfiglib.MenuNode) -> str:
         """Where a node is defined, relative to the source tree."""
-        return os.path.relpath(node.filename, self.kconfig_dir) if os.path.isabs(node.filename) else node.filename
+        return (
+            os.path.relpath(node.filename, self.kconfig_dir)
+            if os.path.isabs(node.filename)
+            else node.filename
+        )
 
     def menu_nodes(self) -> Iterator[kconfiglib.MenuNode]:
         """Every menu node in tree order (what ``conf`` walks when writing)."""

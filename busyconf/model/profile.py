@@ -133,13 +133,17 @@ def parse_profile(text: str, path: Path | None) -> Profile:
         raise ProfileError(f"{where}:{e.line}:{e.col}: TOML error: {_toml_reason(e)}") from None
     for key in doc:
         if key not in ("profile", "config", "build"):
-            raise ProfileError(f"{where}: unknown table or key {key!r} (expected [profile], [config], [build])")
+            raise ProfileError(
+                f"{where}: unknown table or key {key!r} (expected [profile], [config], [build])"
+            )
     head = _table(doc, "profile", where)
     config = _table(doc, "config", where)
     build = _table(doc, "build", where)
     for key in head:
         if key not in _PROFILE_KEYS:
-            raise ProfileError(f"{where}: unknown key profile.{key} (known: {', '.join(sorted(_PROFILE_KEYS))})")
+            raise ProfileError(
+                f"{where}: unknown key profile.{key} (known: {', '.join(sorted(_PROFILE_KEYS))})"
+            )
     for key in build:
         if key not in _BUILD_KEYS:
             raise ProfileError(f"{where}: unknown key build.{key} (known: {', '.join(sorted(_BUILD_KEYS))})")
@@ -159,7 +163,8 @@ def parse_profile(text: str, path: Path | None) -> Profile:
         raise ProfileError(f"{where}: busybox = {prof.busybox!r} is not a BusyBox version") from None
     if not _TOOLCHAIN_RE.match(prof.toolchain):
         raise ProfileError(
-            f"{where}: build.toolchain = {prof.toolchain!r}: expected zig, musl-gcc or a cross prefix such as aarch64-linux-musl-"
+            f"{where}: build.toolchain = {prof.toolchain!r}: expected zig, musl-gcc "
+            "or a cross prefix such as aarch64-linux-musl-"
         )
     arches = known_arches()
     if prof.arch not in arches:
@@ -199,6 +204,7 @@ def _plain(value: object) -> object:
 
 
 # -- resolution ------------------------------------------------------------------
+
 
 def tree_for(profile: Profile, cache: SourceCache | None = None) -> KconfigTree:
     """The parsed Kconfig tree of the profile's release."""
@@ -258,7 +264,9 @@ def own_assignments(tree: KconfigTree, profile: Profile) -> Assignments:
     out = []
     for key, value in profile.config.items():
         if not tree.has(key):
-            raise ProfileError(f"{profile.line_of(key)}: unknown symbol {key} (not in BusyBox {tree.release})")
+            raise ProfileError(
+                f"{profile.line_of(key)}: unknown symbol {key} (not in BusyBox {tree.release})"
+            )
         out.append((key, to_kconfig(tree, key, value, profile.line_of(key))))
     return out
 
@@ -281,6 +289,7 @@ def resolve_profile(profile: Profile, cache: SourceCache | None = None) -> Confi
 
 
 # -- minimal editing ---------------------------------------------------------------
+
 
 def minimal_overrides(
     tree: KconfigTree,
@@ -336,9 +345,7 @@ def write_overrides(profile: Profile, tree: KconfigTree, overrides: Assignments)
     profile.config = {str(k): _plain(v) for k, v in table.items()}
 
 
-def apply_changes(
-    profile: Profile, tree: KconfigTree, changes: Iterable[tuple[str, str]]
-) -> Configuration:
+def apply_changes(profile: Profile, tree: KconfigTree, changes: Iterable[tuple[str, str]]) -> Configuration:
     """Set ``changes`` in the profile and keep it minimal; return the result."""
     base = base_assignments(tree, profile.base, profile.path, _stack(profile))
     own = own_assignments(tree, profile)
@@ -414,7 +421,9 @@ def import_dotconfig(
     """A minimal profile that resolves to the same configuration as a .config."""
     dot = parse_dotconfig(text, filename, tree, drop_unknown=drop_unknown)
     target = resolve(tree, dot.assignments)
-    prof = new_profile(tree.release, arch, base, description or f"imported from {Path(filename).name}", path=out_path)
+    prof = new_profile(
+        tree.release, arch, base, description or f"imported from {Path(filename).name}", path=out_path
+    )
     base_a = base_assignments(tree, base, out_path)
     overrides = minimal_overrides(tree, base_a, target)
     write_overrides(prof, tree, overrides)

@@ -101,9 +101,10 @@ def tree_version(src: Path) -> str:
     except OSError:
         raise UserError(f"{src}: not a BusyBox source tree (no Makefile)") from None
     found = dict(_MAKEFILE_VAR.findall(text))
-    if not all(k in found for k in ("VERSION", "PATCHLEVEL", "SUBLEVEL")) or not (
-        src / "Config.in"
-    ).is_file():
+    if (
+        not all(k in found for k in ("VERSION", "PATCHLEVEL", "SUBLEVEL"))
+        or not (src / "Config.in").is_file()
+    ):
         raise UserError(f"{src}: not a BusyBox source tree (no version in Makefile or no Config.in)")
     version = f"{found['VERSION']}.{found['PATCHLEVEL']}.{found['SUBLEVEL']}"
     if found.get("EXTRAVERSION"):
@@ -227,9 +228,7 @@ class SourceCache:
         digest = sha256_file(path)
         rel = RELEASES.get(_version_from_name(path.name) or "")
         if rel is not None and digest != rel.sha256:
-            raise SourceError(
-                f"{path}: sha256 {digest} does not match BusyBox {rel.version}'s {rel.sha256}"
-            )
+            raise SourceError(f"{path}: sha256 {digest} does not match BusyBox {rel.version}'s {rel.sha256}")
         with tempfile.TemporaryDirectory(dir=self._tmp_parent()) as tmp:
             probe = Path(tmp) / "src"
             extract_release(path, probe)
@@ -246,9 +245,7 @@ class SourceCache:
                 os.close(fd)
                 shutil.copyfile(path, name)
                 os.replace(name, tarballs / known.filename)
-            return self._install_extracted(
-                probe, version, digest, known is not None, f"added {path.name}"
-            )
+            return self._install_extracted(probe, version, digest, known is not None, f"added {path.name}")
 
     # -- installing ------------------------------------------------------
     def _tmp_parent(self) -> Path:
@@ -332,8 +329,7 @@ def _copy_tree(tree: Path, dest: Path) -> None:
     for stale in (".config", "include/config", "include/autoconf.h"):
         if (dest / stale).exists():
             raise UserError(
-                f"{tree}: the tree has been configured ({stale} exists); "
-                "run `make mrproper` in it first"
+                f"{tree}: the tree has been configured ({stale} exists); run `make mrproper` in it first"
             )
 
 

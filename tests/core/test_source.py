@@ -46,8 +46,9 @@ def test_add_tarball_verifies_and_generates_kconfig(testdata: Path, tmp_cache: S
     assert len(tree.symbols) == 1067
 
 
-def test_fetch_from_a_mirror_verifies(testdata: Path, tmp_cache: SourceCache, tmp_path: Path,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fetch_from_a_mirror_verifies(
+    testdata: Path, tmp_cache: SourceCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     shutil.copy(tarball(testdata, OLDEST), mirror / f"busybox-{OLDEST}.tar.bz2")
@@ -57,8 +58,13 @@ def test_fetch_from_a_mirror_verifies(testdata: Path, tmp_cache: SourceCache, tm
     assert sha256_file(tmp_cache.root / "tarballs" / f"busybox-{OLDEST}.tar.bz2") == RELEASES[OLDEST].sha256
 
 
-def test_fetch_refuses_a_wrong_hash(testdata: Path, tmp_cache: SourceCache, tmp_path: Path,
-                                    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_fetch_refuses_a_wrong_hash(
+    testdata: Path,
+    tmp_cache: SourceCache,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     # The right name with the wrong bytes: a tampered mirror.
@@ -70,8 +76,9 @@ def test_fetch_refuses_a_wrong_hash(testdata: Path, tmp_cache: SourceCache, tmp_
     assert not (tmp_cache.root / "tarballs" / f"busybox-{OLDEST}.tar.bz2").exists()
 
 
-def test_add_refuses_a_known_release_with_the_wrong_hash(testdata: Path, tmp_cache: SourceCache,
-                                                         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_add_refuses_a_known_release_with_the_wrong_hash(
+    testdata: Path, tmp_cache: SourceCache, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / f"busybox-{OLDEST}.tar.bz2"
     data = bytearray(tarball(testdata, OLDEST).read_bytes())
     data[-100] ^= 0xFF
@@ -82,12 +89,16 @@ def test_add_refuses_a_known_release_with_the_wrong_hash(testdata: Path, tmp_cac
     assert not tmp_cache.has(OLDEST)
 
 
-def test_fetch_unknown_version_is_a_usage_error(tmp_cache: SourceCache, capsys: pytest.CaptureFixture[str]) -> None:
+def test_fetch_unknown_version_is_a_usage_error(
+    tmp_cache: SourceCache, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["source", "fetch", "9.9.9"]) == 2
     assert "not a known release" in capsys.readouterr().err
 
 
-def test_add_unpacked_tree_leaves_it_untouched(testdata: Path, tmp_cache: SourceCache, tmp_path: Path) -> None:
+def test_add_unpacked_tree_leaves_it_untouched(
+    testdata: Path, tmp_cache: SourceCache, tmp_path: Path
+) -> None:
     user = tmp_path / "mytree"
     with tarfile.open(tarball(testdata, OLDEST)) as tar:
         tar.extractall(tmp_path / "x", filter="data")
@@ -146,7 +157,10 @@ def _dev(name: str) -> tarfile.TarInfo:
     ids=["dotdot", "absolute", "symlink-out", "symlink-abs", "hardlink-out", "device"],
 )
 def test_unsafe_tarball_is_refused_and_writes_nothing(
-    tmp_cache: SourceCache, tmp_path: Path, member: tarfile.TarInfo, reason: str,
+    tmp_cache: SourceCache,
+    tmp_path: Path,
+    member: tarfile.TarInfo,
+    reason: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     evil = _evil_tar(tmp_path / "evil.tar.bz2", member)
