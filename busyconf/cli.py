@@ -408,9 +408,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_build_commands(sub: Any) -> None:
-    from busyconf import cli_build
+    from busyconf import cli_build, cli_size
 
     cli_build.register(sub)
+    cli_size.register(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

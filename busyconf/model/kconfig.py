@@ -77,6 +77,7 @@ class SymbolInfo:
 
     name: str
     type: str
+    value: str
     prompt: str | None
     help: str
     menu_path: tuple[str, ...]
@@ -162,6 +163,7 @@ class KconfigTree:
         return SymbolInfo(
             name=sym.name,
             type=TYPE_NAMES[sym.orig_type],
+            value=sym.str_value,
             prompt=prompt,
             help=help_text,
             menu_path=menu_path(nodes[0]),

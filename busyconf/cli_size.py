@@ -1,0 +1,211 @@
+"""``busyconf size``: estimated sizes, comparisons, real measurements, calibration.
+
+::
+
+    busyconf size PROFILE [--arch A] [--json] [--against OTHER] [--measure]
+    busyconf size calibrate --arch A [--release R] [--toolchain T]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from busyconf.errors import UserError
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``size`` to the CLI."""
+    p = subparsers.add_parser(
+        "size",
+        help="what a profile's applets and features cost in bytes; 'size calibrate' measures a CPU",
+        description="busyconf size PROFILE [--arch A] [--json] [--against OTHER] [--measure]\n"
+        "busyconf size calibrate --arch A [--release R] [--toolchain T]",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("profile", metavar="PROFILE", help="a profile (or 'calibrate')")
+    p.add_argument("--arch", help="target CPU (default: the profile's)")
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.add_argument("--against", metavar="OTHER", help="show what changes from PROFILE to OTHER")
+    p.add_argument("--measure", action="store_true", help="also build and report the real size")
+    p.add_argument("--release", help="calibrate: BusyBox release (default 1.38.0)")
+    p.add_argument("--toolchain", help="toolchain (default: the profile's, or zig)")
+    p.add_argument("--top", type=int, default=40, help="rows to show (default 40; 0 = all)")
+    p.set_defaults(func=cmd_size)
+
+
+def cmd_size(args: argparse.Namespace) -> int:
+    if args.profile == "calibrate" and not Path("calibrate").exists():
+        return _calibrate(args)
+    for flag in ("release",):
+        if getattr(args, flag):
+            raise UserError(f"--{flag} applies to 'busyconf size calibrate' only")
+    return _report(args)
+
+
+def _load(path: str, arch: str | None, toolchain: str | None) -> tuple[Any, Any, str, str]:
+    from busyconf.model.profile import load_profile, resolve_profile
+
+    prof = load_profile(Path(path))
+    config = resolve_profile(prof)
+    return prof, config, arch or prof.arch, toolchain or prof.toolchain
+
+
+def _report(args: argparse.Namespace) -> int:
+    from busyconf.size import estimator_for
+
+    prof, config, arch, toolchain = _load(args.profile, args.arch, args.toolchain)
+    est = estimator_for(config.release, arch, toolchain)
+    e = est.estimate(config)
+    tree = est.tree
+    measured: int | None = None
+    if args.measure:
+        measured = _measure(config, arch, toolchain, quiet=args.json)
+    data: dict[str, Any] = {
+        "profile": str(prof.path),
+        "release": config.release,
+        "arch": arch,
+        "toolchain": toolchain,
+        "basis": e.basis,
+        "calibrated": e.calibrated,
+        "estimate": e.total,
+        "shared": e.shared,
+        "measured": measured,
+        "symbols": [
+            {"name": n, "bytes": b, "kind": "applet" if tree.is_applet(n) else "feature"}
+            for n, b in sorted(e.per_symbol.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
+    }
+    if measured:
+        data["error_percent"] = round((e.total - measured) / measured * 100, 2)
+    if args.against:
+        oprof, oconfig, _, _ = _load(args.against, arch, toolchain)
+        if oconfig.release != config.release:
+            raise UserError(f"{args.against}: release {oconfig.release} differs from {args.profile}'s {config.release}")
+        o = est.estimate(oconfig)
+        data["against"] = _compare(e.per_symbol, o.per_symbol, e.total, o.total, str(oprof.path))
+    if args.json:
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return 0
+    _print_report(data, args.top)
+    return 0
+
+
+def _compare(a: dict[str, int], b: dict[str, int], ta: int, tb: int, other: str) -> dict[str, Any]:
+    """bloat-o-meter by config symbol: what each symbol adds or saves from A to B."""
+    rows = []
+    for name in set(a) | set(b):
+        d = b.get(name, 0) - a.get(name, 0)
+        if d:
+            kind = "add" if name not in a else "remove" if name not in b else "grow" if d > 0 else "shrink"
+            rows.append({"name": name, "old": a.get(name, 0), "new": b.get(name, 0), "delta": d, "change": kind})
+    rows.sort(key=lambda r: (-abs(r["delta"]), r["name"]))
+    return {
+        "other": other,
+        "other_estimate": tb,
+        "delta": tb - ta,
+        "up": sum(r["delta"] for r in rows if r["delta"] > 0),
+        "down": sum(r["delta"] for r in rows if r["delta"] < 0),
+        "added": sum(1 for r in rows if r["change"] == "add"),
+        "removed": sum(1 for r in rows if r["change"] == "remove"),
+        "symbols": rows,
+    }
+
+
+def _kb(n: int) -> str:
+    return f"{n:,}"
+
+
+def _print_report(data: dict[str, Any], top: int) -> None:
+    style = "green" if data["calibrated"] else "yellow"
+    out.print(f"[bold]{data['profile']}[/]  BusyBox {data['release']}  {data['arch']}/{data['toolchain']}")
+    out.print(f"estimate: [bold]{_kb(data['estimate'])}[/] bytes  ([{style}]{data['basis']}[/])")
+    if data["measured"]:
+        out.print(f"measured: [bold]{_kb(data['measured'])}[/] bytes  (error {data['error_percent']:+.2f} %)")
+    if "against" in data:
+        a = data["against"]
+        out.print(
+            f"against {a['other']}: {_kb(a['other_estimate'])} bytes, "
+            f"add/remove: {a['added']}/{a['removed']}  up/down: {a['up']:+,}/{a['down']:+,} ({a['delta']:+,})"
+        )
+        t = Table("symbol", "change", "old", "new", "delta")
+        rows = a["symbols"][:top] if top else a["symbols"]
+        for r in rows:
+            t.add_row(r["name"], r["change"], _kb(r["old"]), _kb(r["new"]), f"{r['delta']:+,}")
+        out.print(t)
+        return
+    t = Table("symbol", "kind", "bytes", title=f"shared library code not charged to one symbol: {_kb(data['shared'])} bytes")
+    rows = data["symbols"][:top] if top else data["symbols"]
+    for r in rows:
+        t.add_row(r["name"], r["kind"], _kb(r["bytes"]))
+    out.print(t)
+    if top and len(data["symbols"]) > top:
+        out.print(f"({len(data['symbols']) - top} more; --top 0 shows all)")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+        TextColumn("{task.fields[detail]}"), console=err, transient=True,
+    )
+
+
+def _measure(config: Any, arch: str, toolchain: str, quiet: bool) -> int:
+    from busyconf.model import load_tree
+    from busyconf.model.dotconfig import write_dotconfig
+    from busyconf.size.workdir import make_binary, open_worktree
+
+    tree = load_tree(config.release)
+    with tree.lock:
+        tree.apply(list(config.values.items()))
+        text = write_dotconfig(tree)
+    wt = open_worktree(config.release, arch, toolchain)
+    with _progress() as bar:
+        task = bar.add_task(f"building {arch}", total=None, detail="")
+
+        def on_line(line: str) -> None:
+            if line.startswith("  CC "):
+                bar.update(task, advance=1, detail=line.strip()[-40:])
+
+        return make_binary(wt, text, on_line=on_line)
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from busyconf.size.calibrate import CalibrationProgress, calibrate
+    from busyconf.source import DEFAULT_RELEASE
+
+    if not args.arch:
+        raise UserError("busyconf size calibrate: --arch is required")
+    release = args.release or DEFAULT_RELEASE
+    toolchain = args.toolchain or "zig"
+    with _progress() as bar:
+        tasks: dict[str, Any] = {}
+
+        def on(event: CalibrationProgress) -> None:
+            if event.phase not in tasks:
+                label = {"build": "reference build", "relink": "relinks", "done": "done"}[event.phase]
+                tasks[event.phase] = bar.add_task(label, total=event.total or None, detail="")
+            bar.update(tasks[event.phase], completed=event.done, total=event.total or None, detail=event.message[-40:])
+
+        path, model = calibrate(release, args.arch, toolchain, progress=on)
+    info = model.info
+    if args.json:
+        sys.stdout.write(json.dumps({"table": str(path), "basis": model.basis, **info}, indent=2) + "\n")
+        return 0
+    out.print(f"size table: {path}")
+    out.print(
+        f"reference {info.get('reference')}: {_kb(int(info.get('reference_size', 0)))} bytes; "
+        f"{len(info.get('measured_symbols', []))} applet symbols measured by relinking, "
+        f"{len(info.get('label_symbols', []))} from prompt labels"
+    )
+    return 0

@@ -1,0 +1,190 @@
+"""What every applet and feature costs on the target CPU.
+
+::
+
+    from busyconf.size import estimator_for
+
+    est = estimator_for("1.38.0", "x86_64")       # calibrated table, else coarse labels
+    e = est.estimate(config)                      # Configuration or {name: value}
+    e.total, e.per_symbol["LS"], e.basis
+    est.delta(config, "LS", "n")                  # bytes the total changes by
+
+Tables come from the user's cache (``busyconf size calibrate``), else the ones
+shipped in ``busyconf/size/tables/``; a corrupt or mismatched table raises
+:class:`~busyconf.size.table.SizeTableError` (a UserError naming the file and
+the calibrate command) unless ``on_bad_table="coarse"``, which falls back to the
+labels and says why in :attr:`Estimator.warning`. Nothing here imports Rich.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import kconfiglib
+
+from busyconf.model.config import Configuration
+from busyconf.model.kconfig import KconfigTree, load_tree
+from busyconf.size.labels import label_model
+from busyconf.size.model import Evaluation, SizeModel, enabled_names
+from busyconf.size.table import SizeTableError, TableKey, find_table
+
+__all__ = ["Estimate", "Estimator", "SizeTableError", "TableKey", "estimator_for"]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """An estimated stripped binary size.
+
+    ``per_symbol``: bytes each enabled symbol costs (what switching it off alone
+    saves); ``shared``: bytes of code two or more enabled symbols use, which no
+    single symbol pays for.
+    """
+
+    total: int
+    per_symbol: dict[str, int]
+    basis: str
+    calibrated: bool
+    shared: int = 0
+    warning: str | None = field(default=None)
+
+
+ConfigLike = Configuration | Mapping[str, str]
+
+
+def _values(config: ConfigLike) -> Mapping[str, str]:
+    return config.values if isinstance(config, Configuration) else config
+
+
+class Estimator:
+    """Estimates for one (release, arch, toolchain); thread-safe, incremental."""
+
+    def __init__(self, model: SizeModel, tree: KconfigTree, warning: str | None = None) -> None:
+        self.model = model
+        self.tree = tree
+        self.warning = warning
+        self._eval = Evaluation(model)
+        self._lock = threading.Lock()
+        self._children = _children(tree)
+        self._default_y = _default_y(tree)
+
+    @property
+    def basis(self) -> str:
+        return self.model.basis
+
+    @property
+    def calibrated(self) -> bool:
+        return self.model.calibrated
+
+    def estimate(self, config: ConfigLike, breakdown: bool = True) -> Estimate:
+        """Total and (unless ``breakdown`` is False) the per-symbol costs of ``config``."""
+        on = enabled_names(_values(config), self.model)
+        with self._lock:
+            ev = self._eval
+            ev.sync(on)
+            per = {n: ev.cost_of(n) for n in ev.enabled} if breakdown else {}
+            return Estimate(
+                total=max(0, ev.total),
+                per_symbol={n: c for n, c in per.items() if c},
+                basis=self.basis,
+                calibrated=self.calibrated,
+                shared=ev.shared() if breakdown else 0,
+                warning=self.warning,
+            )
+
+    def total(self, config: ConfigLike) -> int:
+        return self.estimate(config, breakdown=False).total
+
+    def delta(self, config: ConfigLike, name: str, new_value: str) -> int:
+        """Bytes the total changes by when ``name`` is set to ``new_value`` in ``config``.
+
+        Switching a symbol off also switches off what depends on it; switching
+        it on also brings its ``default y`` sub-options, as Kconfig would.
+        """
+        values = _values(config)
+        on = enabled_names(values, self.model)
+        changes: dict[str, bool] = {}
+        if new_value == "y":
+            if values.get(name) != "y":
+                changes[name] = True
+                for child in self._closure(name):
+                    if child in self._default_y and values.get(child) != "y":
+                        changes[child] = True
+        elif values.get(name) == "y":
+            changes[name] = False
+            for child in self._closure(name):
+                if values.get(child) == "y":
+                    changes[child] = False
+        with self._lock:
+            ev = self._eval
+            ev.sync(on)
+            before = ev.total
+            for n, v in changes.items():
+                ev.set(n, v)
+            after = ev.total
+            for n, v in changes.items():
+                ev.set(n, not v)
+            return after - before
+
+    def _closure(self, name: str) -> list[str]:
+        out: list[str] = []
+        seen = {name}
+        stack = [name]
+        while stack:
+            for child in self._children.get(stack.pop(), ()):
+                if child not in seen:
+                    seen.add(child)
+                    out.append(child)
+                    stack.append(child)
+        return out
+
+
+def _children(tree: KconfigTree) -> dict[str, tuple[str, ...]]:
+    """Symbols whose ``depends on`` mentions each symbol."""
+    out: dict[str, list[str]] = {}
+    for name, sym in tree.symbols.items():
+        for item in kconfiglib.expr_items(sym.direct_dep):
+            if isinstance(item, kconfiglib.Symbol) and not item.is_constant and item.name != name:
+                out.setdefault(item.name, []).append(name)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _default_y(tree: KconfigTree) -> frozenset[str]:
+    out = set()
+    for name, sym in tree.symbols.items():
+        for value, _cond in sym.defaults:
+            if isinstance(value, kconfiglib.Symbol) and value.name == "y":
+                out.add(name)
+                break
+    return frozenset(out)
+
+
+@lru_cache(maxsize=32)
+def _coarse(release: str, arch: str) -> SizeModel:
+    return label_model(load_tree(release), arch)
+
+
+def estimator_for(release: str, arch: str, toolchain: str = "zig", on_bad_table: str = "raise") -> Estimator:
+    """The best estimator for (release, arch, toolchain).
+
+    A calibrated table (user cache, then shipped) when there is one; otherwise
+    the coarse, clearly labelled estimate from BusyBox's prompt labels.
+
+    Raises:
+        SizeTableError: a table exists but is corrupt or mismatched (unless
+            ``on_bad_table="coarse"``).
+    """
+    tree = load_tree(release)
+    key = TableKey(release, arch, toolchain)
+    try:
+        found = find_table(key)
+    except SizeTableError as e:
+        if on_bad_table != "coarse":
+            raise
+        return Estimator(_coarse(release, arch), tree, warning=str(e))
+    if found is None:
+        return Estimator(_coarse(release, arch), tree)
+    data, where = found
+    return Estimator(SizeModel.from_dict(data, where), tree)

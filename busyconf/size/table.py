@@ -1,0 +1,152 @@
+"""Size tables on disk: a JSON document with a checked header.
+
+::
+
+    {"format": "busyconf-size-table", "format_version": 1,
+     "release": "1.38.0", "arch": "x86_64", "toolchain": "zig",
+     "busyconf": "0.1.0", "checksum": "sha256:<hex of the canonical model>",
+     "model": {...}}
+
+A table whose JSON, checksum, format or header does not match what was asked
+for is refused with a :class:`SizeTableError` naming the file and offering
+recalibration; it is never used silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from busyconf import __version__
+from busyconf.errors import UserError
+from busyconf.source import cache_root
+
+FORMAT = "busyconf-size-table"
+FORMAT_VERSION = 1
+
+
+class SizeTableError(UserError):
+    """A size table that cannot be trusted."""
+
+    title = "Size table"
+
+
+@dataclass(frozen=True)
+class TableKey:
+    """What a table was measured for."""
+
+    release: str
+    arch: str
+    toolchain: str
+
+    @property
+    def filename(self) -> str:
+        slug = self.toolchain.rstrip("-") or "cross"
+        return f"{self.release}-{self.arch}-{slug}.json"
+
+    @property
+    def recalibrate(self) -> str:
+        return (
+            f"busyconf size calibrate --arch {self.arch} --release {self.release} --toolchain {self.toolchain}"
+        )
+
+
+def checksum(model: dict[str, Any]) -> str:
+    body = json.dumps(model, sort_keys=True, separators=(",", ":")).encode()
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def _minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def dumps(key: TableKey, model: dict[str, Any]) -> str:
+    doc = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "release": key.release,
+        "arch": key.arch,
+        "toolchain": key.toolchain,
+        "busyconf": __version__,
+        "checksum": checksum(model),
+        "model": model,
+    }
+    return json.dumps(doc, sort_keys=True, separators=(",", ":")) + "\n"
+
+
+def loads(text: str, where: str, key: TableKey) -> dict[str, Any]:
+    """The model of a table, after checking everything; else :class:`SizeTableError`."""
+    fix = f"; recalibrate with: {key.recalibrate}"
+    try:
+        doc = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise SizeTableError(f"{where}: corrupt size table (not JSON: {e.msg} at line {e.lineno}){fix}") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise SizeTableError(f"{where}: not a busyconf size table{fix}")
+    if doc.get("format_version") != FORMAT_VERSION:
+        raise SizeTableError(
+            f"{where}: size table format {doc.get('format_version')!r}, this busyconf reads {FORMAT_VERSION}{fix}"
+        )
+    for field in ("release", "arch", "toolchain"):
+        want = getattr(key, field)
+        if doc.get(field) != want:
+            raise SizeTableError(f"{where}: size table is for {field} {doc.get(field)!r}, not {want!r}{fix}")
+    made_by = str(doc.get("busyconf", ""))
+    if _minor(made_by) != _minor(__version__):
+        raise SizeTableError(
+            f"{where}: size table made by busyconf {made_by or '?'}, this is {__version__}{fix}"
+        )
+    model = doc.get("model")
+    if not isinstance(model, dict) or doc.get("checksum") != checksum(model):
+        raise SizeTableError(f"{where}: corrupt size table (checksum mismatch){fix}")
+    return model
+
+
+def user_table_path(key: TableKey) -> Path:
+    return Path(cache_root()) / "size" / "tables" / key.filename
+
+
+def shipped_table_text(key: TableKey) -> tuple[str, str] | None:
+    """(text, where) of the table shipped in the package, if any."""
+    ref = resources.files("busyconf.size").joinpath("tables").joinpath(key.filename)
+    if not ref.is_file():
+        return None
+    return ref.read_text("utf-8"), f"busyconf/size/tables/{key.filename}"
+
+
+def find_table(key: TableKey) -> tuple[dict[str, Any], str] | None:
+    """The user's calibrated table, else the shipped one, else None; bad ones raise."""
+    path = user_table_path(key)
+    if path.is_file():
+        try:
+            text = path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise SizeTableError(f"{path}: cannot read size table ({e}); recalibrate with: {key.recalibrate}") from None
+        return loads(text, str(path), key), str(path)
+    shipped = shipped_table_text(key)
+    if shipped is None:
+        return None
+    text, where = shipped
+    return loads(text, where, key), where
+
+
+def save_table(key: TableKey, model: dict[str, Any], path: Path | None = None) -> Path:
+    """Write a table atomically (to the user cache unless ``path`` is given)."""
+    target = path or user_table_path(key)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(dumps(key, model))
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target

@@ -1,0 +1,137 @@
+"""A private kbuild tree for measuring sizes (separate from ``busyconf build``'s).
+
+Reuses the build layer's toolchain wrappers, CPU data and make runner; the
+tree lives in ``cache_root()/size/work/<release>-<arch>-<toolchain>`` so that
+calibration and ``--measure`` never fight a user's build for its directory.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from busyconf.build import broken, runner
+from busyconf.build import dotconfig as bdot
+from busyconf.build.arch import Arch, get_arch
+from busyconf.build.build import FORCED, _locked, _prepared_source, _source_date_epoch
+from busyconf.build.toolchain import MakeTools, Toolchain, resolve_toolchain
+from busyconf.errors import BuildError, UserError
+from busyconf.source import SourceCache, cache_root
+
+Line = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class WorkTree:
+    """One measuring build directory for (release, arch, toolchain)."""
+
+    release: str
+    arch: Arch
+    toolchain: Toolchain
+    root: Path
+    srctree: Path
+    tools: MakeTools
+
+    @property
+    def obj(self) -> Path:
+        return self.root / "obj"
+
+    @property
+    def binary(self) -> Path:
+        return self.obj / "busybox_unstripped"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            SOURCE_DATE_EPOCH=str(_source_date_epoch(self.srctree)),
+            KCONFIG_NOTIMESTAMP="1",
+            LC_ALL="C",
+            TZ="UTC",
+        )
+        env.pop("MAKEFLAGS", None)
+        env.pop("MFLAGS", None)
+        return env
+
+    def make_argv(self, *targets: str) -> list[str]:
+        make_vars = [f"{k}={v}" for k, v in self.tools.variables.items()]
+        return ["make", "-C", str(self.srctree), f"O={self.obj}", *make_vars, *targets]
+
+
+def work_root(release: str, arch: str, toolchain: str) -> Path:
+    slug = toolchain.rstrip("-") or "cross"
+    return Path(cache_root()) / "size" / "work" / f"{release}-{arch}-{slug}"
+
+
+def open_worktree(release: str, arch_name: str, toolchain_name: str = "zig") -> WorkTree:
+    """Prepare (idempotently) the measuring tree and its toolchain wrappers."""
+    arch = get_arch(arch_name)
+    if not arch.supported:
+        raise UserError(f"arch {arch.name} is not supported: {arch.reason}")
+    toolchain = resolve_toolchain(toolchain_name, arch)
+    root = work_root(release, arch.name, toolchain.name)
+    root.mkdir(parents=True, exist_ok=True)
+    src = SourceCache().tree(release)
+    srctree = _prepared_source(src, arch, release, root)
+    tools = toolchain.write_wrappers(arch, release, root / "tools")
+    (root / "obj").mkdir(exist_ok=True)
+    return WorkTree(release, arch, toolchain, root, srctree, tools)
+
+
+def buildable(config_text: str, release: str, arch: str, toolchain_kind: str) -> str:
+    """``config_text`` with the build's forced values and known-broken options off."""
+    values = bdot.parse(config_text)
+    problems = broken.check(values, release=release, toolchain=toolchain_kind, arch=arch)
+    changes = dict(FORCED)
+    changes.update({p.symbol: "n" for p in problems})
+    return bdot.set_values(config_text, changes)
+
+
+def make_binary(
+    wt: WorkTree,
+    config_text: str,
+    *,
+    jobs: int = 2,
+    on_line: Line | None = None,
+    cancel: threading.Event | None = None,
+) -> int:
+    """Build ``config_text`` in the measuring tree; the stripped size in bytes."""
+    text = buildable(config_text, wt.release, wt.arch.name, wt.toolchain.kind)
+    with _locked(wt.root):
+        cfg = wt.obj / ".config"
+        if not cfg.is_file() or cfg.read_text() != text:
+            cfg.write_text(text)
+        log_path = wt.root / "last-build.log"
+        with log_path.open("w") as log:
+
+            def line(s: str) -> None:
+                log.write(s + "\n")
+                if on_line:
+                    on_line(s)
+
+            res = runner.run(
+                wt.make_argv("oldconfig"), cwd=wt.root, env=wt.env(), on_line=line,
+                cancel=cancel, stdin_data=b"\n" * 5000,
+            )
+            if res.returncode != 0:
+                raise BuildError(f"{log_path}: make oldconfig failed (exit {res.returncode})")
+            res = runner.run(
+                wt.make_argv(f"-j{jobs}", "busybox"), cwd=wt.root, env=wt.env(), on_line=line, cancel=cancel
+            )
+        if res.returncode != 0 or not wt.binary.is_file():
+            tail = res.tail[-1] if res.tail else ""
+            raise BuildError(f"{log_path}: make failed (exit {res.returncode}): {tail.strip()}")
+        return stripped_size(wt, wt.binary)
+
+
+def stripped_size(wt: WorkTree, binary: Path) -> int:
+    """Size after the strip the build would do (zig output is already stripped but for MIPS .pdr)."""
+    if not wt.arch.needs_llvm_strip:
+        return binary.stat().st_size
+    out = binary.with_name(binary.name + ".stripped")
+    res = runner.run([str(wt.tools.tools_dir / "strip"), "-o", str(out), str(binary)], cwd=wt.root)
+    if res.returncode != 0:
+        raise BuildError(f"{binary}: strip failed")
+    return out.stat().st_size

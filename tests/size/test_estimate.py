@@ -1,0 +1,75 @@
+"""The estimator: coarse labels, shared code, incremental deltas."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from busyconf.model import load_tree, resolve
+from busyconf.size import estimator_for
+from busyconf.size.labels import label_bytes
+from busyconf.size.model import Evaluation, SizeModel, SymbolCost
+
+
+def test_label_parsing() -> None:
+    assert label_bytes("ls (14 kb)") == 14 * 1024
+    assert label_bytes("false (314 bytes)") == 314
+    assert label_bytes("Enable progress bar (+2k)") == 2048
+    assert label_bytes("Trade bytes for speed (0:fast, 3:slow)") is None
+
+
+def test_second_user_of_shared_code_is_cheaper() -> None:
+    model = SizeModel(
+        "t", 100, (1000, 50, 70),
+        {"A": SymbolCost(own=5, units=(0, 1)), "B": SymbolCost(own=5, units=(0, 2)), "F": SymbolCost(deltas=((0, 30),))},
+        True,
+    )
+    ev = Evaluation(model)
+    ev.set("A", True)
+    first = ev.total - 100
+    ev.set("B", True)
+    second = ev.total - 100 - first
+    assert (first, second) == (1055, 75)
+    assert ev.cost_of("A") == 55 and ev.shared() == 1000
+    ev.set("F", True)
+    assert ev.total == 100 + 1000 + 30 + 50 + 70 + 10
+    ev.set("A", False)
+    ev.set("B", False)
+    assert ev.total == 100
+
+
+@pytest.fixture(scope="module")
+def defconfig():  # type: ignore[no-untyped-def]
+    return resolve(load_tree("1.38.0"), [])
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "riscv64"])
+def test_delta_matches_estimate_difference(arch: str, defconfig) -> None:  # type: ignore[no-untyped-def]
+    tree = load_tree("1.38.0")
+    est = estimator_for("1.38.0", arch)
+    without = resolve(tree, [("LS", "n")])
+    d = est.delta(defconfig, "LS", "n")
+    assert d < 0
+    assert d == est.total(without) - est.total(defconfig)
+    assert est.delta(without, "LS", "y") == -d
+
+
+def test_coarse_basis_is_labelled(defconfig) -> None:  # type: ignore[no-untyped-def]
+    e = estimator_for("1.38.0", "riscv64").estimate(defconfig)
+    assert not e.calibrated and "prompt labels" in e.basis and "32-bit x86 glibc" in e.basis
+
+
+def test_calibrated_x86_64_is_shipped(defconfig) -> None:  # type: ignore[no-untyped-def]
+    e = estimator_for("1.38.0", "x86_64").estimate(defconfig)
+    assert e.calibrated and e.basis == "calibrated x86_64/zig 1.38.0"
+    assert e.per_symbol["LS"] > 0 and abs(e.total - 1_261_800) < 20_000
+
+
+def test_toggle_is_fast(defconfig) -> None:  # type: ignore[no-untyped-def]
+    est = estimator_for("1.38.0", "x86_64")
+    est.estimate(defconfig)
+    start = time.perf_counter()
+    for _ in range(20):
+        est.delta(defconfig, "VI", "n")
+    assert (time.perf_counter() - start) / 20 < 0.05
