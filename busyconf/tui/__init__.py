@@ -1,0 +1,57 @@
+"""The interactive editor: ``busyconf [PROFILE]``.
+
+:func:`make_app` builds the app from its collaborators (tests and the CLI use
+it alike); :func:`run_tui` runs it and returns the exit code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from busyconf.source import SourceCache
+    from busyconf.tui.app import BusyconfApp
+
+
+def make_app(
+    profile_path: Path | str,
+    *,
+    cache: SourceCache | None = None,
+    out_dir: Path | None = None,
+    build_fn: Any = None,
+) -> BusyconfApp:
+    """The app for ``profile_path``.
+
+    Raises BusyconfError for a bad profile; a missing source tree opens a
+    screen that fetches it.
+
+    Args:
+        profile_path: the profile to edit; a missing file starts a new profile there.
+        cache: where BusyBox sources are (default: the per-user cache).
+        out_dir: where the build screen writes artifacts (default ``out/NAME-ARCH``).
+        build_fn: replaces ``busyconf.build.build`` (for screenshots of failure paths).
+    """
+    from busyconf.errors import SourceError
+    from busyconf.model.profile import load_profile
+    from busyconf.source import DEFAULT_RELEASE
+    from busyconf.tui.app import BusyconfApp
+    from busyconf.tui.session import Session
+
+    path = Path(profile_path)
+    try:
+        session = Session.open(path, cache)
+    except SourceError as e:
+        release = load_profile(path).busybox if path.exists() else DEFAULT_RELEASE
+        return BusyconfApp(path, cache=cache, out_dir=out_dir, build_fn=build_fn, missing=(release, e))
+    return BusyconfApp(path, cache=cache, out_dir=out_dir, build_fn=build_fn, session=session)
+
+
+def run_tui(profile_path: Path) -> int:
+    """Run the editor on ``profile_path``; bad profiles raise ProfileError before it starts."""
+    app = make_app(profile_path)
+    result = app.run()
+    return int(result or 0)
+
+
+__all__ = ["make_app", "run_tui"]

@@ -1,0 +1,189 @@
+"""``b``: build the current profile for the current arch, live, cancellable."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Label, Log, ProgressBar, Static
+from textual.worker import Worker, WorkerState
+
+from busyconf.errors import BusyconfError, Interrupted
+from busyconf.model.dotconfig import write_dotconfig
+from busyconf.tui.session import Session
+from busyconf.tui.widgets.size_meter import format_bytes, format_delta
+
+BuildFn = Callable[..., Any]
+
+
+def default_build_fn() -> BuildFn:
+    from busyconf.build import build
+
+    return build
+
+
+class BuildScreen(Screen[None]):
+    """Progress bar, phase, make's log; at the end the real size beside the estimate."""
+
+    BINDINGS = [
+        Binding("c", "cancel", "Cancel build"),
+        Binding("escape,q", "close", "Back"),
+    ]
+
+    def __init__(
+        self, session: Session, out_dir: Path | None = None, build_fn: BuildFn | None = None
+    ) -> None:
+        super().__init__()
+        self.session = session
+        name = session.profile.path.stem if session.profile.path else "profile"
+        self.out_dir = out_dir or Path("out") / f"{name}-{session.arch}"
+        self.build_fn = build_fn
+        self.cancel_event = threading.Event()
+        self.estimate = session.size().total
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self._pending: list[Any] = []
+        self._pending_lock = threading.Lock()
+
+    def compose(self) -> ComposeResult:
+        s = self.session
+        name = s.profile.path.name if s.profile.path else s.profile.name
+        with Vertical(id="build-top"):
+            what = f"BusyBox {s.tree.release} for {s.arch} with {s.profile.toolchain}"
+            yield Label(f" Build {name}: {what}  ->  {self.out_dir}", id="build-title")
+            with Horizontal(id="build-progress-row"):
+                yield ProgressBar(total=None, show_eta=False, id="build-progress")
+                yield Label("starting", id="build-phase")
+            yield Static("", id="build-result")
+        yield Log(id="build-log", highlight=False, max_lines=5000)
+        with Horizontal(id="build-buttons"):
+            yield Button("Cancel", id="build-cancel", variant="error")
+            yield Button("Back", id="build-close")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(0.1, self._drain)
+        self.run_build()
+
+    @property
+    def running(self) -> bool:
+        return any(w.is_running for w in self.workers if w.group == "build")
+
+    @work(thread=True, exclusive=True, group="build", exit_on_error=False)
+    def run_build(self) -> Any:
+        """Call the build layer; events are queued and drawn by a timer."""
+        s = self.session
+        fn = self.build_fn or default_build_fn()
+        with s.kconfig():
+            config_text = write_dotconfig(s.tree, s.tree.release)
+        source_tree = s.tree.src_dir
+        return fn(
+            config_text,
+            list(s.config.applets),
+            s.tree.release,
+            s.arch,
+            s.profile.toolchain,
+            out_dir=self.out_dir,
+            source_tree=source_tree,
+            progress=self._queue,
+            cancel=self.cancel_event,
+        )
+
+    def _queue(self, event: Any) -> None:
+        with self._pending_lock:
+            self._pending.append(event)
+
+    def _drain(self) -> None:
+        with self._pending_lock:
+            events, self._pending = self._pending, []
+        if not events:
+            return
+        log = self.query_one(Log)
+        bar = self.query_one(ProgressBar)
+        lines = []
+        for event in events:
+            kind = type(event).__name__
+            if kind == "OutputEvent":
+                lines.append(event.line)
+            elif kind == "ProgressEvent":
+                bar.update(total=max(event.total, 1), progress=event.done)
+            elif kind == "PhaseEvent":
+                self.query_one("#build-phase", Label).update(f"{event.phase}: {event.message}")
+                lines.append(f"== {event.phase}: {event.message}")
+        if lines:
+            log.write_lines(lines)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "build":
+            return
+        if event.state == WorkerState.SUCCESS:
+            self._drain()
+            self.result = event.worker.result
+            self._finished()
+        elif event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+            self._drain()
+            self.error = event.worker.error
+            self._failed(self.error)
+
+    def _finished(self) -> None:
+        manifest = self.result.manifest
+        real = int(manifest.binary_size)
+        text = Text()
+        text.append("Built ", style="bold green")
+        text.append(f"{self.result.binary}", style="bold")
+        text.append(f" in {self.result.seconds:.1f} s\n")
+        text.append("real size  ", style="dim")
+        text.append(format_bytes(real), style="bold")
+        if self.estimate:
+            error = (self.estimate - real) / real * 100 if real else 0.0
+            text.append("   estimate ", style="dim")
+            text.append(format_bytes(self.estimate))
+            text.append(f"  ({format_delta(self.estimate - real)}, {error:+.1f} %)", style="dim")
+        text.append(f"\n{len(manifest.applets)} applets, verified with {manifest.verified_with}", style="dim")
+        self.query_one("#build-result", Static).update(text)
+        self.query_one("#build-phase", Label).update("done")
+        bar = self.query_one(ProgressBar)
+        bar.update(total=bar.total or 1, progress=bar.total or 1)
+        self._idle()
+
+    def _failed(self, error: BaseException | None) -> None:
+        text = Text()
+        if isinstance(error, Interrupted) or self.cancel_event.is_set():
+            text.append("Build cancelled.", style="bold yellow")
+            phase = "cancelled"
+        elif isinstance(error, BusyconfError):
+            text.append(f"{error.title}: ", style="bold red")
+            text.append(str(error))
+            phase = "failed"
+        else:
+            text.append("Build crashed: ", style="bold red")
+            text.append(f"{type(error).__name__}: {error}")
+            phase = "failed"
+        self.query_one("#build-result", Static).update(text)
+        self.query_one("#build-phase", Label).update(phase)
+        self._idle()
+
+    def _idle(self) -> None:
+        self.query_one("#build-cancel", Button).disabled = True
+        self.query_one("#build-close", Button).focus()
+
+    @on(Button.Pressed, "#build-cancel")
+    def action_cancel(self) -> None:
+        if self.running:
+            self.cancel_event.set()
+            self.query_one("#build-phase", Label).update("cancelling...")
+
+    @on(Button.Pressed, "#build-close")
+    def action_close(self) -> None:
+        if self.running:
+            self.notify("The build is still running: press c to cancel it first.", timeout=3)
+            return
+        self.dismiss(None)

@@ -1,0 +1,108 @@
+"""Small modal dialogs: quit with unsaved changes, save as, pick an arch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+
+class ConfirmQuitModal(ModalScreen[str | None]):
+    """Asked on quit with unsaved changes: save, discard, or stay."""
+
+    BINDINGS = [
+        Binding("escape", "choose('cancel')", "Stay"),
+        Binding("s,y", "choose('save')", "Save and quit"),
+        Binding("d,n", "choose('discard')", "Discard"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="confirm-quit"):
+            yield Label("Unsaved changes", classes="dialog-title")
+            yield Static("Save the profile before quitting?")
+            with Horizontal(classes="buttons"):
+                yield Button("Save and quit", id="save", variant="primary")
+                yield Button("Discard", id="discard", variant="error")
+                yield Button("Stay", id="cancel")
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id)
+
+    def action_choose(self, choice: str) -> None:
+        self.dismiss(choice)
+
+
+class SaveAsModal(ModalScreen[Path | None]):
+    """Asks for a new profile file name (``.toml`` is added when missing)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, current: Path | None) -> None:
+        super().__init__()
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        folder = self.current.parent if self.current else Path("configs")
+        with Vertical(classes="dialog"):
+            yield Label("Save as a new profile", classes="dialog-title")
+            yield Static("A path; a bare name goes next to the current profile.", classes="dim")
+            yield Input(str(folder / "new-profile.toml"), id="path")
+            yield Static("", id="error", classes="error")
+
+    @on(Input.Submitted, "#path")
+    def _submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text:
+            self.query_one("#error", Static).update("Type a file name.")
+            return
+        path = Path(text)
+        if "/" not in text and self.current is not None:
+            path = self.current.parent / path
+        if path.suffix != ".toml":
+            path = path.with_name(path.name + ".toml")
+        if path.is_dir():
+            self.query_one("#error", Static).update(f"{path} is a folder.")
+            return
+        self.dismiss(path)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ArchPickerModal(ModalScreen[str | None]):
+    """Picks the target CPU; sizes are re-estimated for it."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, current: str) -> None:
+        super().__init__()
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        from busyconf.model.profile import known_arches
+
+        arches = known_arches()
+        with Vertical(classes="dialog"):
+            yield Label("Target CPU", classes="dialog-title")
+            options = [Option(f"{'● ' if a == self.current else '  '}{a}", id=a) for a in arches]
+            picker = OptionList(*options, id="arches")
+            if self.current in arches:
+                picker.highlighted = arches.index(self.current)
+            yield picker
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected, "#arches")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,93 @@
+"""``/``: find an applet, option or menu; the best match for what you mean first."""
+
+from __future__ import annotations
+
+from kconfiglib import MenuNode
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList
+from textual.widgets.option_list import Option
+
+from busyconf.tui.search_rank import Hit, search
+from busyconf.tui.session import Session
+
+
+class SearchScreen(ModalScreen[MenuNode | None]):
+    """Type to search; Up/Down pick, Enter jumps there, Escape goes back."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Back"),
+        Binding("down", "move(1)", "Next", show=False),
+        Binding("up", "move(-1)", "Previous", show=False),
+    ]
+
+    def __init__(self, session: Session, query: str = "") -> None:
+        super().__init__()
+        self.session = session
+        self.query_text = query
+        self.hits: list[Hit] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="search-dialog"):
+            yield Label("Search applets, options and menus", classes="dialog-title")
+            yield Input(self.query_text, placeholder="ls, FEATURE_LS_COLOR, editing...", id="query")
+            yield OptionList(id="hits")
+            yield Label("", id="hit-count", classes="dim")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+        self._update(self.query_text)
+
+    @on(Input.Changed, "#query")
+    def _changed(self, event: Input.Changed) -> None:
+        self._update(event.value)
+
+    def _update(self, query: str) -> None:
+        with self.session.tree.lock:
+            self.hits = search(self.session.tree, query)
+        values = self.session.config.values
+        options = []
+        for hit in self.hits:
+            label = Text()
+            if hit.name:
+                on_off = values.get(hit.name, "")
+                label.append(
+                    f"{'[*]' if on_off == 'y' else '[ ]' if on_off == 'n' else '(' + on_off[:10] + ')':<8}"
+                )
+                label.append(hit.prompt or hit.name, style="bold")
+                label.append(f"  {hit.name}", style="cyan")
+            else:
+                label.append(" " * 8 + hit.prompt + "  --->", style="bold")
+            if hit.menu_path:
+                label.append(f"  {hit.menu_path}", style="dim")
+            options.append(Option(label))
+        hits = self.query_one("#hits", OptionList)
+        hits.clear_options()
+        hits.add_options(options)
+        if options:
+            hits.highlighted = 0
+        count = f"{len(self.hits)} matches" if query.strip() else "Type to search"
+        self.query_one("#hit-count", Label).update(count)
+
+    def action_move(self, step: int) -> None:
+        hits = self.query_one("#hits", OptionList)
+        if hits.option_count:
+            current = hits.highlighted or 0
+            hits.highlighted = max(0, min(hits.option_count - 1, current + step))
+
+    @on(Input.Submitted, "#query")
+    def _submitted(self) -> None:
+        index = self.query_one("#hits", OptionList).highlighted
+        if index is not None and index < len(self.hits):
+            self.dismiss(self.hits[index].node)
+
+    @on(OptionList.OptionSelected, "#hits")
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.hits[event.option_index].node)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,19 @@
+"""Widgets of the busyconf TUI, named by role."""
+
+from __future__ import annotations
+
+from busyconf.tui.widgets.detail_pane import DetailPane
+from busyconf.tui.widgets.entry_list import EntryList
+from busyconf.tui.widgets.menu_tree import MenuTree
+from busyconf.tui.widgets.profile_header import ProfileHeader
+from busyconf.tui.widgets.size_meter import SizeMeter, format_bytes, format_delta
+
+__all__ = [
+    "DetailPane",
+    "EntryList",
+    "MenuTree",
+    "ProfileHeader",
+    "SizeMeter",
+    "format_bytes",
+    "format_delta",
+]

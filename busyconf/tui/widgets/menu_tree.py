@@ -1,0 +1,46 @@
+"""The menu tree on the left: the release's menus, Settings then the applet groups."""
+
+from __future__ import annotations
+
+from kconfiglib import MenuNode
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from busyconf.model.kconfig import KconfigTree
+from busyconf.tui.menu import menus
+
+
+class MenuTree(Tree[MenuNode]):
+    """Menus (and choices and menuconfig symbols) of one Kconfig tree."""
+
+    def __init__(self, tree: KconfigTree, **kwargs: object) -> None:
+        top = tree.kconf.top_node
+        super().__init__(f"BusyBox {tree.release}", data=top, **kwargs)  # type: ignore[arg-type]
+        self.show_root = True
+        self.guide_depth = 2
+        self._by_menu: dict[int, TreeNode[MenuNode]] = {id(top): self.root}
+        with tree.lock:
+            for node, parent in menus(tree):
+                parent_item = self._by_menu.get(id(parent), self.root)
+                label = node.prompt[0] if node.prompt else getattr(node.item, "name", "?")
+                self._by_menu[id(node)] = parent_item.add(str(label), data=node, allow_expand=True)
+        for child in self.root.children:
+            child.allow_expand = bool(child.children)
+        for item in self._by_menu.values():
+            if not item.children:
+                item.allow_expand = False
+        self.root.expand()
+
+    def tree_node_of(self, menu: MenuNode) -> TreeNode[MenuNode] | None:
+        return self._by_menu.get(id(menu))
+
+    def highlight_menu(self, menu: MenuNode) -> None:
+        """Move the cursor to ``menu``, expanding its parents."""
+        item = self.tree_node_of(menu)
+        if item is None:
+            return
+        parent = item.parent
+        while parent is not None:
+            parent.expand()
+            parent = parent.parent
+        self.move_cursor(item)

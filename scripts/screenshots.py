@@ -1,0 +1,106 @@
+"""Write SVG screenshots of the TUI into ``screenshots/`` for the README.
+
+Drives the real app headless with key presses, on a copy of a profile (the
+copy is edited, never the original): the main screen, search, symbol info, the
+diff view and the build screen after a real build (``--no-build`` skips it).
+
+    python scripts/screenshots.py [--profile configs/router.toml] [--out screenshots]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from busyconf.tui import make_app  # noqa: E402
+from busyconf.tui.screens.build import BuildScreen  # noqa: E402
+
+SIZE = (130, 38)
+FALLBACK = """\
+[profile]
+description = "Home router, trimmed"
+busybox = "1.38.0"
+arch = "x86_64"
+base = "defconfig"
+
+[config]
+FEATURE_LS_COLOR = false
+
+[build]
+toolchain = "zig"
+"""
+
+
+async def shoot(profile: Path, out: Path, build: bool, work: Path) -> list[Path]:
+    written: list[Path] = []
+
+    def save(app, name: str) -> None:  # type: ignore[no-untyped-def]
+        path = out / f"{name}.svg"
+        app.save_screenshot(str(path))
+        written.append(path)
+
+    app = make_app(profile, out_dir=work / "out")
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.2)
+        await pilot.press("slash", "l", "s")
+        await pilot.pause(0.2)
+        save(app, "search")
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        save(app, "main")
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+        save(app, "symbol-info")
+        await pilot.press("escape", "space", "slash", *"FEATURE_LS_COLOR", "enter")
+        await pilot.pause(0.2)
+        save(app, "reason")
+        await pilot.press("d")
+        await pilot.pause(0.2)
+        save(app, "diff")
+        await pilot.press("escape")
+        if build:
+            await pilot.press("b")
+            await pilot.pause(0.2)
+            screen = app.screen
+            assert isinstance(screen, BuildScreen)
+            while screen.running:
+                await pilot.pause(0.5)
+            await pilot.pause(0.3)
+            save(app, "build")
+    return written
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", type=Path, help="profile to show (default configs/router.toml)")
+    parser.add_argument("--out", type=Path, default=REPO / "screenshots")
+    parser.add_argument("--no-build", action="store_true", help="skip the build screen (no real build)")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="busyconf-shots-") as tmp:
+        work = Path(tmp)
+        source = args.profile or REPO / "configs" / "router.toml"
+        profile = work / (source.name if source.is_file() else "router.toml")
+        if source.is_file():
+            shutil.copy(source, profile)
+            for sibling in source.parent.glob("*.toml"):
+                if not (work / sibling.name).exists():
+                    shutil.copy(sibling, work / sibling.name)
+        else:
+            profile.write_text(FALLBACK)
+        written = asyncio.run(shoot(profile, args.out, not args.no_build, work))
+    for path in written:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

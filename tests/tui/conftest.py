@@ -1,0 +1,26 @@
+"""Fixtures for the TUI tests: small profiles on the real BusyBox 1.38.0 tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tui_fixtures import NO_LS, PROFILE
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def profile(tmp_path: Path) -> Path:
+    """A defconfig-based profile with one override."""
+    return write(tmp_path, "test.toml", PROFILE)
+
+
+@pytest.fixture
+def no_ls_profile(tmp_path: Path) -> Path:
+    """A profile with the ls applet switched off."""
+    return write(tmp_path, "no-ls.toml", NO_LS)

@@ -1,0 +1,318 @@
+"""The TUI driven with real key presses on the real BusyBox 1.38.0 tree."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+from rich.console import Console
+from textual.widgets import Static
+
+from busyconf.cli import main as cli_main
+from busyconf.model.profile import load_profile
+from busyconf.source import SourceCache
+from busyconf.tui import make_app
+from busyconf.tui.app import BusyconfApp
+from busyconf.tui.screens.dialogs import ConfirmQuitModal, SaveAsModal
+from busyconf.tui.screens.diff import DiffScreen
+from busyconf.tui.screens.edit import EditValueModal
+from busyconf.tui.screens.info import SymbolInfoScreen
+from busyconf.tui.screens.main import MainScreen
+from busyconf.tui.screens.search import SearchScreen
+from busyconf.tui.screens.source import SourceMissingScreen
+from busyconf.tui.widgets import DetailPane, EntryList, ProfileHeader, SizeMeter
+
+SIZE = (140, 40)
+
+
+def main_screen(app: BusyconfApp) -> MainScreen:
+    screen = app.screen
+    assert isinstance(screen, MainScreen), screen
+    return screen
+
+
+def text_of(widget: Static) -> str:
+    """What a Static shows, as plain text."""
+    console = Console(width=300, record=True, file=io.StringIO())
+    console.print(widget.content)
+    return console.export_text()
+
+
+def detail_text(app: BusyconfApp) -> str:
+    return text_of(app.screen.query_one(DetailPane).query_one("#detail-body", Static))
+
+
+async def ready(app: BusyconfApp, pilot) -> MainScreen:  # type: ignore[no-untyped-def]
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    return main_screen(app)
+
+
+async def search_and_jump(pilot, query: str) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press("slash")
+    await pilot.press(*query)
+    await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def test_search_ls_lands_on_the_ls_applet(profile: Path) -> None:
+    app = make_app(profile)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(app, pilot)
+        await pilot.press("slash", "l", "s")
+        await pilot.pause()
+        search = app.screen
+        assert isinstance(search, SearchScreen)
+        assert search.hits[0].name == "LS"
+        assert all(h.name and h.name.startswith("LS") for h in search.hits[1:8])
+        await pilot.press("enter")
+        await pilot.pause()
+        entry = screen.query_one(EntryList).current
+        assert entry is not None and entry.name == "LS"
+        assert screen.menu.prompt[0] == "Coreutils"
+        assert "ls is used to list the contents of directories" in detail_text(app)
+
+
+async def test_toggle_applet_off_total_falls_by_its_cost_then_save_and_reload(profile: Path) -> None:
+    app = make_app(profile)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(app, pilot)
+        await search_and_jump(pilot, "ls")
+        size = screen.session.size()
+        assert size.total is not None, "the size layer gives an estimate"
+        cost = size.per_symbol["LS"]
+        assert cost > 0
+        meter = text_of(screen.query_one(SizeMeter))
+        assert f"−{cost:,} B" in meter, meter
+        await pilot.press("space")
+        await pilot.pause()
+        assert screen.session.config.values["LS"] == "n"
+        assert screen.session.size().total == size.total - cost
+        assert f"Estimated {size.total - cost:,} B" in text_of(screen.query_one(SizeMeter))
+        assert "modified" in text_of(screen.query_one(ProfileHeader))
+        await pilot.press("s")
+        await pilot.pause()
+        assert "modified" not in text_of(screen.query_one(ProfileHeader))
+    reloaded = load_profile(profile)
+    assert reloaded.config["LS"] is False
+    assert "FEATURE_LS_COLOR" not in reloaded.config, "kept minimal: it no longer matters without ls"
+
+
+async def test_enabling_a_symbol_whose_dependency_is_off_says_why(no_ls_profile: Path) -> None:
+    app = make_app(no_ls_profile)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(app, pilot)
+        await search_and_jump(pilot, "FEATURE_LS_COLOR")
+        entry = screen.query_one(EntryList).current
+        assert entry is not None and entry.name == "FEATURE_LS_COLOR"
+        assert screen.show_all, "jumping to a hidden option turns show-all on"
+        assert "FEATURE_LS_COLOR needs LS, which is off" in detail_text(app)
+        await pilot.press("space")
+        await pilot.pause()
+        assert screen.session.config.values["FEATURE_LS_COLOR"] == "n"
+        assert not screen.session.dirty
+        messages = [n.message for n in app._notifications]
+        assert any("FEATURE_LS_COLOR needs LS, which is off" in m for m in messages), messages
+
+
+async def test_quit_with_unsaved_changes_asks_first(profile: Path) -> None:
+    app = make_app(profile)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(app, pilot)
+        await search_and_jump(pilot, "ls")
+        await pilot.press("space", "q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmQuitModal)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen and app.is_running
+        await pilot.press("q")
+        await pilot.pause()
+        await pilot.press("d")
+        await pilot.pause()
+        assert not app.is_running
+    assert load_profile(profile).config == {"FEATURE_LS_COLOR": False}, "discard leaves the file alone"
+
+
+async def test_quit_without_changes_does_not_ask(profile: Path) -> None:
+    app = make_app(profile)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running
+
+
+async def test_tui_save_is_byte_equal_to_cli_set(profile: Path, tmp_path: Path) -> None:
+    by_cli = tmp_path / "by-cli.toml"
+    shutil.copy(profile, by_cli)
+    assert cli_main(["set", str(by_cli), "LS=n", "FEATURE_EDITING_HISTORY=64"]) == 0
+    app = make_app(profile)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        await search_and_jump(pilot, "ls")
+        await pilot.press("space")
+        await search_and_jump(pilot, "FEATURE_EDITING_HISTORY")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, EditValueModal)
+        await pilot.press("ctrl+u", *"99999", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, EditValueModal), "out of range is refused"
+        assert "99999" in text_of(app.screen.query_one("#error", Static))
+        await pilot.press("ctrl+u", *"64", "enter")
+        await pilot.pause()
+        await pilot.press("s")
+        await pilot.pause()
+    assert profile.read_bytes() == by_cli.read_bytes()
+
+
+async def test_undo_and_redo(profile: Path) -> None:
+    app = make_app(profile)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(app, pilot)
+        await search_and_jump(pilot, "ls")
+        await pilot.press("space")
+        assert screen.session.config.values["LS"] == "n"
+        await pilot.press("u")
+        await pilot.pause()
+        assert screen.session.config.values["LS"] == "y"
+        assert not screen.session.dirty
+        await pilot.press("r")
+        await pilot.pause()
+        assert screen.session.config.values["LS"] == "n"
+
+
+async def test_switch_arch_updates_sizes_and_is_saved(profile: Path) -> None:
+    app = make_app(profile)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(app, pilot)
+        before = screen.session.size()
+        await pilot.press("x")
+        await pilot.pause()
+        picker = app.screen.query_one("#arches")
+        ids = [picker.get_option_at_index(i).id for i in range(picker.option_count)]
+        target = "mipsel" if "mipsel" in ids else next(a for a in ids if a != "x86_64")
+        picker.highlighted = ids.index(target)
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.session.arch == target
+        assert target in text_of(screen.query_one(ProfileHeader))
+        after = screen.session.size()
+        assert after.total is not None and after.basis != before.basis or after.total != before.total
+        await pilot.press("s")
+        await pilot.pause()
+    assert load_profile(profile).arch == target
+
+
+async def test_diff_view_against_saved_file_and_base(profile: Path) -> None:
+    app = make_app(profile)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        await search_and_jump(pilot, "ls")
+        await pilot.press("space", "d")
+        await pilot.pause()
+        diff = app.screen
+        assert isinstance(diff, DiffScreen)
+        saved = diff.query_one("#diff-saved")
+        names = [str(saved.get_row_at(i)[0]) for i in range(saved.row_count)]
+        assert names[0] == "LS"
+        base = diff.query_one("#diff-base")
+        base_names = {str(base.get_row_at(i)[0]) for i in range(base.row_count)}
+        assert {"LS", "FEATURE_LS_COLOR"} <= base_names
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_symbol_info_and_show_names(profile: Path) -> None:
+    app = make_app(profile)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(app, pilot)
+        await search_and_jump(pilot, "ls")
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, SymbolInfoScreen)
+        await pilot.press("escape", "c")
+        await pilot.pause()
+        entries = screen.query_one(EntryList)
+        assert entries.show_names
+        assert "LS" in str(entries.get_row_at(entries.cursor_row)[1])
+
+
+async def test_enter_opens_menus_and_backspace_goes_back(profile: Path) -> None:
+    app = make_app(profile)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(app, pilot)
+        top = screen.menu
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.menu.prompt[0] == "Settings"
+        await pilot.press("backspace")
+        await pilot.pause()
+        assert screen.menu is top
+        assert screen.query_one(EntryList).current.prompt == "Settings"
+
+
+async def test_command_palette_has_every_action(profile: Path) -> None:
+    app = make_app(profile)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(app, pilot)
+        titles = {c.title for c in app.get_system_commands(screen)}
+        assert {
+            "Save",
+            "Save as",
+            "Search",
+            "Switch arch",
+            "Diff",
+            "Build",
+            "Undo",
+            "Redo",
+            "Show all",
+        } <= titles
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"save as")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, SaveAsModal)
+
+
+async def test_save_as_writes_a_new_profile(profile: Path, tmp_path: Path) -> None:
+    app = make_app(profile)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        await search_and_jump(pilot, "ls")
+        await pilot.press("space", "S")
+        await pilot.pause()
+        await pilot.press("ctrl+u", *"trimmed", "enter")
+        await pilot.pause()
+    new = tmp_path / "trimmed.toml"
+    assert load_profile(new).config["LS"] is False
+    assert "LS" not in load_profile(profile).config
+
+
+async def test_missing_profile_file_starts_a_new_profile(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.toml"
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(app, pilot)
+        assert screen.session.dirty
+        await pilot.press("s")
+        await pilot.pause()
+    assert load_profile(path).base == "defconfig"
+
+
+async def test_missing_source_tree_offers_to_fetch_it(profile: Path, tmp_path: Path) -> None:
+    app = make_app(profile, cache=SourceCache(tmp_path / "empty-cache"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, SourceMissingScreen)
+        assert "1.38.0" in text_of(app.screen.query_one("#source-message", Static))
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running

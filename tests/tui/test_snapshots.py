@@ -1,0 +1,124 @@
+"""SVG snapshots of the main screens (pytest-textual-snapshot).
+
+Update with ``pytest tests/tui/test_snapshots.py --snapshot-update`` after a
+deliberate change, and look at the report it writes before committing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tui_fixtures import PROFILE, fake_build
+
+from busyconf.source import SourceCache
+from busyconf.tui import make_app
+
+SIZE = (130, 38)
+
+
+@pytest.fixture
+def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    path = Path("router-demo.toml")
+    path.write_text(PROFILE)
+    return path
+
+
+async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause(0.2)
+
+
+def test_main_screen(snap_compare, demo: Path) -> None:  # type: ignore[no-untyped-def]
+    """The first screen: header (router-demo.toml, BusyBox 1.38.0, x86_64), the
+    menu tree on the left, the top menu (Settings, Applets, the applet groups)
+    with the cursor on Settings, the detail pane, the size meter with the
+    estimated total, and the footer keys."""
+    assert snap_compare(make_app(demo), terminal_size=SIZE, run_before=_settle)
+
+
+def test_coreutils_with_ls_highlighted(snap_compare, demo: Path) -> None:  # type: ignore[no-untyped-def]
+    """After searching ``ls``: Coreutils listed with values and per-entry sizes,
+    the cursor on ``ls (14 kb)``, its help and facts in the detail pane, and the
+    meter showing what Space would save (a negative delta)."""
+
+    async def run(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settle(pilot)
+        await pilot.press("slash", "l", "s", "enter")
+        await pilot.pause(0.2)
+
+    assert snap_compare(make_app(demo), terminal_size=SIZE, run_before=run)
+
+
+def test_search(snap_compare, demo: Path) -> None:  # type: ignore[no-untyped-def]
+    """The search dialog for ``ls``: the ls applet first, then LSOF, LSMOD and
+    the other names starting with ls, then the rest; a match count below."""
+
+    async def run(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settle(pilot)
+        await pilot.press("slash", "l", "s")
+        await pilot.pause(0.2)
+
+    assert snap_compare(make_app(demo), terminal_size=SIZE, run_before=run)
+
+
+def test_symbol_info(snap_compare, demo: Path) -> None:  # type: ignore[no-untyped-def]
+    """Symbol info for FEATURE_LS_COLOR: bool, off in this profile, its menu
+    path, where it is defined, depends on LS, its help and Kconfig definition."""
+
+    async def run(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settle(pilot)
+        await pilot.press("slash", *"FEATURE_LS_COLOR", "enter")
+        await pilot.pause(0.2)
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+
+    assert snap_compare(make_app(demo), terminal_size=SIZE, run_before=run)
+
+
+def test_diff_view(snap_compare, demo: Path) -> None:  # type: ignore[no-untyped-def]
+    """The diff view after switching ls off: the "vs saved file" tab lists LS
+    and its sub-features from on to off, the estimated size change, and "applets
+    removed: ls"."""
+
+    async def run(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settle(pilot)
+        await pilot.press("slash", "l", "s", "enter", "space", "d")
+        await pilot.pause(0.2)
+
+    assert snap_compare(make_app(demo), terminal_size=SIZE, run_before=run)
+
+
+def test_quit_confirmation(snap_compare, demo: Path) -> None:  # type: ignore[no-untyped-def]
+    """Quitting with an unsaved change: the header says modified and a dialog
+    offers Save and quit, Discard, Stay."""
+
+    async def run(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settle(pilot)
+        await pilot.press("slash", "l", "s", "enter", "space", "q")
+        await pilot.pause(0.2)
+
+    assert snap_compare(make_app(demo), terminal_size=SIZE, run_before=run)
+
+
+def test_build_screen_finished(snap_compare, demo: Path) -> None:  # type: ignore[no-untyped-def]
+    """A finished build (stand-in builder): full progress bar, phase "done", the
+    log of compile lines, and the real size beside the estimate with the error
+    in percent."""
+
+    async def run(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settle(pilot)
+        await pilot.press("b")
+        await _settle(pilot)
+        await pilot.pause(0.3)
+
+    app = make_app(demo, out_dir=Path("out/router-demo"), build_fn=fake_build)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run)
+
+
+def test_missing_source(snap_compare, demo: Path) -> None:  # type: ignore[no-untyped-def]
+    """The profile's release is not in the cache: the screen names the release,
+    the cache folder and offers f to fetch (with a progress bar) or q to quit."""
+    app = make_app(demo, cache=SourceCache(Path("empty-cache")))
+    assert snap_compare(app, terminal_size=SIZE)
