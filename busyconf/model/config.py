@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import kconfiglib
 
 from busyconf.errors import ValueRangeError
-from busyconf.model.dotconfig import check_value
+from busyconf.model.dotconfig import check_ranges, check_value
 from busyconf.model.kconfig import KconfigTree
 
 #: A value as TOML holds it.
@@ -173,9 +173,11 @@ def explain(tree: KconfigTree, name: str, wanted: str | None = None) -> str | No
                 if parts:
                     return f"{name} needs " + " and ".join(parts)
         return f"{name} cannot be changed here"
-    if wanted is not None and sym.orig_type in (kconfiglib.BOOL, kconfiglib.TRISTATE):
-        if wanted == "y" and sym.visibility < 2:
-            return f"{name} can only be a module here"
+    if wanted is not None and sym.orig_type in (kconfiglib.INT, kconfiglib.HEX):
+        try:
+            check_ranges(tree, [(name, wanted)], lambda n: n)
+        except ValueRangeError as e:
+            return str(e).split(": ", 1)[1]
     return None
 
 

@@ -68,6 +68,8 @@ def test_set_refuses_what_cannot_take_effect(profiles: Path, capsys: pytest.Capt
     assert "cannot set FEATURE_LS_COLOR=y: FEATURE_LS_COLOR needs LS, which is off" in err
     err = run_err(["set", str(path), "FEATURE_VI_COLON=y"], capsys)
     assert "needs VI, which is off" in err and "--with-deps turns on VI" in err
+    err = run_err(["set", str(path), "FEATURE_EDITING_HISTORY=99999"], capsys)
+    assert "FEATURE_EDITING_HISTORY=99999 is out of its range 0..2000" in err
     assert snapshot(profiles) == before
     assert main(["set", str(path), "FEATURE_VI_COLON=y", "--with-deps"]) == 0
     assert "VI = true" in path.read_text()
