@@ -224,3 +224,13 @@ def test_domain_never_imports_the_ui() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_import_linter_contract_holds() -> None:
+    """The layering contract in pyproject.toml, checked by import-linter itself."""
+    exe = shutil.which("lint-imports")
+    assert exe, "import-linter is not installed (pip install -e '.[test]')"
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([exe], cwd=root, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert "0 broken" in proc.stdout
