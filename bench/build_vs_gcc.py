@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""busyconf (zig) vs BusyBox's plain make with Debian gcc + musl-gcc, x86_64 defconfig.
+
+Prints, from one run on this machine: full build time of each and the ratio,
+the incremental rebuild after toggling one applet as a fraction of a full
+build, and the binary size ratio busyconf/gcc. ``--check`` also runs BusyBox's
+test suite (``make check``) on both binaries and compares the failures.
+
+The gcc build is what a user would type: ``make defconfig``-style .config in
+an ``O=`` directory, ``yes "" | make oldconfig``, ``make CC=musl-gcc busybox``
+(same .config as busyconf's, so CONFIG_STATIC=y and TC off).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from _common import defconfig, source_tree
+
+from busyconf.build import build, dotconfig, run_testsuite
+from busyconf.build.build import parse_testsuite
+from busyconf.build.toolchain import kernel_headers_dir
+
+TOGGLE = "SEQ"
+
+
+def gcc_make(
+    tree: Path, obj: Path, config: str, *targets: str
+) -> tuple[float, subprocess.CompletedProcess[str]]:
+    env = dict(os.environ, SOURCE_DATE_EPOCH="1700000000", KCONFIG_NOTIMESTAMP="1", LC_ALL="C")
+    # Debian's musl-gcc does not search the kernel headers: add them as busyconf does.
+    headers = kernel_headers_dir(obj.parent / "kernel-headers")
+    base = ["make", "-C", str(tree), f"O={obj}", f"CC=musl-gcc -isystem {headers}"]
+    start = time.monotonic()
+    obj.mkdir(parents=True, exist_ok=True)
+    (obj / ".config").write_text(config)
+    subprocess.run(
+        [*base, "oldconfig"], input="\n" * 5000, text=True, capture_output=True, check=True, env=env
+    )
+    proc = subprocess.run([*base, f"-j{os.cpu_count()}", *targets], text=True, capture_output=True, env=env)
+    return time.monotonic() - start, proc
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--release", default="1.38.0")
+    ap.add_argument("--check", action="store_true", help="also run make check on both binaries")
+    args = ap.parse_args()
+    if shutil.which("musl-gcc") is None:
+        print("musl-gcc not found (Debian package musl-tools)")
+        return 1
+    tree = source_tree(args.release)
+    text, applets = defconfig(tree)
+    with tempfile.TemporaryDirectory(prefix="busyconf-vs-gcc-") as tmp:
+        os.environ["BUSYCONF_CACHE"] = str(Path(tmp) / "cache")
+        out = Path(tmp) / "out"
+        r = build(text, applets, args.release, "x86_64", out_dir=out, source_tree=tree)
+        zig_full = r.seconds
+        built_config = r.config.read_text()
+
+        toggled = dotconfig.set_values(text, {TOGGLE: "n"})
+        inc = build(
+            toggled,
+            [a for a in applets if a != TOGGLE.lower()],
+            args.release,
+            "x86_64",
+            out_dir=out,
+            source_tree=tree,
+        )
+        zig_inc = inc.seconds
+        # Put the tree back to defconfig for --check.
+        build(text, applets, args.release, "x86_64", out_dir=out, source_tree=tree)
+
+        gcc_obj = Path(tmp) / "gcc"
+        gcc_full, proc = gcc_make(tree, gcc_obj, built_config, "busybox")
+        if proc.returncode != 0:
+            print("gcc build failed:\n" + proc.stdout[-2000:] + proc.stderr[-2000:])
+            return 1
+        gcc_size = (gcc_obj / "busybox").stat().st_size
+        gcc_inc, _ = gcc_make(tree, gcc_obj, dotconfig.set_values(built_config, {TOGGLE: "n"}), "busybox")
+
+        print(f"BusyBox {args.release} defconfig (TC off, static), x86_64, {os.cpu_count()} cores")
+        print(f"| {'':<34} | {'busyconf (zig)':>14} | {'gcc + musl-gcc':>14} | ratio")
+        print(f"|{'-' * 36}|{'-' * 16}|{'-' * 16}|------")
+        print(f"| {'full build (s)':<34} | {zig_full:>14.1f} | {gcc_full:>14.1f} | {zig_full / gcc_full:.2f}")
+        print(f"| {'rebuild after toggling ' + TOGGLE + ' (s)':<34} | {zig_inc:>14.1f} | {gcc_inc:>14.1f} |")
+        label = "  as a fraction of a full build"
+        print(f"| {label:<34} | {zig_inc / zig_full:>14.2f} | {gcc_inc / gcc_full:>14.2f} |")
+        print(
+            f"| {'binary size (bytes)':<34} | {r.manifest.binary_size:>14,} | {gcc_size:>14,} | "
+            f"{r.manifest.binary_size / gcc_size:.3f}"
+        )
+        print("(busyconf times include oldconfig, --list and smoke checks under the same conditions)")
+
+        if args.check:
+            zig = run_testsuite(text, args.release, source_tree=tree)
+            gcc_make(tree, gcc_obj, built_config, "busybox")
+            (gcc_obj / "scripts").mkdir(exist_ok=True)
+            echo = gcc_obj / "scripts" / "echo.c"
+            if not echo.exists():
+                echo.symlink_to(tree / "scripts" / "echo.c")
+            _, proc = gcc_make(tree, gcc_obj, built_config, "check")
+            g = parse_testsuite(proc.stdout.splitlines())
+            print()
+            print(
+                f"make check: busyconf pass {zig.passed} fail {zig.failed} skip {zig.skipped}; "
+                f"gcc pass {g[0]} fail {g[1]} skip {g[2]}"
+            )
+            only_zig = sorted(set(zig.failures) - set(g[3]))
+            print(f"failing only with busyconf: {only_zig or 'none'}")
+            print(f"failing with both: {sorted(set(zig.failures) & set(g[3]))}")
+            print(f"failing only with gcc: {sorted(set(g[3]) - set(zig.failures)) or 'none'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,100 @@
+"""Build layer: toolchains, CPU data, make runner, verification, artifacts.
+
+Public API (no UI imports here; the CLI and the TUI render the events)::
+
+    from busyconf.build import build, run_testsuite, get_arch, known_arches
+
+    result = build(
+        config_text,                 # full BusyBox .config (str)
+        applets,                     # applet names the config enables
+        "1.38.0",                    # release of source_tree
+        "aarch64",                   # CPU, see arches.toml / known_arches()
+        "zig",                       # or "musl-gcc" or a cross prefix "aarch64-linux-musl-"
+        out_dir=Path("out/router"),
+        source_tree=SourceCache().tree("1.38.0"),
+        progress=callback,           # receives BuildEvent objects (optional)
+        cancel=threading.Event(),    # set() to stop (optional)
+        drop_broken=False,           # True: set known-broken options off instead of refusing
+    )
+
+``build`` compiles out of tree (``make O=``) in
+``cache_root()/build/<release>-<arch>-<toolchain>/obj`` so a second build is
+incremental, verifies the binary (natively or under qemu-user-static: its
+``--list`` must equal ``applets``; smoke checks pass), and only then writes
+``out_dir/busybox``, ``out_dir/busybox.config`` (the .config actually built)
+and ``out_dir/manifest.json`` (:class:`Manifest`), each replaced atomically;
+a failed or interrupted build leaves earlier artifacts as they were.
+
+Events (``BuildEvent``): :class:`PhaseEvent` (``phase``: prepare, configure,
+compile, verify, write, done, test), :class:`ProgressEvent` (``done``/``total``
+compiled objects, total estimated; the last one has done == total) and
+:class:`OutputEvent` (a raw make line). The log of the last make is in
+``<build_dir>/last-build.log``.
+
+Errors: ``UserError`` (unknown arch or toolchain, known-broken option, string
+symbol with shell metacharacters), ``ToolchainError`` (zig, qemu or llvm-strip
+missing), ``BuildError`` (make or verification failed), ``Interrupted``.
+
+``run_testsuite(config_text, release, toolchain, source_tree=...)`` builds for
+the host CPU and runs BusyBox's ``make check``: :class:`SuiteResult` with
+passed/failed/skipped counts and the failing test names.
+
+``broken.check(values, release=..., toolchain=..., arch=...)`` lists known-broken
+enabled options without building; ``verify.applets_from_source`` derives the
+applet list from a tree when no model is at hand.
+"""
+
+from __future__ import annotations
+
+from busyconf.build.arch import Arch, all_arches, get_arch, host_arch, known_arches
+from busyconf.build.broken import BROKEN, BrokenOption, Problem, check
+from busyconf.build.build import (
+    BINARY_NAME,
+    CONFIG_NAME,
+    MANIFEST_NAME,
+    BuildEvent,
+    BuildResult,
+    Manifest,
+    OutputEvent,
+    PhaseEvent,
+    ProgressEvent,
+    SuiteResult,
+    build,
+    build_dir_for,
+    run_testsuite,
+)
+from busyconf.build.runner import MakeStep
+from busyconf.build.toolchain import Toolchain, detect_toolchains, resolve_toolchain
+from busyconf.build.verify import VerifyResult, applets_from_source, verify
+
+__all__ = [
+    "BINARY_NAME",
+    "BROKEN",
+    "CONFIG_NAME",
+    "MANIFEST_NAME",
+    "Arch",
+    "BrokenOption",
+    "BuildEvent",
+    "BuildResult",
+    "MakeStep",
+    "Manifest",
+    "OutputEvent",
+    "PhaseEvent",
+    "Problem",
+    "ProgressEvent",
+    "SuiteResult",
+    "Toolchain",
+    "VerifyResult",
+    "all_arches",
+    "applets_from_source",
+    "build",
+    "build_dir_for",
+    "check",
+    "detect_toolchains",
+    "get_arch",
+    "host_arch",
+    "known_arches",
+    "resolve_toolchain",
+    "run_testsuite",
+    "verify",
+]

@@ -1,0 +1,115 @@
+"""Options known not to build, per release, toolchain and CPU (data + a check).
+
+:func:`check` takes the symbol values of a .config (``{"TC": "y", ...}``,
+names with or without ``CONFIG_``) and returns one :class:`Problem` per enabled
+option that is known to break; the build refuses them unless the caller asks
+to drop them, which sets them off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from busyconf.build.arch import release_key
+
+
+@dataclass(frozen=True)
+class BrokenOption:
+    """One option that does not build under the given conditions.
+
+    ``toolchains``/``arches`` empty means every toolchain kind / every CPU;
+    ``min_release``/``max_release`` bound the BusyBox releases (inclusive).
+    """
+
+    symbol: str
+    reason: str
+    fix: str
+    toolchains: tuple[str, ...] = ()
+    arches: tuple[str, ...] = ()
+    min_release: str | None = None
+    max_release: str | None = None
+
+    def applies(self, release: str, toolchain: str, arch: str) -> bool:
+        if self.toolchains and toolchain not in self.toolchains:
+            return False
+        if self.arches and arch not in self.arches:
+            return False
+        key = release_key(release)
+        if self.min_release and key < release_key(self.min_release):
+            return False
+        if self.max_release and key > release_key(self.max_release):
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An enabled option that will not build; ``str()`` is a one-line message."""
+
+    symbol: str
+    reason: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"CONFIG_{self.symbol}: {self.reason}; fix: {self.fix}"
+
+
+_OFF = "set it off (or build with drop_broken / --drop-broken)"
+
+BROKEN: tuple[BrokenOption, ...] = (
+    BrokenOption("TC", "tc.c uses TCA_CBQ_* which current kernel headers no longer define", _OFF),
+    BrokenOption("PAM", "needs libpam, which a static musl build does not have", _OFF),
+    BrokenOption("SELINUX", "needs libselinux, which a static musl build does not have", _OFF),
+    BrokenOption("EXTRA_COMPAT", "needs GNU regex extensions (re_search) that musl lacks", _OFF),
+    BrokenOption("FEATURE_VI_REGEX_SEARCH", "needs GNU regex extensions (re_search) that musl lacks", _OFF),
+    BrokenOption("FEATURE_MOUNT_NFS", "needs Sun RPC (rpc/rpc.h), which musl does not ship", _OFF),
+    BrokenOption("FEATURE_INETD_RPC", "needs Sun RPC (rpc/rpc.h), which musl does not ship", _OFF),
+    BrokenOption("DEBUG_SANITIZE", "needs sanitizer runtimes that static musl toolchains lack", _OFF),
+    BrokenOption(
+        "BUILD_LIBBUSYBOX", "a shared libbusybox needs a dynamic libc; busyconf links statically", _OFF
+    ),
+    BrokenOption(
+        "FEATURE_SHARED_BUSYBOX", "links against a shared libbusybox; busyconf links statically", _OFF
+    ),
+)
+
+
+def _enabled(value: str) -> bool:
+    return value in ("y", "m")
+
+
+def _normalise(values: Mapping[str, str]) -> dict[str, str]:
+    return {k.removeprefix("CONFIG_"): v for k, v in values.items()}
+
+
+def check(
+    values: Mapping[str, str],
+    *,
+    release: str,
+    toolchain: str = "zig",
+    arch: str = "x86_64",
+    table: tuple[BrokenOption, ...] = BROKEN,
+) -> list[Problem]:
+    """Problems for every enabled option in ``values`` known to break.
+
+    Args:
+        values: symbol -> value as in a .config (``"y"``, ``"n"``, strings, ints).
+        release: BusyBox release, e.g. ``"1.38.0"``.
+        toolchain: toolchain kind: ``zig``, ``musl-gcc`` or ``cross``.
+        arch: busyconf CPU name.
+    """
+    vals = _normalise(values)
+    return [
+        Problem(opt.symbol, opt.reason, opt.fix)
+        for opt in table
+        if _enabled(vals.get(opt.symbol, "n")) and opt.applies(release, toolchain, arch)
+    ]
+
+
+def drop(values: Mapping[str, str], problems: list[Problem]) -> dict[str, str]:
+    """``values`` with every symbol named in ``problems`` set off (``"n"``)."""
+    out = _normalise(values)
+    for problem in problems:
+        out[problem.symbol] = "n"
+    return out

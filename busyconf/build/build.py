@@ -1,0 +1,555 @@
+"""Orchestration: .config text + applet list -> verified static BusyBox + manifest."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from busyconf.build import broken, dotconfig, runner
+from busyconf.build.arch import Arch, get_arch, host_arch
+from busyconf.build.toolchain import MakeTools, Toolchain, is_safe_word, resolve_toolchain
+from busyconf.build.verify import VerifyResult, verify
+from busyconf.errors import BuildError, EnvError, UserError
+
+BINARY_NAME = "busybox"
+CONFIG_NAME = "busybox.config"
+MANIFEST_NAME = "manifest.json"
+
+# Symbols the build decides, whatever the profile says: the toolchain picks the
+# compiler and sysroot (so a profile cannot point make at a program), and the
+# product is a static binary.
+FORCED: dict[str, str] = {
+    "CROSS_COMPILER_PREFIX": '""',
+    "SYSROOT": '""',
+    "STATIC": "y",
+}
+
+
+@dataclass(frozen=True)
+class PhaseEvent:
+    """A build phase starts: prepare, configure, compile, verify, write, done."""
+
+    phase: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """A compile step; ``total`` is an estimate, ``done`` never exceeds it."""
+
+    done: int
+    total: int
+    step: runner.MakeStep
+
+
+@dataclass(frozen=True)
+class OutputEvent:
+    """One raw line of make's output (for a log view)."""
+
+    line: str
+
+
+BuildEvent = PhaseEvent | ProgressEvent | OutputEvent
+ProgressCallback = Callable[[BuildEvent], None]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What ``manifest.json`` holds."""
+
+    release: str
+    arch: str
+    toolchain: str
+    toolchain_version: str
+    config_sha256: str
+    binary_sha256: str
+    binary_size: int
+    applets: tuple[str, ...]
+    build_seconds: float
+    built_at: str
+    source_date_epoch: int
+    dropped_options: tuple[str, ...] = ()
+    verified_with: str = "native"
+    smoke_checks: tuple[str, ...] = ()
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["applets"] = list(self.applets)
+        data["dropped_options"] = list(self.dropped_options)
+        data["smoke_checks"] = list(self.smoke_checks)
+        return json.dumps(data, indent=2) + "\n"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """A finished, verified build; the paths are in ``out_dir``."""
+
+    binary: Path
+    config: Path
+    manifest_path: Path
+    manifest: Manifest
+    build_dir: Path
+    compiled: int
+    seconds: float
+    verification: VerifyResult
+    dropped: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """Internal: a built tree, before verification and artifacts."""
+
+    obj: Path
+    srctree: Path
+    tools: MakeTools
+    toolchain: Toolchain
+    arch: Arch
+    config_text: str
+    dropped: tuple[str, ...]
+    compiled: int
+    seconds: float
+    source_date_epoch: int
+    make_vars: tuple[str, ...]
+
+
+def cache_build_root() -> Path:
+    """``cache_root()/build``: one sub-directory per (release, arch, toolchain)."""
+    from busyconf.source import cache_root
+
+    return Path(cache_root()) / "build"
+
+
+def build_dir_for(release: str, arch: str, toolchain: str) -> Path:
+    slug = toolchain.rstrip("-") or "cross"
+    return cache_build_root() / f"{release}-{arch}-{slug}"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _emit(progress: ProgressCallback | None, event: BuildEvent) -> None:
+    if progress is not None:
+        progress(event)
+
+
+@contextlib.contextmanager
+def _locked(build_dir: Path) -> Iterator[None]:
+    """One build per build directory at a time (two would corrupt the tree)."""
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with (build_dir / "lock").open("w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise EnvError(f"{build_dir}: another busyconf build is using it") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _prepared_source(source_tree: Path, arch: Arch, release: str, build_dir: Path) -> Path:
+    """``source_tree`` itself, or a private hard-linked copy with the CPU's patches.
+
+    Patched files are written as new files, so the pristine cache never changes.
+    """
+    patches = arch.patches_for(release)
+    if not patches:
+        return source_tree
+    dest = build_dir / "src"
+    stamp = dest / ".busyconf-patches"
+    want = json.dumps([asdict(p) for p in patches], sort_keys=True) + str(source_tree.resolve())
+    if stamp.is_file() and stamp.read_text() == want:
+        return dest
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(source_tree, dest, copy_function=os.link, symlinks=True)
+    for patch in patches:
+        target = dest / patch.file
+        text = target.read_text()
+        if patch.old not in text:
+            raise BuildError(f"{patch.file}: fix for {arch.name} does not apply to {release}")
+        new_text = text.replace(patch.old, patch.new)
+        target.unlink()
+        target.write_text(new_text)
+    stamp.write_text(want)
+    return dest
+
+
+def _source_date_epoch(srctree: Path) -> int:
+    """``$SOURCE_DATE_EPOCH``, else the release's own Makefile date (stable per release)."""
+    env = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if env.isdigit():
+        return int(env)
+    try:
+        return int((srctree / "Makefile").stat().st_mtime)
+    except OSError:
+        return 0
+
+
+def _error_line(tail: Sequence[str]) -> str:
+    for line in reversed(tail):
+        if re.search(r"\berror\b|Error \d|undefined reference|cannot find", line, re.IGNORECASE):
+            return line.strip()
+    return tail[-1].strip() if tail else "no output"
+
+
+def _prepare_config(
+    config_text: str, release: str, arch: Arch, toolchain: Toolchain, drop_broken: bool
+) -> tuple[str, tuple[str, ...]]:
+    values = dotconfig.parse(config_text)
+    dotconfig.check_command_line_strings(values)
+    problems = broken.check(values, release=release, toolchain=toolchain.kind, arch=arch.name)
+    if problems and not drop_broken:
+        raise UserError("; ".join(str(p) for p in problems))
+    changes = dict(FORCED)
+    changes.update({p.symbol: "n" for p in problems})
+    return dotconfig.set_values(config_text, changes), tuple(p.symbol for p in problems)
+
+
+def _compile(
+    config_text: str,
+    release: str,
+    arch_name: str,
+    toolchain_name: str,
+    source_tree: Path,
+    progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+    drop_broken: bool,
+    jobs: int | None,
+) -> _Compiled:
+    arch = get_arch(arch_name)
+    if not arch.supported:
+        raise UserError(f"arch {arch.name} is not supported: {arch.reason}")
+    toolchain = resolve_toolchain(toolchain_name, arch)
+    text, dropped = _prepare_config(config_text, release, arch, toolchain, drop_broken)
+    if not (source_tree / "Makefile").is_file():
+        raise UserError(f"{source_tree}: not a BusyBox source tree (no Makefile)")
+
+    build_dir = build_dir_for(release, arch.name, toolchain.name)
+    for path in (build_dir, source_tree.resolve()):
+        if not is_safe_word(str(path)):
+            raise UserError(f"{path}: path has characters make cannot handle; set BUSYCONF_CACHE")
+    start = time.monotonic()
+    _emit(progress, PhaseEvent("prepare", f"build directory {build_dir}"))
+    srctree = _prepared_source(source_tree, arch, release, build_dir)
+    obj = build_dir / "obj"
+    obj.mkdir(parents=True, exist_ok=True)
+    tools = toolchain.write_wrappers(arch, release, build_dir / "tools")
+    config_path = obj / ".config"
+    # conf rewrites .config in its own form, so compare with the last input:
+    # rewriting an unchanged config would regenerate headers and recompile.
+    last_input = build_dir / "input.config"
+    changed = not config_path.is_file() or not last_input.is_file() or last_input.read_text() != text
+    if changed:
+        last_input.unlink(missing_ok=True)
+        config_path.write_text(text)
+
+    epoch = _source_date_epoch(srctree)
+    env = dict(os.environ)
+    env.update(
+        SOURCE_DATE_EPOCH=str(epoch),
+        KCONFIG_NOTIMESTAMP="1",
+        LC_ALL="C",
+        TZ="UTC",
+    )
+    env.pop("MAKEFLAGS", None)
+    env.pop("MFLAGS", None)
+    make_vars = tuple(f"{k}={v}" for k, v in tools.variables.items())
+    base = ["make", "-C", str(srctree), f"O={obj}", *make_vars]
+    log_path = build_dir / "last-build.log"
+
+    with log_path.open("w") as log:
+
+        def on_config_line(line: str) -> None:
+            log.write(line + "\n")
+
+        if changed:
+            _emit(progress, PhaseEvent("configure", "make oldconfig"))
+            # `yes "" | make oldconfig` without a shell: new options take their defaults.
+            res = runner.run(
+                [*base, "oldconfig"],
+                cwd=build_dir,
+                env=env,
+                on_line=on_config_line,
+                cancel=cancel,
+                stdin_data=b"\n" * 5000,
+            )
+            if res.returncode != 0:
+                raise BuildError(
+                    f"make oldconfig failed (exit {res.returncode}) for {arch.name}: "
+                    f"{_error_line(res.tail)}; log {log_path}"
+                )
+            last_input.write_text(text)
+        final_text = config_path.read_text()
+        total = max(1, runner.count_object_rules(srctree, dotconfig.parse(final_text)))
+        compiled = 0
+
+        def on_line(line: str) -> None:
+            nonlocal compiled
+            log.write(line + "\n")
+            _emit(progress, OutputEvent(line))
+            step = runner.parse_step(line)
+            if step is not None and step.tag == "CC":
+                compiled += 1
+                _emit(progress, ProgressEvent(min(compiled, total - 1), total, step))
+
+        jobs = jobs or os.cpu_count() or 1
+        _emit(progress, PhaseEvent("compile", f"make -j{jobs} busybox"))
+        res = runner.run(
+            [*base, f"-j{jobs}", "busybox"], cwd=build_dir, env=env, on_line=on_line, cancel=cancel
+        )
+        log.write(f"# {res.command_line}\n# exit {res.returncode} after {res.seconds:.1f}s\n")
+    if res.returncode != 0:
+        raise BuildError(
+            f"make failed (exit {res.returncode}) for {arch.name}/{toolchain.name}: "
+            f"{_error_line(res.tail)}; log {log_path}"
+        )
+    if not (obj / BINARY_NAME).is_file():
+        raise BuildError(f"{obj / BINARY_NAME}: make succeeded but wrote no binary")
+    _emit(progress, ProgressEvent(total, total, runner.MakeStep("LINK", BINARY_NAME)))
+    return _Compiled(
+        obj=obj,
+        srctree=srctree,
+        tools=tools,
+        toolchain=toolchain,
+        arch=arch,
+        config_text=final_text,
+        dropped=dropped,
+        compiled=compiled,
+        seconds=time.monotonic() - start,
+        source_date_epoch=epoch,
+        make_vars=make_vars,
+    )
+
+
+@contextlib.contextmanager
+def _no_sigint() -> Iterator[None]:
+    """Hold Ctrl-C while artifacts are swapped in (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _write_artifacts(out_dir: Path, files: dict[str, bytes], modes: dict[str, int]) -> None:
+    """Write ``files`` into ``out_dir`` atomically per file, the manifest last.
+
+    Everything is first written to a temporary directory beside ``out_dir``, so
+    a failure before the final renames leaves earlier artifacts untouched.
+    """
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        for name, data in files.items():
+            path = tmp / name
+            with path.open("wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            path.chmod(modes.get(name, 0o644))
+        with _no_sigint():
+            out_dir.mkdir(parents=True, exist_ok=True)
+            for name in files:
+                os.replace(tmp / name, out_dir / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def build(
+    config_text: str,
+    applets: Sequence[str],
+    release: str,
+    arch: str,
+    toolchain: str = "zig",
+    *,
+    out_dir: Path,
+    source_tree: Path,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    drop_broken: bool = False,
+    jobs: int | None = None,
+) -> BuildResult:
+    """Build, verify and publish a static BusyBox.
+
+    Args:
+        config_text: a full BusyBox .config.
+        applets: the applets that config enables (``--list`` must match).
+        release: BusyBox release of ``source_tree`` (``"1.38.0"``).
+        arch: busyconf CPU name (see ``arches.toml``).
+        toolchain: ``zig``, ``musl-gcc`` or a cross prefix (``aarch64-linux-musl-``).
+        out_dir: where ``busybox``, ``busybox.config`` and ``manifest.json`` go,
+            only after the build and its verification succeed.
+        source_tree: a pristine BusyBox tree (never modified).
+        progress: called with :data:`BuildEvent` objects, in the calling thread.
+        cancel: set it to stop the build (raises ``Interrupted``).
+        drop_broken: set known-broken options off instead of refusing them.
+        jobs: parallel make jobs (default: CPU count).
+
+    Raises:
+        UserError: unknown arch, a known-broken option, an unsafe string symbol.
+        ToolchainError: the toolchain or qemu is missing.
+        BuildError: make or verification failed.
+        Interrupted: ``cancel`` was set or Ctrl-C was pressed.
+    """
+    start = time.monotonic()
+    build_dir = build_dir_for(release, arch, toolchain)
+    get_arch(arch)
+    with _locked(build_dir):
+        compiled = _compile(
+            config_text, release, arch, toolchain, source_tree, progress, cancel, drop_broken, jobs
+        )
+        binary = compiled.obj / BINARY_NAME
+        _emit(progress, PhaseEvent("verify", f"running {BINARY_NAME} --list and smoke checks"))
+        checked = verify(binary, compiled.arch, applets)
+        binary_bytes = binary.read_bytes()
+        config_bytes = compiled.config_text.encode()
+        seconds = time.monotonic() - start
+        manifest = Manifest(
+            release=release,
+            arch=compiled.arch.name,
+            toolchain=compiled.toolchain.name,
+            toolchain_version=compiled.toolchain.version,
+            config_sha256=hashlib.sha256(config_bytes).hexdigest(),
+            binary_sha256=hashlib.sha256(binary_bytes).hexdigest(),
+            binary_size=len(binary_bytes),
+            applets=checked.applets,
+            build_seconds=round(seconds, 2),
+            built_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+            source_date_epoch=compiled.source_date_epoch,
+            dropped_options=compiled.dropped,
+            verified_with=" ".join(Path(p).name for p in checked.runner[:1]) or "native",
+            smoke_checks=checked.checks,
+        )
+        _emit(progress, PhaseEvent("write", f"writing artifacts to {out_dir}"))
+        _write_artifacts(
+            out_dir,
+            {
+                BINARY_NAME: binary_bytes,
+                CONFIG_NAME: config_bytes,
+                MANIFEST_NAME: manifest.to_json().encode(),
+            },
+            {BINARY_NAME: 0o755},
+        )
+    _emit(progress, PhaseEvent("done", f"{BINARY_NAME}: {manifest.binary_size} bytes"))
+    return BuildResult(
+        binary=out_dir / BINARY_NAME,
+        config=out_dir / CONFIG_NAME,
+        manifest_path=out_dir / MANIFEST_NAME,
+        manifest=manifest,
+        build_dir=build_dir,
+        compiled=compiled.compiled,
+        seconds=seconds,
+        verification=checked,
+        dropped=compiled.dropped,
+    )
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    """BusyBox's ``make check`` counts and the names of the failing tests."""
+
+    passed: int
+    failed: int
+    skipped: int
+    failures: tuple[str, ...]
+    seconds: float
+    log: Path
+
+
+_TEST_LINE = re.compile(r"^(PASS|FAIL|SKIPPED|UNTESTED):\s*(.*)$")
+
+
+def parse_testsuite(lines: Sequence[str]) -> tuple[int, int, int, tuple[str, ...]]:
+    """Count ``PASS:``/``FAIL:``/``SKIPPED:`` lines of BusyBox's runtest output."""
+    passed = failed = skipped = 0
+    failures: list[str] = []
+    for line in lines:
+        m = _TEST_LINE.match(line.strip())
+        if not m:
+            continue
+        if m.group(1) == "PASS":
+            passed += 1
+        elif m.group(1) == "FAIL":
+            failed += 1
+            failures.append(m.group(2).strip())
+        else:
+            skipped += 1
+    return passed, failed, skipped, tuple(failures)
+
+
+def run_testsuite(
+    config_text: str,
+    release: str,
+    toolchain: str = "zig",
+    *,
+    source_tree: Path,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    drop_broken: bool = False,
+    jobs: int | None = None,
+) -> SuiteResult:
+    """Build for the host CPU and run BusyBox's own test suite (``make check``).
+
+    The binary is built statically (``CONFIG_STATIC=y``, else 13 mdev tests
+    skip) in the same cached build directory as :func:`build`; no artifacts
+    are written. A failing test is a result, not an exception.
+    """
+    arch = host_arch()
+    if arch is None:
+        raise EnvError("this machine's CPU is not one busyconf knows; make check needs the host CPU")
+    build_dir = build_dir_for(release, arch, toolchain)
+    start = time.monotonic()
+    with _locked(build_dir):
+        compiled = _compile(
+            config_text, release, arch, toolchain, source_tree, progress, cancel, drop_broken, jobs
+        )
+        # runtest expects the helper `echo` next to the Makefile's objects.
+        scripts = compiled.obj / "scripts"
+        scripts.mkdir(exist_ok=True)
+        echo = scripts / "echo.c"
+        if not echo.exists():
+            echo.symlink_to(compiled.srctree / "scripts" / "echo.c")
+        # A fresh copy of the testsuite each run: tests leave files behind.
+        shutil.rmtree(compiled.obj / "testsuite", ignore_errors=True)
+        env = dict(os.environ)
+        env.update(SOURCE_DATE_EPOCH=str(compiled.source_date_epoch), KCONFIG_NOTIMESTAMP="1", LC_ALL="C")
+        env.pop("MAKEFLAGS", None)
+        argv = ["make", "-C", str(compiled.srctree), f"O={compiled.obj}", *compiled.make_vars, "check"]
+        log_path = build_dir / "last-check.log"
+        lines: list[str] = []
+
+        def on_line(line: str) -> None:
+            lines.append(line)
+            _emit(progress, OutputEvent(line))
+
+        _emit(progress, PhaseEvent("test", "make check"))
+        res = runner.run(argv, cwd=build_dir, env=env, on_line=on_line, cancel=cancel)
+        log_path.write_text("\n".join(lines) + f"\n# {res.command_line}\n# exit {res.returncode}\n")
+    passed, failed, skipped, failures = parse_testsuite(lines)
+    if passed == 0 and failed == 0:
+        raise BuildError(
+            f"make check ran no tests (exit {res.returncode}): {_error_line(res.tail)}; log {log_path}"
+        )
+    return SuiteResult(passed, failed, skipped, failures, time.monotonic() - start, log_path)

@@ -1,0 +1,102 @@
+"""CPU data, toolchains and known-broken options: fast, no full build."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from busyconf.build import broken, dotconfig, get_arch, known_arches, resolve_toolchain
+from busyconf.build.toolchain import ZIG_DROPPED_FLAGS
+from busyconf.errors import ToolchainError, UserError
+
+EXPECTED = {
+    "x86_64",
+    "i386",
+    "aarch64",
+    "armv7",
+    "armv6",
+    "riscv64",
+    "mips",
+    "mipsel",
+    "powerpc",
+    "powerpc64le",
+    "s390x",
+    "loongarch64",
+}
+
+
+def test_every_cpu_is_known() -> None:
+    assert EXPECTED <= set(known_arches(supported_only=True))
+    assert "armv5te" in known_arches() and "armv5te" not in known_arches(supported_only=True)
+
+
+def test_unknown_arch_lists_known_ones() -> None:
+    with pytest.raises(UserError) as err:
+        get_arch("vax")
+    msg = str(err.value)
+    assert "'vax'" in msg and "aarch64" in msg and "loongarch64" in msg and "\n" not in msg
+
+
+def test_powerpc_fixes_depend_on_release() -> None:
+    ppc = get_arch("powerpc")
+    assert ppc.fix_cflags("1.38.0") == ("-DBB_GLOBAL_CONST=",)
+    assert ppc.patches_for("1.38.0") == ()
+    assert ppc.fix_cflags("1.35.0") == ("-DBB_GLOBAL_CONST=",)
+    (patch,) = ppc.patches_for("1.35.0")
+    assert patch.file == "include/libbb.h" and "BB_GLOBAL_CONST" in patch.new
+    assert get_arch("x86_64").fix_cflags("1.35.0") == ()
+
+
+def test_zig_version_and_wrapper_drops_rejected_flags(tmp_path: Path) -> None:
+    arch = get_arch("x86_64")
+    tc = resolve_toolchain("zig", arch)
+    assert tc.version.startswith("zig ")
+    tools = tc.write_wrappers(arch, "1.38.0", tmp_path / "tools")
+    (tmp_path / "t.c").write_text("int main(void) { return 0; }\n")
+    rejected = [f.replace("*", "x") for f in ZIG_DROPPED_FLAGS]
+    subprocess.run(
+        [str(tools.tools_dir / "gcc"), *rejected, "-Os", "t.c", "-o", "t"],
+        cwd=tmp_path,
+        check=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert subprocess.run([str(tmp_path / "t")], check=False).returncode == 0
+    assert tools.variables["CROSS_COMPILE"] == f"{tools.tools_dir}/"
+
+
+def test_toolchain_errors() -> None:
+    with pytest.raises(UserError, match="unknown toolchain 'clang; rm'"):
+        resolve_toolchain("clang; rm", get_arch("x86_64"))
+    with pytest.raises(UserError, match="musl-gcc builds only for the x86_64"):
+        resolve_toolchain("musl-gcc", get_arch("aarch64"))
+    with pytest.raises(ToolchainError, match="nosuch-linux-musl-gcc not found"):
+        resolve_toolchain("nosuch-linux-musl-", get_arch("aarch64"))
+
+
+def test_broken_check_names_symbol_reason_and_fix() -> None:
+    values = {"CONFIG_TC": "y", "PAM": "n", "FEATURE_MOUNT_NFS": "y", "LS": "y"}
+    problems = broken.check(values, release="1.38.0", toolchain="zig", arch="aarch64")
+    assert [p.symbol for p in problems] == ["TC", "FEATURE_MOUNT_NFS"]
+    assert str(problems[0]).startswith("CONFIG_TC: ") and "fix:" in str(problems[0])
+    dropped = broken.drop(values, problems)
+    assert dropped["TC"] == "n" and dropped["FEATURE_MOUNT_NFS"] == "n" and dropped["LS"] == "y"
+
+
+@pytest.mark.parametrize(
+    "symbol,value",
+    [
+        ("EXTRA_CFLAGS", '"-Os $(touch /tmp/x)"'),
+        ("EXTRA_LDFLAGS", '"`id`"'),
+        ("EXTRA_LDLIBS", '"m; rm -rf /"'),
+        ("PREFIX", '"./_install\\nall:"'),
+    ],
+)
+def test_unsafe_string_symbols_are_refused(symbol: str, value: str) -> None:
+    with pytest.raises(UserError, match=f"CONFIG_{symbol}"):
+        dotconfig.check_command_line_strings({symbol: value})
+
+
+def test_safe_flags_pass() -> None:
+    dotconfig.check_command_line_strings({"EXTRA_CFLAGS": '"-Os -DFOO=1 -I/opt/x"', "PREFIX": '"./_install"'})
