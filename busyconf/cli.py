@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from busyconf import __version__
-from busyconf.errors import BusyconfError, ExitCode, UserError
+from busyconf.errors import BusyconfError, ExitCode, UserError, read_user_file
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -265,12 +265,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     src = Path(args.dotconfig)
     dest = Path(args.output)
-    try:
-        text = src.read_text()
-    except FileNotFoundError:
-        raise UserError(f"{src}: no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError(f"{src}: cannot read ({e})") from None
+    text = read_user_file(src)
     if dest.exists() and not args.force:
         raise UserError(f"{dest}: already exists; pass --force to replace it")
     if args.arch not in known_arches():

@@ -9,6 +9,7 @@ TUI shows the same object, so messages are written once, here and at the raise.
 from __future__ import annotations
 
 from enum import IntEnum
+from pathlib import Path
 
 
 class ExitCode(IntEnum):
@@ -85,3 +86,15 @@ class ToolchainError(EnvError):
 class Interrupted(BusyconfError):
     exit_code = ExitCode.INTERRUPTED
     title = "Interrupted"
+
+
+def read_user_file(path: Path, missing: str = "no such file", error: type[UserError] = UserError) -> str:
+    """A file the user named, as text; unreadable means a one-line UserError."""
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        raise error(f"{path}: {missing}") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a directory, not a file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise error(f"{path}: cannot read ({e})") from None

@@ -31,7 +31,7 @@ import tomlkit
 import tomlkit.exceptions
 from tomlkit.items import Table
 
-from busyconf.errors import ProfileError, SourceError, UserError
+from busyconf.errors import ProfileError, SourceError, UserError, read_user_file
 from busyconf.model.config import Configuration, resolve, to_kconfig, to_toml
 from busyconf.model.dotconfig import check_ranges, parse_dotconfig
 from busyconf.model.kconfig import KconfigTree, load_tree
@@ -116,13 +116,7 @@ def new_profile(
 def load_profile(path: Path | str) -> Profile:
     """Read and check a profile file (not its symbols: see :func:`resolve_profile`)."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ProfileError(f"{path}: no such profile") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ProfileError(f"{path}: cannot read ({e})") from None
-    return parse_profile(text, path)
+    return parse_profile(read_user_file(path, "no such profile", ProfileError), path)
 
 
 def parse_profile(text: str, path: Path | None) -> Profile:
@@ -240,10 +234,7 @@ def base_assignments(
                 raise ProfileError(f"{where}: base cycle: {chain}")
             parent = load_profile(cand)
             return profile_assignments(tree, parent, (*stack, resolved))
-        try:
-            text = cand.read_text()
-        except (OSError, UnicodeDecodeError) as e:
-            raise ProfileError(f"{cand}: cannot read base .config ({e})") from None
+        text = read_user_file(cand, error=ProfileError)
         return parse_dotconfig(text, str(cand), tree).assignments
     raise ProfileError(
         f"{where}: unknown base {base!r}: not defconfig, allnoconfig, a profile "

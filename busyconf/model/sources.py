@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from busyconf.errors import SourceError, UserError
+from busyconf.errors import SourceError, read_user_file
 from busyconf.model.config import Configuration, resolve
 from busyconf.model.dotconfig import parse_dotconfig
 from busyconf.model.kconfig import KconfigTree, load_tree
@@ -60,12 +60,7 @@ def load_any(
         tree = tree_for(prof, cache)
         assignments = profile_assignments(tree, prof)
         return Loaded(path, tree, resolve(tree, assignments), assignments, prof)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError(f"{path}: cannot read ({e})") from None
+    text = read_user_file(path)
     tree = load_tree(dotconfig_release(text, release, cache), cache)
     dot = parse_dotconfig(text, str(path), tree, drop_unknown=drop_unknown)
     return Loaded(path, tree, resolve(tree, dot.assignments), dot.assignments, None, tuple(dot.dropped))
