@@ -30,6 +30,7 @@ def main() -> int:
     text, applets = defconfig(tree)
     arches = args.arch or list(all_arches())
     rows: list[tuple[str, str, str, str]] = []
+    load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="busyconf-bench-") as tmp:
         if args.fresh:
             os.environ["BUSYCONF_CACHE"] = str(Path(tmp) / "cache")
@@ -52,7 +53,8 @@ def main() -> int:
             rows.append((name, size, secs, result))
             print(f"{name}: {size} bytes, {secs} s, {result}", flush=True)
     print()
-    print(f"BusyBox {args.release} defconfig (TC off), zig, static musl")
+    print(f"BusyBox {args.release} defconfig (TC off), zig, static musl, {os.cpu_count()} cores")
+    print(f"load average (1 min): {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
     print(f"| {'CPU':<12} | {'size (bytes)':>12} | {'time (s)':>8} | result")
     print(f"|{'-' * 14}|{'-' * 14}|{'-' * 10}|{'-' * 40}")
     for name, size, secs, result in rows:

@@ -18,9 +18,12 @@ Public API (no UI imports here; the CLI and the TUI render the events)::
     )
 
 ``build`` compiles out of tree (``make O=``) in
-``cache_root()/build/<release>-<arch>-<toolchain>/obj`` so a second build is
+``cache_root()/build/<release>-<arch>-<toolchain>/obj`` (compiler wrappers in
+``tools/<hash of their flags>``, so changed flags rebuild) so a second build is
 incremental, verifies the binary (natively or under qemu-user-static: its
-``--list`` must equal ``applets``; smoke checks pass), and only then writes
+``--list`` must equal ``applets``, or with ``CONFIG_BUSYBOX`` off its
+applet-name table, and the smoke checks the config's applets and features
+allow pass), and only then writes
 ``out_dir/busybox``, ``out_dir/busybox.config`` (the .config actually built)
 and ``out_dir/manifest.json`` (:class:`Manifest`), each replaced atomically;
 a failed or interrupted build leaves earlier artifacts as they were.

@@ -30,11 +30,16 @@ class SourcePatch:
 
 @dataclass(frozen=True)
 class Fix:
-    """A workaround one CPU needs for a range of BusyBox releases."""
+    """A workaround one CPU needs for a range of BusyBox releases.
+
+    ``zig_link_c``: C source that zig builds compile once and link into every
+    program (helpers zig's own libc needs but does not provide on this CPU).
+    """
 
     reason: str
     cflags: tuple[str, ...] = ()
     patch: SourcePatch | None = None
+    zig_link_c: str = ""
     min_release: str | None = None
     max_release: str | None = None
 
@@ -74,6 +79,9 @@ class Arch:
     def patches_for(self, release: str) -> tuple[SourcePatch, ...]:
         return tuple(f.patch for f in self.fixes_for(release) if f.patch is not None)
 
+    def zig_link_sources(self, release: str) -> tuple[str, ...]:
+        return tuple(f.zig_link_c for f in self.fixes_for(release) if f.zig_link_c)
+
 
 def _strs(value: object, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -89,6 +97,7 @@ def _fix(raw: dict[str, object], where: str) -> Fix:
         reason=str(raw.get("reason", "")),
         cflags=_strs(raw.get("cflags", []), f"{where}.cflags"),
         patch=patch,
+        zig_link_c=str(raw.get("zig_link_c", "")),
         min_release=str(raw["min_release"]) if "min_release" in raw else None,
         max_release=str(raw["max_release"]) if "max_release" in raw else None,
     )

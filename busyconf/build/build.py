@@ -422,7 +422,7 @@ def build(
         )
         binary = compiled.obj / BINARY_NAME
         _emit(progress, PhaseEvent("verify", f"running {BINARY_NAME} --list and smoke checks"))
-        checked = verify(binary, compiled.arch, applets)
+        checked = verify(binary, compiled.arch, applets, dotconfig.parse(compiled.config_text))
         binary_bytes = binary.read_bytes()
         config_bytes = compiled.config_text.encode()
         seconds = time.monotonic() - start

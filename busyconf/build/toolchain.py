@@ -8,6 +8,8 @@ at them with ``CROSS_COMPILE=<dir>/``, so ``$(CROSS_COMPILE)gcc``,
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import platform
 import re
@@ -15,6 +17,7 @@ import shlex
 import shutil
 import stat
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +37,12 @@ ZIG_DROPPED_FLAGS: tuple[str, ...] = (
     "-falign-labels=*",
     "-static-libgcc",
 )
+
+# Size flags for zig (clang), kept only because BusyBox's own test suite
+# passes with them (bench/build_vs_gcc.py --check). BusyBox asks gcc for
+# -finline-limit=0, which clang rejects; -inline-threshold=0 is clang's
+# equivalent and what closes most of the size gap to gcc.
+ZIG_SIZE_FLAGS: tuple[str, ...] = ("-mllvm", "-inline-threshold=0")
 
 _SAFE_WORD = re.compile(r"^[A-Za-z0-9_./+=,:@%-]+$")
 _SAFE_PREFIX = re.compile(r"^[A-Za-z0-9_.+-]+-$")
@@ -67,16 +76,26 @@ class Toolchain:
         """Target, CPU and per-release fix flags for ``arch``."""
         flags: list[str] = []
         if self.kind == "zig":
-            flags += ["-target", arch.zig_target, *arch.zig_cflags]
+            flags += ["-target", arch.zig_target, *ZIG_SIZE_FLAGS, *arch.zig_cflags]
         flags += [*arch.cflags, *arch.fix_cflags(release)]
         return tuple(flags)
 
     def write_wrappers(self, arch: Arch, release: str, tools_dir: Path) -> MakeTools:
-        """Write ``gcc``/``ar``/``strip`` wrappers into ``tools_dir`` (idempotent)."""
+        """Write ``gcc``/``ar``/``strip`` wrappers into ``tools_dir/<hash>`` (idempotent).
+
+        The sub-directory is named after a hash of the scripts, so any change
+        of flags changes ``CROSS_COMPILE`` and with it every command line
+        kbuild compares: make then rebuilds what the new flags affect instead
+        of keeping objects compiled with the old ones.
+        """
         tools_dir.mkdir(parents=True, exist_ok=True)
+        link_objects: list[str] = []
         if self.kind == "zig":
             cc = [str(self.compiler), "cc", *self.compile_flags(arch, release)]
             ar = [str(self.compiler), "ar"]
+            link_objects = [
+                str(self._link_object(cc, source, tools_dir)) for source in arch.zig_link_sources(release)
+            ]
         elif self.kind == "musl-gcc":
             headers = kernel_headers_dir(tools_dir / "kernel-headers")
             cc = [str(self.compiler), "-isystem", str(headers), *self.compile_flags(arch, release)]
@@ -84,15 +103,52 @@ class Toolchain:
         else:
             cc = [str(self.compiler), *self.compile_flags(arch, release)]
             ar = [_which_or_fail(self.name + "ar")]
-        _write_script(tools_dir / "gcc", _cc_script(cc, drop=self.kind == "zig"))
-        _write_script(tools_dir / "ar", _exec_script(ar))
-        _write_script(tools_dir / "strip", self._strip_script(arch))
+        scripts = {
+            "gcc": _cc_script(cc, drop=self.kind == "zig", link_objects=link_objects),
+            "ar": _exec_script(ar),
+            "strip": self._strip_script(arch),
+        }
+        digest = hashlib.sha256(json.dumps(scripts, sort_keys=True).encode()).hexdigest()[:12]
+        current = tools_dir / digest
+        current.mkdir(exist_ok=True)
+        for name, text in scripts.items():
+            _write_script(current / name, text)
+        for old in tools_dir.iterdir():
+            if old.is_dir() and old != current and re.fullmatch(r"[0-9a-f]{12}", old.name):
+                shutil.rmtree(old, ignore_errors=True)
+            elif old.name in scripts and old.is_file():
+                old.unlink()  # wrappers of busyconf versions before the hashed layout
+            elif old.name.startswith("link-") and str(old.with_suffix(".o")) not in link_objects:
+                old.unlink()  # a link fix compiled for other flags
         variables = {
-            "CROSS_COMPILE": f"{tools_dir}/",
+            "CROSS_COMPILE": f"{current}/",
             "ARCH": arch.make_arch,
             "HOSTCC": shutil.which("gcc") or shutil.which("cc") or "gcc",
         }
-        return MakeTools(variables=variables, tools_dir=tools_dir)
+        return MakeTools(variables=variables, tools_dir=current)
+
+    @staticmethod
+    def _link_object(cc: list[str], source: str, tools_dir: Path) -> Path:
+        """Compile a fix's C ``source`` once into ``tools_dir/link-<hash>.o``."""
+        digest = hashlib.sha256(json.dumps([cc, source]).encode()).hexdigest()[:12]
+        obj = tools_dir / f"link-{digest}.o"
+        if obj.is_file():
+            return obj
+        src = tools_dir / f"link-{digest}.c"
+        src.write_text(source)
+        tmp = obj.with_suffix(".o.tmp")
+        proc = subprocess.run(
+            [*cc, "-Os", "-c", str(src), "-o", str(tmp)],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            lines = (proc.stderr or proc.stdout).strip().splitlines()
+            raise ToolchainError(f"{src}: compiling a link fix failed: {lines[-1] if lines else 'no output'}")
+        os.replace(tmp, obj)
+        return obj
 
     def _strip_script(self, arch: Arch) -> str:
         llvm_strip = find_llvm_strip()
@@ -137,15 +193,28 @@ def _exec_script(argv: list[str]) -> str:
     return "#!/bin/sh\n# generated by busyconf\nexec " + shlex.join(argv) + ' "$@"\n'
 
 
-def _cc_script(argv: list[str], *, drop: bool) -> str:
-    if not drop:
+def _cc_script(argv: list[str], *, drop: bool, link_objects: Sequence[str] = ()) -> str:
+    """The compiler wrapper: drops flags zig rejects (``drop``) and appends
+    ``link_objects`` when it links (an ``-o`` and no ``-c``/``-S``/``-E``/``-M``)."""
+    if not drop and not link_objects:
         return _exec_script(argv)
-    patterns = "|".join(ZIG_DROPPED_FLAGS)
+    patterns = "|".join(ZIG_DROPPED_FLAGS) if drop else "''"
+    if not link_objects:
+        return (
+            "#!/bin/sh\n# generated by busyconf: drop flags zig cc rejects\n"
+            "for a do\n  shift\n  case $a in\n"
+            f"    {patterns}) ;;\n"
+            '    *) set -- "$@" "$a" ;;\n  esac\ndone\n'
+            "exec " + shlex.join(argv) + ' "$@"\n'
+        )
     return (
-        "#!/bin/sh\n# generated by busyconf: drop flags zig cc rejects\n"
-        "for a do\n  shift\n  case $a in\n"
+        "#!/bin/sh\n# generated by busyconf: drop flags zig cc rejects, add link fixes\n"
+        "link=; out=\nfor a do\n  shift\n  case $a in\n"
         f"    {patterns}) ;;\n"
+        '    -c|-S|-E|-M|-MM) link=no; set -- "$@" "$a" ;;\n'
+        '    -o) out=yes; set -- "$@" "$a" ;;\n'
         '    *) set -- "$@" "$a" ;;\n  esac\ndone\n'
+        'if [ -n "$out" ] && [ -z "$link" ]; then set -- "$@" ' + shlex.join(link_objects) + "; fi\n"
         "exec " + shlex.join(argv) + ' "$@"\n'
     )
 

@@ -75,3 +75,22 @@ def x86_64_build(
     """The one full x86_64 defconfig build of the session."""
     out = tmp_path_factory.mktemp("out-x86_64")
     return build(defconfig.text, defconfig.applets, RELEASE, "x86_64", out_dir=out, source_tree=source_tree)
+
+
+@pytest.fixture(scope="session")
+def small_config(source_tree: Path, tmp_path_factory: pytest.TempPathFactory) -> Defconfig:
+    """``make allnoconfig`` (ash as sh, no shell math, no ``busybox`` applet) plus
+    the multi-call applet and the applets the smoke checks use, settled by oldconfig."""
+    import subprocess
+
+    obj = tmp_path_factory.mktemp("allnoconfig")
+    base = ["make", "-C", str(source_tree), f"O={obj}"]
+    subprocess.run([*base, "allnoconfig"], stdin=subprocess.DEVNULL, capture_output=True, check=True)
+    on = {s: "y" for s in ("BUSYBOX", "LS", "SED", "SORT", "GZIP", "GUNZIP", "STATIC")}
+    (obj / ".config").write_text(dotconfig.set_values((obj / ".config").read_text(), on))
+    subprocess.run([*base, "oldconfig"], input=b"\n" * 2000, capture_output=True, check=True)
+    text = (obj / ".config").read_text()
+    shutil.rmtree(obj)
+    values = dotconfig.parse(text)
+    assert values["SH_IS_ASH"] == "y" and values["FEATURE_SH_MATH"] == "n"
+    return Defconfig(text, applets_from_source(source_tree, values))

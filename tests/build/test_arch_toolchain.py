@@ -17,6 +17,7 @@ EXPECTED = {
     "aarch64",
     "armv7",
     "armv6",
+    "armv5te",
     "riscv64",
     "mips",
     "mipsel",
@@ -29,7 +30,6 @@ EXPECTED = {
 
 def test_every_cpu_is_known() -> None:
     assert EXPECTED <= set(known_arches(supported_only=True))
-    assert "armv5te" in known_arches() and "armv5te" not in known_arches(supported_only=True)
 
 
 def test_unknown_arch_lists_known_ones() -> None:
@@ -100,3 +100,39 @@ def test_unsafe_string_symbols_are_refused(symbol: str, value: str) -> None:
 
 def test_safe_flags_pass() -> None:
     dotconfig.check_command_line_strings({"EXTRA_CFLAGS": '"-Os -DFOO=1 -I/opt/x"', "PREFIX": '"./_install"'})
+
+
+def test_changed_flags_change_the_tool_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """kbuild compares command lines: new flags must show in $(CC), or stale objects stay."""
+    from busyconf.build import toolchain
+
+    arch = get_arch("x86_64")
+    tc = resolve_toolchain("zig", arch)
+    first = tc.write_wrappers(arch, "1.38.0", tmp_path / "tools")
+    assert tc.write_wrappers(arch, "1.38.0", tmp_path / "tools") == first
+    monkeypatch.setattr(toolchain, "ZIG_SIZE_FLAGS", ("-Oz",))
+    second = tc.write_wrappers(arch, "1.38.0", tmp_path / "tools")
+    assert second.variables["CROSS_COMPILE"] != first.variables["CROSS_COMPILE"]
+    assert "-Oz" in (second.tools_dir / "gcc").read_text()
+    assert not first.tools_dir.exists()
+
+
+def test_armv5te_links_sync_helpers_only_when_linking(tmp_path: Path) -> None:
+    """zig's libc needs __sync_* on ARMv5: a fix object joins every link, not compiles."""
+    arch = get_arch("armv5te")
+    (source,) = arch.zig_link_sources("1.38.0")
+    assert "__sync_val_compare_and_swap_" in source
+    tc = resolve_toolchain("zig", arch)
+    tools = tc.write_wrappers(arch, "1.38.0", tmp_path / "tools")
+    (obj,) = (tmp_path / "tools").glob("link-*.o")
+    script = (tools.tools_dir / "gcc").read_text()
+    assert str(obj) in script and "-c|-S|-E|-M|-MM) link=no" in script
+    assert (
+        "link-"
+        not in (
+            resolve_toolchain("zig", get_arch("armv7"))
+            .write_wrappers(get_arch("armv7"), "1.38.0", tmp_path / "tools7")
+            .tools_dir
+            / "gcc"
+        ).read_text()
+    )

@@ -3,6 +3,7 @@ interruption, a malicious profile, BusyBox's own test suite."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -127,9 +128,17 @@ def test_known_broken_option_is_refused_or_dropped(
     assert r.manifest.binary_sha256 == x86_64_build.manifest.binary_sha256
 
 
-def test_unsupported_and_unknown_arch(defconfig: Any, source_tree: Path, tmp_path: Path) -> None:
-    with pytest.raises(UserError, match="armv5te is not supported: .*__sync"):
+def test_unsupported_and_unknown_arch(
+    defconfig: Any, source_tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from busyconf.build import arch as arch_mod
+
+    arches = dict(arch_mod.all_arches())
+    arches["armv5te"] = dataclasses.replace(arches["armv5te"], supported=False, reason="no linker")
+    monkeypatch.setattr(arch_mod, "all_arches", lambda: arches)
+    with pytest.raises(UserError, match="armv5te is not supported: no linker"):
         build(defconfig.text, [], RELEASE, "armv5te", out_dir=tmp_path, source_tree=source_tree)
+    assert not any(tmp_path.iterdir())
     with pytest.raises(UserError, match="known: x86_64, i386, aarch64"):
         build(defconfig.text, [], RELEASE, "pdp11", out_dir=tmp_path, source_tree=source_tree)
 
@@ -156,10 +165,12 @@ def test_malicious_profile_strings_run_nothing(
 
 
 _CHILD = r"""
-import sys, threading
+import signal, sys, threading
 from pathlib import Path
 from busyconf.build import build, ProgressEvent
 from busyconf.errors import Interrupted
+# A shell's background job starts with SIGINT ignored; Ctrl-C must reach this one.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 text = Path(sys.argv[1]).read_text()
 applets = Path(sys.argv[2]).read_text().split()
 def progress(e):
@@ -258,8 +269,27 @@ def test_sigkill_of_make_keeps_artifacts_and_next_build_succeeds(
     assert r.manifest.binary_sha256 != first.manifest.binary_sha256
 
 
+# What a Debian gcc + musl-gcc build of the same config fails too (bench/build_vs_gcc.py
+# --check, 1.38.0): network, NUL handling, cpio hardlinks, time zones, mount, ls -q/-Q.
+FAILS_WITH_GCC_TOO = {
+    "awk gsub erroneous word start match",
+    "cpio lists hardlinks",
+    "date-timezone",
+    "ls -Q",
+    "ls -q",
+    "ls -qQ",
+    "mount -o remount,mand",
+    "sed NUL in command",
+    "sed embedded NUL",
+    "sed nonexistent label",
+    "wget--O-overrides--P",
+    "wget-handles-empty-path",
+    "wget-retrieves-google-index",
+    "wget-supports--P",
+}
+
+
 def test_busybox_testsuite(x86_64_build: BuildResult, defconfig: Any, source_tree: Path) -> None:
     result = run_testsuite(defconfig.text, RELEASE, source_tree=source_tree)
-    # zig and Debian gcc + musl-gcc builds fail the same ~11 tests (DESIGN.md).
-    assert result.passed > 800, result
-    assert result.failed < 20, result.failures
+    assert result.passed > 1000, result
+    assert set(result.failures) <= FAILS_WITH_GCC_TOO, sorted(set(result.failures) - FAILS_WITH_GCC_TOO)
