@@ -91,7 +91,9 @@ def _report(args: argparse.Namespace) -> int:
     if args.against:
         oprof, oconfig, _, _ = _load(args.against, arch, toolchain)
         if oconfig.release != config.release:
-            raise UserError(f"{args.against}: release {oconfig.release} differs from {args.profile}'s {config.release}")
+            raise UserError(
+                f"{args.against}: release {oconfig.release} differs from {args.profile}'s {config.release}"
+            )
         o = est.estimate(oconfig)
         data["against"] = _compare(e.per_symbol, o.per_symbol, e.total, o.total, str(oprof.path))
     if args.json:
@@ -108,7 +110,9 @@ def _compare(a: dict[str, int], b: dict[str, int], ta: int, tb: int, other: str)
         d = b.get(name, 0) - a.get(name, 0)
         if d:
             kind = "add" if name not in a else "remove" if name not in b else "grow" if d > 0 else "shrink"
-            rows.append({"name": name, "old": a.get(name, 0), "new": b.get(name, 0), "delta": d, "change": kind})
+            rows.append(
+                {"name": name, "old": a.get(name, 0), "new": b.get(name, 0), "delta": d, "change": kind}
+            )
     rows.sort(key=lambda r: (-abs(r["delta"]), r["name"]))
     return {
         "other": other,
@@ -144,7 +148,12 @@ def _print_report(data: dict[str, Any], top: int) -> None:
             t.add_row(r["name"], r["change"], _kb(r["old"]), _kb(r["new"]), f"{r['delta']:+,}")
         out.print(t)
         return
-    t = Table("symbol", "kind", "bytes", title=f"shared library code not charged to one symbol: {_kb(data['shared'])} bytes")
+    t = Table(
+        "symbol",
+        "kind",
+        "bytes",
+        title=f"shared library code not charged to one symbol: {_kb(data['shared'])} bytes",
+    )
     rows = data["symbols"][:top] if top else data["symbols"]
     for r in rows:
         t.add_row(r["name"], r["kind"], _kb(r["bytes"]))
@@ -155,29 +164,35 @@ def _print_report(data: dict[str, Any], top: int) -> None:
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
-        TextColumn("{task.fields[detail]}"), console=err, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[detail]}"),
+        console=err,
+        transient=True,
     )
 
 
 def _measure(config: Any, arch: str, toolchain: str, quiet: bool) -> int:
+    """The exact stripped size from the object cache (a real kbuild build on a miss it cannot serve)."""
     from busyconf.model import load_tree
     from busyconf.model.dotconfig import write_dotconfig
-    from busyconf.size.workdir import make_binary, open_worktree
+    from busyconf.size.exact import engine_for
 
     tree = load_tree(config.release)
     with tree.lock:
         tree.apply(list(config.values.items()))
         text = write_dotconfig(tree)
-    wt = open_worktree(config.release, arch, toolchain)
+    engine = engine_for(config.release, arch, toolchain)
     with _progress() as bar:
-        task = bar.add_task(f"building {arch}", total=None, detail="")
+        task = bar.add_task(f"measuring {arch}", total=None, detail="")
 
         def on_line(line: str) -> None:
             if line.startswith("  CC "):
                 bar.update(task, advance=1, detail=line.strip()[-40:])
 
-        return make_binary(wt, text, on_line=on_line)
+        return engine.measure(text, on_line=on_line).size
 
 
 def _calibrate(args: argparse.Namespace) -> int:
@@ -193,9 +208,19 @@ def _calibrate(args: argparse.Namespace) -> int:
 
         def on(event: CalibrationProgress) -> None:
             if event.phase not in tasks:
-                label = {"build": "reference build", "relink": "relinks", "done": "done"}[event.phase]
+                label = {
+                    "build": "reference build",
+                    "relink": "relinks",
+                    "toggle": "toggles",
+                    "done": "done",
+                }[event.phase]
                 tasks[event.phase] = bar.add_task(label, total=event.total or None, detail="")
-            bar.update(tasks[event.phase], completed=event.done, total=event.total or None, detail=event.message[-40:])
+            bar.update(
+                tasks[event.phase],
+                completed=event.done,
+                total=event.total or None,
+                detail=event.message[-40:],
+            )
 
         path, model = calibrate(release, args.arch, toolchain, progress=on)
     info = model.info
@@ -204,8 +229,8 @@ def _calibrate(args: argparse.Namespace) -> int:
         return 0
     out.print(f"size table: {path}")
     out.print(
-        f"reference {info.get('reference')}: {_kb(int(info.get('reference_size', 0)))} bytes; "
-        f"{len(info.get('measured_symbols', []))} applet symbols measured by relinking, "
-        f"{len(info.get('label_symbols', []))} from prompt labels"
+        f"reference ({info.get('reference')}): {_kb(int(info.get('reference_size', 0)))} bytes; "
+        f"{info.get('applet_symbols', 0)} applet symbols relinked, "
+        f"{info.get('toggled_symbols', 0)} symbols measured by exact toggles"
     )
     return 0

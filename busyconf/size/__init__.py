@@ -9,6 +9,12 @@
     e.total, e.per_symbol["LS"], e.basis
     est.delta(config, "LS", "n")                  # bytes the total changes by
 
+Exact sizes (seconds, from objects cached per value of the symbols they
+depend on, then the real linker) come from :mod:`busyconf.size.exact`::
+
+    from busyconf.size.exact import engine_for
+    engine_for("1.38.0", "x86_64").measure(dotconfig_text).size
+
 Tables come from the user's cache (``busyconf size calibrate``), else the ones
 shipped in ``busyconf/size/tables/``; a corrupt or mismatched table raises
 :class:`~busyconf.size.table.SizeTableError` (a UserError naming the file and
@@ -80,11 +86,12 @@ class Estimator:
 
     def estimate(self, config: ConfigLike, breakdown: bool = True) -> Estimate:
         """Total and (unless ``breakdown`` is False) the per-symbol costs of ``config``."""
-        on = enabled_names(_values(config), self.model)
+        values = _values(config)
+        on = enabled_names(values, self.model)
         with self._lock:
             ev = self._eval
             ev.sync(on)
-            per = {n: ev.cost_of(n) for n in ev.enabled} if breakdown else {}
+            per = {n: self._saving(ev, values, n) for n in ev.enabled} if breakdown else {}
             return Estimate(
                 total=max(0, ev.total),
                 per_symbol={n: c for n, c in per.items() if c},
@@ -113,10 +120,7 @@ class Estimator:
                     if child in self._default_y and values.get(child) != "y":
                         changes[child] = True
         elif values.get(name) == "y":
-            changes[name] = False
-            for child in self._closure(name):
-                if values.get(child) == "y":
-                    changes[child] = False
+            changes = {n: False for n in self._switched_off(values, name)}
         with self._lock:
             ev = self._eval
             ev.sync(on)
@@ -127,6 +131,29 @@ class Estimator:
             for n, v in changes.items():
                 ev.set(n, not v)
             return after - before
+
+    def _saving(self, ev: Evaluation, values: Mapping[str, str], name: str) -> int:
+        """Bytes saved by switching ``name`` off with what Kconfig switches off along with it."""
+        gone = [n for n in self._switched_off(values, name) if n in ev.enabled]
+        if len(gone) == 1:
+            return ev.cost_of(name)
+        before = ev.total
+        for n in gone:
+            ev.set(n, False)
+        after = ev.total
+        for n in gone:
+            ev.set(n, True)
+        return before - after
+
+    def _switched_off(self, values: Mapping[str, str], name: str) -> list[str]:
+        """``name`` and the enabled symbols whose ``depends on`` fails once it is off."""
+        off = {name}
+        out = [name]
+        for child in self._closure(name):
+            if values.get(child) == "y" and not _dep_holds(self.tree.symbols[child].direct_dep, values, off):
+                off.add(child)
+                out.append(child)
+        return out
 
     def _closure(self, name: str) -> list[str]:
         out: list[str] = []
@@ -139,6 +166,29 @@ class Estimator:
                     out.append(child)
                     stack.append(child)
         return out
+
+
+def _dep_holds(expr: object, values: Mapping[str, str], off: set[str]) -> bool:
+    """Whether a ``depends on`` expression is true for ``values`` with the symbols in ``off`` off."""
+    if isinstance(expr, tuple):
+        op = expr[0]
+        if op == kconfiglib.AND:
+            return _dep_holds(expr[1], values, off) and _dep_holds(expr[2], values, off)
+        if op == kconfiglib.OR:
+            return _dep_holds(expr[1], values, off) or _dep_holds(expr[2], values, off)
+        if op == kconfiglib.NOT:
+            return not _dep_holds(expr[1], values, off)
+        a, b = (_value(x, values, off) for x in expr[1:3])
+        return (a == b) if op == kconfiglib.EQUAL else (a != b) if op == kconfiglib.UNEQUAL else True
+    return _value(expr, values, off) == "y"
+
+
+def _value(item: object, values: Mapping[str, str], off: set[str]) -> str:
+    if isinstance(item, kconfiglib.Symbol):
+        if item.is_constant:
+            return item.name
+        return "n" if item.name in off else values.get(item.name, "n")
+    return "y"
 
 
 def _children(tree: KconfigTree) -> dict[str, tuple[str, ...]]:

@@ -2,56 +2,63 @@
 
 Method (chosen by measurement; see ``bench/size_accuracy.py``):
 
-1. Build a reference configuration (defconfig, known-broken options off) in a
-   private kbuild tree; its stripped size anchors the model.
-2. Relink that tree with the real linker (``zig ld.lld``, ~0.05 s a link),
-   once with every applet's ``*_main`` defined away (what any BusyBox costs)
-   and once per applet symbol keeping only that applet. The link maps say
-   which input sections each applet keeps alive under ``--gc-sections``;
-   sections with the same set of users become one *unit*, so libbb code
-   shared by several applets is counted once (the second user is cheaper).
-3. The applet table and packed usage texts grow with each applet: their
-   reference size is spread evenly over the reference applets.
-4. Symbols this cannot measure (features, applets off in the reference) take
-   their BusyBox prompt label, scaled as the coarse model does.
+1. The reference ``R`` is defconfig with every applet on (known-broken
+   options off), built once; the exact engine (:mod:`busyconf.size.exact`)
+   then measures everything else from cached objects.
+2. Link level: ``R``'s objects are relinked with the real linker, once with
+   every applet's ``*_main`` defined away and once per applet symbol keeping
+   only that applet. The link maps say which input sections each applet keeps
+   alive under ``--gc-sections``; sections with the same set of users form a
+   *unit*, so libbb code several applets share is counted once.
+3. Compile level: every bool symbol that some object, host program or Kbuild
+   file depends on is toggled from ``R`` (off when on, on when off) and the
+   exact stripped size measured. The link-map difference is charged to the
+   units whose sections changed (a feature of ``ls`` grows ``ls``'s units and
+   counts only while they are live; a libbb feature grows the units of every
+   applet that uses that code); what no unit holds is the symbol's own cost.
+   Symbols a toggle switches along with it (sub-options) are subtracted, so
+   each symbol is charged only for itself.
+4. The model is anchored so that it gives ``R``'s size exactly.
 
-Relinks are stored as they finish, so an interrupted calibration resumes.
+Measurements are stored as they finish, so an interrupted calibration resumes.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
+import random
+import re
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from busyconf.build.toolchain import find_zig
-from busyconf.errors import Interrupted, ToolchainError
+import kconfiglib
+
+from busyconf.build import broken
+from busyconf.build.build import FORCED
+from busyconf.errors import BuildError, Interrupted
+from busyconf.model.config import resolve
 from busyconf.model.dotconfig import write_dotconfig
 from busyconf.model.kconfig import KconfigTree, load_tree
-from busyconf.size.labels import label_model
-from busyconf.size.linkmap import LinkMap, applet_mains, link_map, lld_args
-from busyconf.size.model import Evaluation, SizeModel, SymbolCost, enabled_names
+from busyconf.size.exact import FLAG_SYMBOLS, ExactEngine, engine_for
+from busyconf.size.linkmap import LinkMap, applet_mains, read_map
+from busyconf.size.model import Evaluation, SizeModel, SymbolCost
 from busyconf.size.table import TableKey, save_table
-from busyconf.size.workdir import WorkTree, make_binary, open_worktree
 
-#: appletlib.o sections that hold one entry per applet.
-_TABLE_SECTIONS = (
-    "applet_names",
-    "applet_nameofs",
-    "applet_main",
-    "applet_suid",
-    "applet_install_loc",
-    "packed_usage",
-)
+#: Random applet subsets relinked to fit the merged-strings term.
+SUBSETS = 40
+#: Version of the measurements in the state file (a change starts afresh).
+STATE_VERSION = 2
 
 
 @dataclass(frozen=True)
 class CalibrationProgress:
-    """``phase``: build, relink, done; ``done``/``total`` within the phase."""
+    """``phase``: build, relink, toggle, done; ``done``/``total`` within the phase."""
 
     phase: str
     done: int
@@ -62,16 +69,121 @@ class CalibrationProgress:
 Progress = Callable[[CalibrationProgress], None]
 
 
-def reference_config(tree: KconfigTree) -> str:
-    """The reference .config: defconfig (the build drops known-broken options)."""
-    with tree.lock:
-        tree.apply([])
-        return write_dotconfig(tree)
-
-
 def _emit(progress: Progress | None, event: CalibrationProgress) -> None:
     if progress is not None:
         progress(event)
+
+
+def reference_assignments(tree: KconfigTree, arch: str, toolchain_kind: str = "zig") -> list[tuple[str, str]]:
+    """defconfig with every applet symbol on and the known-broken options off."""
+    out: list[tuple[str, str]] = [
+        (n, "y") for n in sorted({a.requires[-1] for a in tree.applets}) if tree.has(n)
+    ]
+    out += [(k, v) for k, v in FORCED.items() if tree.has(k) and tree.type_of(k) == "bool"]
+    for _ in range(3):
+        config = resolve(tree, out)
+        problems = broken.check(config.values, release=tree.release, toolchain=toolchain_kind, arch=arch)
+        if not problems:
+            break
+        out += [(p.symbol, "n") for p in problems]
+    return out
+
+
+def config_text(tree: KconfigTree, assignments: list[tuple[str, str]]) -> str:
+    with tree.lock:
+        tree.apply(assignments)
+        return write_dotconfig(tree)
+
+
+def dotconfig_values(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith("CONFIG_") and "=" in line:
+            name, value = line[7:].split("=", 1)
+            out[name] = value
+        elif line.startswith("# CONFIG_") and line.endswith(" is not set"):
+            out[line[9:-11]] = "n"
+    return out
+
+
+def referenced_symbols(obj: Path, tree: KconfigTree) -> set[str]:
+    """Symbols some object, host program or Kbuild file of the tree depends on."""
+    by_path = {"include/config/" + n.lower().replace("_", "/") + ".h": n for n in tree.symbols}
+    out: set[str] = set()
+    for cmd in obj.rglob(".*.cmd"):
+        for line in cmd.read_text(errors="replace").splitlines():
+            s = line.strip()
+            if s.startswith("$(wildcard include/config/"):
+                name = by_path.get(s[len("$(wildcard ") :].split(")")[0])
+                if name:
+                    out.add(name)
+    for kb in obj.rglob("Kbuild"):
+        for word in kb.read_text(errors="replace").replace("(", " ").replace(")", " ").split():
+            if word.startswith("CONFIG_") and word[7:] in tree.symbols:
+                out.add(word[7:])
+    return out | {s for s in FLAG_SYMBOLS if s in tree.symbols}
+
+
+_MENTION = re.compile(r"\b(?:ENABLE|IF_NOT|IF|CONFIG)_([A-Z0-9_]+)")
+#: Headers every object includes: a symbol they mention is not a direct use.
+_GLOBAL_HEADERS = ("/include/libbb.h", "/include/platform.h")
+#: Toggles that would recompile more objects than this compile only the direct users.
+DIRECT_ONLY_ABOVE = 40
+#: Toggles that recompile more object bytes than this are measured in groups.
+GROUP_ABOVE = 100_000
+
+
+def dependents(
+    obj: Path, tree: KconfigTree, targets: Iterable[str]
+) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """(symbol -> targets whose .cmd depends on it, symbol -> targets whose own sources mention it).
+
+    "Own sources" are the C file and the headers it includes other than
+    ``libbb.h`` and ``platform.h``.
+    """
+    by_path = {"include/config/" + n.lower().replace("_", "/") + ".h": n for n in tree.symbols}
+    deps: dict[str, set[str]] = {}
+    direct: dict[str, set[str]] = {}
+    texts: dict[str, set[str]] = {}
+    for t in targets:
+        p = Path(t)
+        cmd = obj / p.parent / f".{p.name}.cmd"
+        if not cmd.is_file():
+            continue
+        for line in cmd.read_text(errors="replace").splitlines():
+            s = line.strip().rstrip("\\").strip()
+            if s.startswith("$(wildcard include/config/"):
+                name = by_path.get(s[len("$(wildcard ") :].split(")")[0])
+                if name:
+                    deps.setdefault(name, set()).add(t)
+            elif s.startswith("/") and s.endswith((".c", ".h")) and not s.endswith(_GLOBAL_HEADERS):
+                if s not in texts:
+                    try:
+                        texts[s] = set(_MENTION.findall(Path(s).read_text(errors="replace")))
+                    except OSError:
+                        texts[s] = set()
+                for name in texts[s]:
+                    direct.setdefault(name, set()).add(t)
+    return deps, direct
+
+
+#: Symbols that change every compile command and the size (each costs a full build to measure).
+#: The others of FLAG_SYMBOLS are forced, broken, dropped by zig or do not build.
+MEASURED_FLAGS = frozenset({"LFS", "TIME64", "DEBUG", "DEBUG_PESSIMIZE", "FEATURE_NSLOOKUP_BIG"})
+
+
+def toggle_candidates(tree: KconfigTree, ref_values: Mapping[str, str], referenced: set[str]) -> list[str]:
+    """Bool symbols worth toggling from the reference: user-visible, referenced, not forced."""
+    out = []
+    for name, sym in tree.symbols.items():
+        if sym.orig_type != kconfiglib.BOOL or name in FORCED or name not in referenced:
+            continue
+        if name in FLAG_SYMBOLS and name not in MEASURED_FLAGS:
+            continue
+        if sym.choice is not None or not any(n.prompt for n in sym.nodes):
+            continue
+        out.append(name)
+    return out
 
 
 def calibrate(
@@ -82,14 +194,33 @@ def calibrate(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     out: Path | None = None,
+    toggles: bool = True,
+    borrow: str | None = None,
+    budget: float | None = None,
 ) -> tuple[Path, SizeModel]:
-    """Measure and save the size table; returns its path and the model."""
-    tree = load_tree(release)
-    wt = open_worktree(release, arch, toolchain)
-    zig = find_zig()
-    if zig is None:
-        raise ToolchainError("zig not found: calibration relinks with zig ld.lld")
+    """Measure and save the size table; returns its path and the model.
 
+    ``borrow``: instead of toggling here, take the compile-level toggles
+    measured for that CPU (same release and toolchain), scaled by the ratio of
+    the two reference sizes (a quicker, coarser calibration). ``budget``:
+    seconds for toggling symbols one by one (cheapest first); the rest, and
+    toggles that recompile a big object (ash, hush, bc), are measured in groups
+    of symbols that recompile the same objects, each charged an equal share.
+    """
+    tree = load_tree(release)
+    eng = engine_for(release, arch, toolchain)
+    wt = eng.wt
+    assignments = reference_assignments(tree, wt.arch.name, wt.toolchain.kind)
+    ref_text = config_text(tree, assignments)
+    state_path = wt.root / "calibration-state.json"
+    state = _load_state(state_path, ref_text, f"{wt.toolchain.version} {wt.tools.variables}")
+
+    def save() -> None:
+        tmp = state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state))
+        os.replace(tmp, state_path)
+
+    _emit(progress, CalibrationProgress("build", 0, 0, f"building the reference in {wt.root}"))
     compiled = 0
 
     def on_line(line: str) -> None:
@@ -98,82 +229,334 @@ def calibrate(
             compiled += 1
             _emit(progress, CalibrationProgress("build", compiled, 0, line.strip()))
 
-    _emit(progress, CalibrationProgress("build", 0, 0, f"building reference in {wt.root}"))
-    ref_size = make_binary(wt, reference_config(tree), on_line=on_line, cancel=cancel)
-    model = _measure(tree, wt, zig, ref_size, progress, cancel)
+    ref = eng.measure(ref_text, cancel=cancel, on_line=on_line)
+    ref_values = dotconfig_values((wt.obj / ".config").read_text())
+    work = wt.root / "relink"
+    work.mkdir(exist_ok=True)
+    ref_map = _map(eng, work, "ref", ())
+    state["ref_size"] = ref.size
+    links = _relinks(tree, eng, work, ref_values, state, save, progress, cancel)
+    measured: dict[str, Any] = state.setdefault("toggles", {})
+    if toggles and not borrow:
+        names = toggle_candidates(tree, ref_values, referenced_symbols(wt.obj, tree))
+        ref_keys = eng.tree_keys()
+        deps, direct = dependents(wt.obj, tree, ref_keys)
+        planned_ref = resolve(tree, assignments).values
+        plans = {n: _plan(tree, assignments, planned_ref, n, deps, direct, ref_keys, wt.obj) for n in names}
+        todo = sorted((n for n in names if n not in measured), key=lambda n: (plans[n].cost, n))
+        deadline = None if budget is None else time.monotonic() + budget
+        singles = [n for n in todo if plans[n].cost <= GROUP_ABOVE]
+        rest = [n for n in todo if plans[n].cost > GROUP_ABOVE]
+        done = len(names) - len(todo)
+        for i, name in enumerate(singles):
+            if deadline is not None and time.monotonic() > deadline:
+                rest = singles[i:] + rest
+                break
+            if cancel is not None and cancel.is_set():
+                save()
+                raise Interrupted("calibration cancelled")
+            began = time.monotonic()
+            measured[name] = _toggle(
+                tree, eng, work, assignments, ref_values, ref_map, [plans[name]], ref_keys
+            )
+            done += 1
+            _emit(progress, CalibrationProgress("toggle", done, len(names), name))
+            if i % 10 == 9 or time.monotonic() - began > 3:
+                save()
+        groups: dict[tuple[str, frozenset[str]], list[str]] = {}
+        for name in rest:
+            # An applet is never grouped: its toggle takes its sub-options along.
+            key = name if tree.is_applet(name) else plans[name].primary
+            groups.setdefault((plans[name].flip, key), []).append(name)
+        for members in groups.values():
+            if cancel is not None and cancel.is_set():
+                save()
+                raise Interrupted("calibration cancelled")
+            res = _toggle(
+                tree, eng, work, assignments, ref_values, ref_map, [plans[n] for n in members], ref_keys
+            )
+            for name in members:
+                measured[name] = _share(res, name, plans[name], members, ref_size=int(state["ref_size"]))
+            done += len(members)
+            _emit(
+                progress,
+                CalibrationProgress("toggle", done, len(names), f"{len(members)} together: {members[0]}..."),
+            )
+            save()
+        eng.measure(ref_text, cancel=cancel)
+    minimal: dict[str, Any] | None
+    try:
+        minimal = _minimal(tree, eng, work, state, save, progress, cancel)
+    except BuildError:
+        # allnoconfig's LFS=n does not build on 32-bit CPUs (musl's off_t is 64-bit).
+        minimal = None
+    note = ""
+    if borrow:
+        measured, note = _borrowed(release, borrow, toolchain, ref.size)
+    model = build_model(
+        tree,
+        wt.arch.name,
+        links,
+        ref_values,
+        ref.size,
+        ref_map,
+        measured,
+        wt.toolchain.version,
+        wt.tools.tools_dir.name,
+        minimal,
+    )
+    if note:
+        model = SizeModel(
+            model.basis,
+            model.base,
+            model.units,
+            model.symbols,
+            True,
+            {**model.info, "toggles": note},
+            model.strings_coef,
+            model.strings_power,
+        )
     key = TableKey(release, wt.arch.name, toolchain)
     path = save_table(key, model.to_dict(), out)
     _emit(progress, CalibrationProgress("done", 1, 1, str(path)))
     return path, model
 
 
-def _measure(
+def minimal_assignments(tree: KconfigTree, arch: str, toolchain_kind: str = "zig") -> list[tuple[str, str]]:
+    """allnoconfig with every applet symbol on, the forced values set and the known-broken options off."""
+    from busyconf.model.profile import allnoconfig_assignments
+
+    out = allnoconfig_assignments(tree)
+    out += [(n, "y") for n in sorted({a.requires[-1] for a in tree.applets}) if tree.has(n)]
+    out += [(k, v) for k, v in FORCED.items() if tree.has(k) and tree.type_of(k) == "bool"]
+    for _ in range(3):
+        config = resolve(tree, out)
+        problems = broken.check(config.values, release=tree.release, toolchain=toolchain_kind, arch=arch)
+        if not problems:
+            break
+        out += [(p.symbol, "n") for p in problems]
+    return out
+
+
+def _minimal(
     tree: KconfigTree,
-    wt: WorkTree,
-    zig: Path,
-    ref_size: int,
+    eng: ExactEngine,
+    work: Path,
+    state: dict[str, Any],
+    save: Callable[[], None],
     progress: Progress | None,
     cancel: threading.Event | None,
-) -> SizeModel:
-    obj = wt.obj
-    args = lld_args(obj, zig)
-    mains_of_applet = applet_mains((obj / "include" / "applets.h").read_text())
-    ref_values = _dotconfig_values((obj / ".config").read_text())
+) -> dict[str, Any]:
+    """The minimal reference: its exact size, values and per-applet link maps."""
+    wt = eng.wt
+    text = config_text(tree, minimal_assignments(tree, wt.arch.name, wt.toolchain.kind))
+    mstate: dict[str, Any] = state.setdefault("minimal", {})
+    if "size" not in mstate:
+        _emit(progress, CalibrationProgress("build", 0, 0, "building the minimal reference"))
+        mstate["size"] = eng.measure(text, cancel=cancel).size
+        mstate["values"] = dotconfig_values((wt.obj / ".config").read_text())
+        save()
+    else:
+        eng.measure(text, cancel=cancel)
+    _relinks(tree, eng, work, mstate["values"], mstate, save, progress, cancel, n_subsets=0)
+    return mstate
+
+
+def _borrowed(release: str, arch: str, toolchain: str, ref_size: int) -> tuple[dict[str, Any], str]:
+    """Another CPU's toggles, scaled to this one's reference size."""
+    from busyconf.size.workdir import work_root
+
+    path = work_root(release, arch, toolchain) / "calibration-state.json"
+    state = json.loads(path.read_text())
+    ratio = ref_size / state["ref_size"]
+    out = {
+        name: {
+            "flip": t["flip"],
+            "changed": t["changed"],
+            "size": ref_size + round((t["size"] - state["ref_size"]) * ratio),
+            "diff": {k: round(d * ratio) for k, d in t["diff"].items()},
+        }
+        for name, t in state.get("toggles", {}).items()
+    }
+    return out, f"compile-level costs measured on {arch}, scaled x{ratio:.3f} (reference sizes)"
+
+
+def _load_state(path: Path, ref_text: str, toolchain_version: str) -> dict[str, Any]:
+    signature = json.dumps([STATE_VERSION, ref_text, toolchain_version])
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        state = {}
+    if state.get("signature") != signature:
+        state = {"signature": signature}
+    return state
+
+
+def _map(eng: ExactEngine, work: Path, tag: str, defsyms: Iterable[str]) -> LinkMap:
+    mp = work / f"{tag}.map"
+    out = work / f"{tag}.bin"
+    size = eng.link([f"--defsym={d}=0" for d in defsyms] + [f"-Map={mp}"], output=out)
+    result = read_map(mp, size)
+    mp.unlink()
+    out.unlink(missing_ok=True)
+    return result
+
+
+def _relinks(
+    tree: KconfigTree,
+    eng: ExactEngine,
+    work: Path,
+    ref_values: Mapping[str, str],
+    state: dict[str, Any],
+    save: Callable[[], None],
+    progress: Progress | None,
+    cancel: threading.Event | None,
+    n_subsets: int = SUBSETS,
+) -> dict[str, Any]:
+    """Link maps of the reference with no applet, each applet symbol alone, and random subsets."""
+    mains_of_applet = applet_mains((eng.obj / "include" / "applets.h").read_text())
     by_symbol: dict[str, list[str]] = {}
     for applet in tree.applets:
         main = mains_of_applet.get(applet.name)
         if main and applet.enabled(ref_values):
             by_symbol.setdefault(applet.requires[-1], []).append(main)
     all_mains = sorted({m for ms in by_symbol.values() for m in ms})
-    work = wt.root / "relink"
-    work.mkdir(exist_ok=True)
-    state_path = wt.root / "relink-state.json"
-    signature = json.dumps([args, all_mains, ref_size])
-    state: dict[str, Any] = {}
-    if state_path.is_file():
-        try:
-            state = json.loads(state_path.read_text())
-        except json.JSONDecodeError:
-            state = {}
-        if state.get("signature") != signature:
-            state = {}
-    state["signature"] = signature
-    done: dict[str, dict[str, Any]] = state.setdefault("links", {})
-    lock = threading.Lock()
-    subsets = _random_subsets(sorted(by_symbol), SUBSETS)
-    jobs = ["(none)"] + sorted(by_symbol) + sorted(subsets)
-    todo = [j for j in jobs if j not in done]
-
-    def run(job: str) -> None:
+    subsets = _random_subsets(sorted(by_symbol), n_subsets) if n_subsets else {}
+    done: dict[str, Any] = state.setdefault("links", {})
+    jobs = ["(none)", *sorted(by_symbol), *sorted(subsets)]
+    for i, job in enumerate(jobs):
+        if job in done:
+            continue
         if cancel is not None and cancel.is_set():
+            save()
             raise Interrupted("calibration cancelled")
-        if job in subsets:
-            keep = {m for sym in subsets[job] for m in by_symbol[sym]}
-        else:
-            keep = set(by_symbol.get(job, ()))
-        lm = link_map(zig, obj, args, work, job, [m for m in all_mains if m not in keep])
-        with lock:
-            done[job] = {"sections": lm.sections, "file_size": lm.file_size}
-            _emit(progress, CalibrationProgress("relink", len(done), len(jobs), job))
-            if len(done) % 25 == 0:
-                state_path.write_text(json.dumps(state))
-
-    _emit(progress, CalibrationProgress("relink", len(done), len(jobs), "relinking"))
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for f in [pool.submit(run, j) for j in todo]:
-            f.result()
-    state_path.write_text(json.dumps(state))
-    links = {k: LinkMap(v["sections"], v["file_size"]) for k, v in done.items()}
-    return build_model(tree, wt, links, by_symbol, ref_values, ref_size, subsets)
+        keep = (
+            {m for s in subsets[job] for m in by_symbol[s]} if job in subsets else set(by_symbol.get(job, ()))
+        )
+        lm = _map(eng, work, "applet", [m for m in all_mains if m not in keep])
+        done[job] = {"sections": lm.sections, "file_size": lm.file_size}
+        _emit(progress, CalibrationProgress("relink", i + 1, len(jobs), job))
+        if i % 50 == 49:
+            save()
+    save()
+    return {"links": done, "by_symbol": by_symbol, "subsets": subsets}
 
 
-#: Random applet subsets relinked to fit the merged-strings term and check the model.
-SUBSETS = 40
+@dataclass(frozen=True)
+class _Plan:
+    """How to measure one symbol's toggle."""
+
+    name: str
+    flip: str
+    moved: tuple[str, ...]
+    compiled: frozenset[str]
+    reuse: bool
+    cost: int
+    primary: str
+
+
+def _plan(
+    tree: KconfigTree,
+    assignments: list[tuple[str, str]],
+    planned_ref: Mapping[str, str],
+    name: str,
+    deps: Mapping[str, set[str]],
+    direct: Mapping[str, set[str]],
+    ref_keys: Mapping[str, str],
+    obj: Path,
+) -> _Plan:
+    """Which objects a toggle recompiles, and their bytes (a proxy for the compile time).
+
+    A symbol that ``libbb.h`` mentions is a dependency of every object; such a
+    toggle recompiles only the objects whose own sources use the symbols it
+    changes and links the reference's objects for the rest.
+    """
+    flip = "n" if planned_ref.get(name) == "y" else "y"
+    planned = resolve(tree, [*assignments, (name, flip)]).values
+    moved = tuple(n for n, v in planned.items() if v != planned_ref.get(n))
+    touched = set().union(*(deps.get(n, set()) for n in moved)) if moved else set()
+    reuse = len(touched) > DIRECT_ONLY_ABOVE and not set(moved) & set(FLAG_SYMBOLS)
+    compiled = set().union(*(direct.get(n, set()) for n in moved)) & touched if reuse and moved else touched
+    sizes = {
+        t: (obj / t).stat().st_size
+        for t in compiled
+        if t.endswith(".o") and (obj / t).is_file() and t not in ("libbb/appletlib.o", "miscutils/bbconfig.o")
+    }
+    flag = bool(set(moved) & set(FLAG_SYMBOLS))
+    cost = 10**9 if flag else sum(sizes.values())
+    primary = max(sizes, key=lambda t: sizes[t]) if sizes and not flag else name
+    return _Plan(
+        name,
+        flip,
+        moved,
+        frozenset(compiled) if not flag else frozenset({name}),
+        reuse,
+        cost,
+        primary,
+    )
+
+
+def _toggle(
+    tree: KconfigTree,
+    eng: ExactEngine,
+    work: Path,
+    assignments: list[tuple[str, str]],
+    ref_values: Mapping[str, str],
+    ref_map: LinkMap,
+    plans: list[_Plan],
+    ref_keys: Mapping[str, str],
+) -> dict[str, Any]:
+    """Measure symbols flipped from the reference: size, changed symbols, section differences."""
+    flips = [(p.name, p.flip) for p in plans]
+    text = config_text(tree, [*assignments, *flips])
+    reuse: dict[str, str] = {}
+    if any(p.reuse for p in plans):
+        users = set().union(*(p.compiled for p in plans))
+        reuse = {t: k for t, k in ref_keys.items() if t not in users}
+    try:
+        res = eng.measure(text, reuse=reuse)
+    except BuildError:
+        if not reuse:
+            raise
+        # Stand-ins compiled for the reference do not link with this change: compile for real.
+        reuse = {}
+        res = eng.measure(text)
+    values = dotconfig_values((eng.obj / ".config").read_text())
+    changed = sorted(n for n in set(values) | set(ref_values) if values.get(n, "n") != ref_values.get(n, "n"))
+    out: dict[str, Any] = {
+        "flip": plans[0].flip,
+        "changed": changed,
+        "size": res.size,
+        "diff": {},
+        "approx": bool(reuse),
+    }
+    if not any(p.name in changed for p in plans):
+        return out
+    lm = _map(eng, work, "toggle", ())
+    diff = {
+        k: v - ref_map.sections.get(k, 0) for k, v in lm.sections.items() if v != ref_map.sections.get(k, 0)
+    }
+    diff.update({k: -v for k, v in ref_map.sections.items() if k not in lm.sections})
+    out["diff"] = diff
+    return out
+
+
+def _share(res: dict[str, Any], name: str, plan: _Plan, members: list[str], ref_size: int) -> dict[str, Any]:
+    """One member's equal share of a group toggle."""
+    n = len(members)
+    changed = sorted(set(plan.moved) & set(res["changed"])) if name in res["changed"] else []
+    return {
+        "flip": res["flip"],
+        "changed": changed,
+        "size": ref_size + round((res["size"] - ref_size) / n),
+        "diff": {k: round(d / n) for k, d in res["diff"].items()},
+        "approx": True,
+        "group": n,
+        "members": members,
+    }
 
 
 def _random_subsets(symbols: list[str], n: int) -> dict[str, list[str]]:
-    import random
-
     rng = random.Random(1)
     out: dict[str, list[str]] = {}
     for i in range(n):
@@ -184,9 +567,7 @@ def _random_subsets(symbols: list[str], n: int) -> dict[str, list[str]]:
 
 def _fit_power(xs: list[float], ys: list[float]) -> tuple[float, float]:
     """Least squares of log y = log c + p log x; (c, p)."""
-    import math
-
-    pts = [(math.log(x), math.log(y)) for x, y in zip(xs, ys) if x > 0 and y > 0]
+    pts = [(math.log(x), math.log(y)) for x, y in zip(xs, ys, strict=True) if x > 0 and y > 0]
     if len(pts) < 2:
         return 1.0, 1.0
     n = len(pts)
@@ -199,32 +580,38 @@ def _fit_power(xs: list[float], ys: list[float]) -> tuple[float, float]:
     return math.exp(my - power * mx), power
 
 
-def _dotconfig_values(text: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for line in text.splitlines():
-        if line.startswith("CONFIG_") and "=" in line:
-            name, value = line[7:].split("=", 1)
-            out[name] = value
-    return out
+def _is_usage(key: str) -> bool:
+    return key.startswith("libbb/appletlib.o:(.rodata.") and key.endswith(
+        ("packed_usage)", "usage_messages)")
+    )
+
+
+def _object_of(key: str) -> str:
+    return key.split(":(", 1)[0]
 
 
 def build_model(
     tree: KconfigTree,
-    wt: WorkTree,
-    links: dict[str, LinkMap],
-    by_symbol: dict[str, list[str]],
-    ref_values: dict[str, str],
+    arch: str,
+    relinks: dict[str, Any],
+    ref_values: Mapping[str, str],
     ref_size: int,
-    subsets: dict[str, list[str]],
+    ref_map: LinkMap,
+    toggles: Mapping[str, Any],
+    toolchain_version: str,
+    tools_digest: str = "",
+    minimal: Mapping[str, Any] | None = None,
 ) -> SizeModel:
-    """Units from the per-applet link maps; labels for what was not measured."""
+    """Units from the per-applet link maps, compile-level costs from the toggles."""
+    links = {k: LinkMap(v["sections"], v["file_size"]) for k, v in relinks["links"].items()}
+    by_symbol: dict[str, list[str]] = relinks["by_symbol"]
+    subsets: dict[str, list[str]] = relinks["subsets"]
     none = links["(none)"]
     users: dict[str, set[str]] = {}
     sizes: dict[str, int] = {}
     strings: dict[str, int] = {}
     for sym in by_symbol:
-        lm = links[sym]
-        for key, size in lm.sections.items():
+        for key, size in links[sym].sections.items():
             if key in none.sections:
                 extra = size - none.sections[key]
                 if extra > 0:
@@ -232,101 +619,283 @@ def build_model(
                 continue
             users.setdefault(key, set()).add(sym)
             sizes[key] = size
-    groups: dict[frozenset[str], int] = {}
+    if minimal:
+        users = _feature_users(users, minimal, toggles, ref_values, by_symbol)
+    groups: dict[frozenset[str], list[str]] = {}
     for key, us in users.items():
-        g = frozenset(us)
-        groups[g] = groups.get(g, 0) + sizes[key]
-    unit_list = sorted(groups.items(), key=lambda kv: (-kv[1], sorted(kv[0])))
-    units = tuple(size for _, size in unit_list)
+        groups.setdefault(frozenset(us), []).append(key)
+    unit_list = sorted(groups.items(), key=lambda kv: (-sum(sizes[k] for k in kv[1]), sorted(kv[0])))
+    unit_users = [set(g) for g, _ in unit_list]
+    on_in_ref = {n for n, v in ref_values.items() if v == "y"}
+    usize = [sum(sizes[k] for k in keys) for _, keys in unit_list]
+    unit_of_key: dict[str, int] = {}
     units_of: dict[str, list[int]] = {}
-    for i, (g, _) in enumerate(unit_list):
+    for i, (g, keys) in enumerate(unit_list):
+        for k in keys:
+            unit_of_key[k] = i
         for sym in g:
             units_of.setdefault(sym, []).append(i)
-    table_bytes = sum(
-        size for key, size in none.sections.items() if "appletlib.o" in key and key.rsplit(".", 1)[-1].rstrip(")") in _TABLE_SECTIONS
-    )
-    n_applets = sum(len(tree.applets_of(s)) for s in by_symbol) or 1
-    per_applet = table_bytes / n_applets
-    base = none.file_size - table_bytes
-    labels = label_model(tree, wt.arch.name if wt.arch.name in _label_arches() else None)
-    symbols: dict[str, SymbolCost] = {}
-    for sym in by_symbol:
-        symbols[sym] = SymbolCost(
-            own=round(per_applet * len(tree.applets_of(sym))),
-            strings=strings.get(sym, 0),
-            units=tuple(units_of.get(sym, ())),
-        )
-    label_only = []
-    unit_sizes = list(units)
-    for sym, cost in labels.symbols.items():
-        if sym in symbols:
-            continue
-        label_only.append(sym)
-        carrier = _carrier(tree, sym, units_of)
-        ref_on = ref_values.get(sym) == "y"
-        if carrier is None:
-            symbols[sym] = cost
-            if ref_on:
-                base -= cost.own
-        else:
-            symbols[sym] = SymbolCost(deltas=((carrier, cost.own),))
-            if ref_on:
-                unit_sizes[carrier] -= cost.own
-    units = tuple(unit_sizes)
+    per_obj: dict[str, dict[int, int]] = {}
+    for k, u in unit_of_key.items():
+        d = per_obj.setdefault(_object_of(k), {})
+        d[u] = d.get(u, 0) + sizes[k]
+    unit_of_obj = {o: max(d, key=lambda u: d[u]) for o, d in per_obj.items()}
+
     xs, ys = [], []
     for job, syms in subsets.items():
-        lm = links[job]
         xs.append(float(sum(strings.get(s, 0) for s in syms)))
-        ys.append(float(sum(v - none.sections.get(k, 0) for k, v in lm.sections.items() if k.startswith("<internal>"))))
+        ys.append(
+            float(
+                sum(
+                    v - none.sections.get(k, 0)
+                    for k, v in links[job].sections.items()
+                    if k.startswith("<internal>")
+                )
+            )
+        )
     coef, power = _fit_power(xs, ys)
-    basis = f"calibrated {wt.arch.name}/{wt.toolchain.name} {tree.release}"
-    link_model = SizeModel(basis, none.file_size, tuple(groups[g] for g, _ in unit_list), {
-        s: SymbolCost(strings=strings.get(s, 0), units=tuple(units_of.get(s, ()))) for s in by_symbol
-    }, True, {}, coef, power)
-    link_errors = []
-    for job, syms in subsets.items():
-        lev = Evaluation(link_model)
-        lev.sync(syms)
-        link_errors.append(round((lev.total - links[job].file_size) / links[job].file_size * 100, 3))
-    model = SizeModel(basis, base, units, symbols, True, {}, coef, power)
+    link_model = SizeModel(
+        "link",
+        none.file_size,
+        tuple(usize),
+        {s: SymbolCost(strings=strings.get(s, 0), units=tuple(units_of.get(s, ()))) for s in units_of},
+        True,
+        {},
+        coef,
+        power,
+    )
+    ev_link = Evaluation(link_model)
+    n_link = len(usize)
+    ev_link.sync(n for n in units_of if ref_values.get(n) == "y")
+
+    # Usage texts: one unit per applet symbol (live while it is on), so that
+    # usage options (verbose, compressed, none) scale with the applets on.
+    usage_of: dict[str, float] = {}
+    for name in by_symbol:
+        t = toggles.get(name)
+        if t and name in t["changed"]:
+            usage_of[name] = -sum(d for k, d in t["diff"].items() if _is_usage(k)) * (
+                -1 if t["flip"] == "n" else 1
+            )
+    usage_unit: dict[str, int] = {}
+    for name, u in sorted(usage_of.items()):
+        if u > 0:
+            usage_unit[name] = len(usize)
+            usize.append(0)
+            units_of.setdefault(name, []).append(usage_unit[name])
+    usage_total = sum(usage_of[n] for n in usage_unit) or 1.0
+
+    # Each toggle as a vector "on minus off": (own, {unit: bytes}).
+    vectors: dict[str, tuple[float, dict[int, float]]] = {}
+    changed_of: dict[str, set[str]] = {}
+    for name, t in toggles.items():
+        if name not in t["changed"]:
+            continue
+        sign = -1 if t["flip"] == "n" else 1
+        total = sign * (t["size"] - ref_size)
+        per_unit: dict[int, float] = {}
+        placed = 0.0
+        usage = strings_d = 0.0
+        for k, d in t["diff"].items():
+            if _is_usage(k):
+                usage += sign * d
+                continue
+            if k.startswith("<internal>"):
+                strings_d += sign * d
+                continue
+            if k in none.sections:
+                continue
+            u = unit_of_key.get(k, unit_of_obj.get(_object_of(k)))
+            if u is None:
+                continue
+            per_unit[u] = per_unit.get(u, 0) + sign * d
+            placed += sign * d
+        if name in usage_unit:
+            usize[usage_unit[name]] = round(usage)
+            total -= usage
+        elif usage:
+            for a, u in usage_unit.items():
+                per_unit[u] = per_unit.get(u, 0) + usage * usage_of[a] / usage_total
+            placed += usage
+        if t["flip"] == "n":
+            # Link level already charges the units that go with this symbol and what it switches off.
+            gone = {name} | set(t["changed"])
+            for u, g in enumerate(unit_users):
+                if g & on_in_ref and g <= gone:
+                    per_unit[u] = per_unit.get(u, 0) - usize[u]
+                    placed -= usize[u]
+                    total -= usize[u]
+        if name in by_symbol:
+            sole = sum(
+                ev_link.usize[u] for u in units_of.get(name, ()) if u < n_link and ev_link.refs[u] == 1
+            )
+            total -= ev_link.cost_of(name) - sole
+        elif strings_d and per_unit:
+            # Strings move with the code that uses them.
+            weight = sum(abs(d) for d in per_unit.values()) or 1.0
+            for u, d in list(per_unit.items()):
+                per_unit[u] = d + strings_d * abs(d) / weight
+            placed += strings_d
+        vectors[name] = (total - placed, per_unit)
+        changed_of[name] = set(t["changed"]) - {name}
+
+    # Charge each symbol only for itself: subtract what its sub-options cost.
+    own_cost: dict[str, tuple[float, dict[int, float]]] = {}
+    for name in sorted(vectors, key=lambda n: len(changed_of[n])):
+        own, per_unit = vectors[name][0], dict(vectors[name][1])
+        flip = toggles[name]["flip"]
+        for other in changed_of[name]:
+            if other in own_cost and toggles[other]["flip"] == flip and changed_of[other] <= changed_of[name]:
+                o_own, o_units = own_cost[other]
+                own -= o_own
+                for u, d in o_units.items():
+                    per_unit[u] = per_unit.get(u, 0) - d
+        own_cost[name] = (own, per_unit)
+
+    if minimal:
+        own_cost = _rescale(
+            own_cost,
+            minimal,
+            ref_values,
+            none,
+            unit_of_key,
+            unit_of_obj,
+            ev_link.usize,
+            len(link_model.units),
+        )
+
+    symbols: dict[str, SymbolCost] = {}
+    base = float(none.file_size)
+    unit_sizes = [float(s) for s in usize]
+    for name in set(by_symbol) | set(own_cost):
+        own, per_unit = own_cost.get(name, (0.0, {}))
+        deltas = tuple(sorted((u, round(d)) for u, d in per_unit.items() if round(d)))
+        symbols[name] = SymbolCost(
+            own=round(own),
+            strings=strings.get(name, 0) if name in by_symbol else 0,
+            units=tuple(units_of.get(name, ())),
+            deltas=deltas,
+        )
+        if ref_values.get(name) == "y":
+            base -= own
+            for u, d in deltas:
+                unit_sizes[u] -= d
+    basis = (
+        f"calibrated {arch}/zig {tree.release}"
+        if "zig" in toolchain_version
+        else f"calibrated {arch} {tree.release}"
+    )
+    model = SizeModel(basis, round(base), tuple(round(s) for s in unit_sizes), symbols, True, {}, coef, power)
     ev = Evaluation(model)
-    ev.sync(enabled_names(ref_values, model))
+    ev.sync(n for n in model.symbols if ref_values.get(n) == "y")
     anchor = ref_size - ev.total
     info = {
-        "reference": "defconfig",
+        "method": "link-level units from relinks of the reference; compile-level costs from exact toggles",
+        "reference": "defconfig + every applet, known-broken options off",
         "reference_size": ref_size,
         "anchor_correction": anchor,
-        "measured_symbols": sorted(by_symbol),
-        "label_symbols": sorted(label_only),
-        "per_applet_table_bytes": round(per_applet, 1),
-        "toolchain_version": wt.toolchain.version,
-        "link_level_errors_percent": sorted(link_errors, key=abs)[-5:],
+        "applet_symbols": len(by_symbol),
+        "toggled_symbols": len(own_cost),
+        "toolchain_version": toolchain_version,
+        "compiler_wrappers": tools_digest,
     }
-    return SizeModel(model.basis, base + anchor, units, symbols, True, info, coef, power)
+    final = SizeModel(basis, model.base + anchor, model.units, symbols, True, info, coef, power)
+    if minimal:
+        ev = Evaluation(final)
+        ev.sync(n for n in final.symbols if minimal["values"].get(n) == "y")
+        info["minimal_reference"] = "allnoconfig + every applet"
+        info["minimal_size"] = minimal["size"]
+        info["minimal_error"] = ev.total - minimal["size"]
+    return final
 
 
-def _carrier(tree: KconfigTree, sym: str, units_of: dict[str, list[int]]) -> int | None:
-    """The first unit of the nearest measured symbol ``sym`` depends on."""
-    import kconfiglib
+def _feature_users(
+    users: dict[str, set[str]],
+    minimal: Mapping[str, Any],
+    toggles: Mapping[str, Any],
+    ref_values: Mapping[str, str],
+    by_symbol: Mapping[str, list[str]],
+) -> dict[str, set[str]]:
+    """Code an applet keeps alive only with its sub-options on belongs to those sub-options.
 
-    seen = {sym}
-    queue = [sym]
-    while queue:
-        name = queue.pop(0)
-        node = tree.symbols.get(name)
-        if node is None:
-            continue
-        for item in kconfiglib.expr_items(node.direct_dep):
-            if not isinstance(item, kconfiglib.Symbol) or item.is_constant or item.name in seen:
+    The minimal reference's per-applet relinks say what each applet needs
+    without its features; what it keeps in the full reference beyond that is
+    live while any of its features (on in the reference) is on.
+    """
+    m_links = minimal["links"]
+    m_none = m_links["(none)"]["sections"]
+    out: dict[str, set[str]] = {}
+    for key, us in users.items():
+        new: set[str] = set()
+        for a in us:
+            kept = m_links.get(a)
+            t = toggles.get(a)
+            if kept is None or t is None or key in kept["sections"] or key in m_none:
+                new.add(a)
                 continue
-            if units_of.get(item.name):
-                return units_of[item.name][0]
-            seen.add(item.name)
-            queue.append(item.name)
-    return None
+            children = {c for c in t["changed"] if c != a and c not in by_symbol and ref_values.get(c) == "y"}
+            new |= children or {a}
+        out[key] = new
+    return out
 
 
-def _label_arches() -> tuple[str, ...]:
-    from busyconf.size.labels import DEFCONFIG_SIZES
+def _rescale(
+    own_cost: dict[str, tuple[float, dict[int, float]]],
+    minimal: Mapping[str, Any],
+    ref_values: Mapping[str, str],
+    none: LinkMap,
+    unit_of_key: Mapping[str, int],
+    unit_of_obj: Mapping[str, int],
+    ref_units: list[int],
+    n_link: int,
+) -> dict[str, tuple[float, dict[int, float]]]:
+    """Scale toggle costs so that switching off together what the minimal reference lacks lands on it.
 
-    return tuple(DEFCONFIG_SIZES)
+    Toggles are measured one at a time from the full reference; switched off
+    together they interact. The minimal reference (allnoconfig with every
+    applet) is relinked like the full one: per unit, the sum of the deltas of
+    the symbols it lacks is scaled to the bytes the unit really loses (when
+    the ratio is plausible), and the same for the code no unit holds.
+    """
+    links = minimal["links"]
+    m_none = links["(none)"]["sections"]
+    m_sizes: dict[str, int] = {}
+    for job, lm in links.items():
+        if job.startswith("("):
+            continue
+        for k, v in lm["sections"].items():
+            if k not in m_none:
+                m_sizes[k] = v
+    m_unit = [0.0] * n_link
+    for k, v in m_sizes.items():
+        u = unit_of_key.get(k, unit_of_obj.get(_object_of(k)))
+        if u is not None and u < n_link:
+            m_unit[u] += v
+    m_values = minimal["values"]
+    lacking = [n for n in own_cost if ref_values.get(n) == "y" and m_values.get(n) != "y"]
+    explained = [0.0] * n_link
+    explained_own = 0.0
+    for n in lacking:
+        explained_own += own_cost[n][0]
+        for u, d in own_cost[n][1].items():
+            if u < n_link:
+                explained[u] += d
+    scale = [1.0] * n_link
+    for u in range(n_link):
+        if m_unit[u] > 0 and explained[u] > 0:
+            ratio = (ref_units[u] - m_unit[u]) / explained[u]
+            if 0.0 <= ratio <= 4.0:
+                scale[u] = ratio
+    own_scale = 1.0
+    if explained_own > 0:
+        ratio = (none.file_size - int(links["(none)"]["file_size"])) / explained_own
+        if 0.0 <= ratio <= 4.0:
+            own_scale = ratio
+    out: dict[str, tuple[float, dict[int, float]]] = {}
+    lack = set(lacking)
+    for n, (own, per_unit) in own_cost.items():
+        if n not in lack:
+            out[n] = (own, per_unit)
+            continue
+        out[n] = (own * own_scale, {u: d * (scale[u] if u < n_link else 1.0) for u, d in per_unit.items()})
+    return out

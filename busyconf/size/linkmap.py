@@ -20,7 +20,7 @@ from busyconf.errors import BuildError
 
 # VMA LMA Size Align, then Out (1 space), In (9 spaces) or Symbol (17 spaces).
 _MAP_LINE = re.compile(r"^\s*[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)\s+\d+( +)(\S.*)$")
-_NOBITS = (".bss", ".tbss", ".comment", ".shstrtab", ".symtab", ".strtab")
+_NOBITS = (".bss", ".tbss", ".comment", ".shstrtab", ".symtab", ".strtab", ".pdr")
 _APPLET_LINE = re.compile(r"^\s*(?:IF_\w+\(\s*)+(APPLET\w*)\(\s*([^,\s)]+)\s*(?:,\s*([^,\s)]+))?")
 
 
@@ -55,7 +55,11 @@ def lld_args(obj: Path, zig: Path) -> list[str]:
 def relink(zig: Path, obj: Path, args: Sequence[str], output: Path, extra: Sequence[str] = ()) -> int:
     """Run ``zig ld.lld``; the output's size."""
     proc = subprocess.run(
-        [str(zig), "ld.lld", *args, "-o", str(output), *extra], cwd=obj, capture_output=True, text=True, check=False
+        [str(zig), "ld.lld", *args, "-o", str(output), *extra],
+        cwd=obj,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0:
         first = (proc.stderr.strip().splitlines() or ["no output"])[0]
@@ -80,7 +84,9 @@ def read_map(path: Path, file_size: int) -> LinkMap:
     return LinkMap(sections, file_size)
 
 
-def link_map(zig: Path, obj: Path, args: Sequence[str], work: Path, tag: str, defsyms: Sequence[str]) -> LinkMap:
+def link_map(
+    zig: Path, obj: Path, args: Sequence[str], work: Path, tag: str, defsyms: Sequence[str]
+) -> LinkMap:
     out = work / f"{tag}.bin"
     mp = work / f"{tag}.map"
     size = relink(zig, obj, args, out, [f"--defsym={d}=0" for d in defsyms] + [f"-Map={mp}"])

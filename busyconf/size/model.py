@@ -185,7 +185,7 @@ class Evaluation:
 
     def shared(self) -> int:
         """Bytes in units that two or more enabled symbols keep alive."""
-        return sum(s for r, s in zip(self.refs, self.usize) if r > 1)
+        return sum(s for r, s in zip(self.refs, self.usize, strict=True) if r > 1)
 
 
 def enabled_names(values: Mapping[str, str], model: SizeModel) -> set[str]:

@@ -53,7 +53,8 @@ class TableKey:
     @property
     def recalibrate(self) -> str:
         return (
-            f"busyconf size calibrate --arch {self.arch} --release {self.release} --toolchain {self.toolchain}"
+            f"busyconf size calibrate --arch {self.arch} --release {self.release} "
+            f"--toolchain {self.toolchain}"
         )
 
 
@@ -86,12 +87,15 @@ def loads(text: str, where: str, key: TableKey) -> dict[str, Any]:
     try:
         doc = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise SizeTableError(f"{where}: corrupt size table (not JSON: {e.msg} at line {e.lineno}){fix}") from None
+        raise SizeTableError(
+            f"{where}: corrupt size table (not JSON: {e.msg} at line {e.lineno}){fix}"
+        ) from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise SizeTableError(f"{where}: not a busyconf size table{fix}")
     if doc.get("format_version") != FORMAT_VERSION:
         raise SizeTableError(
-            f"{where}: size table format {doc.get('format_version')!r}, this busyconf reads {FORMAT_VERSION}{fix}"
+            f"{where}: size table format {doc.get('format_version')!r}, "
+            f"this busyconf reads {FORMAT_VERSION}{fix}"
         )
     for field in ("release", "arch", "toolchain"):
         want = getattr(key, field)
@@ -127,7 +131,9 @@ def find_table(key: TableKey) -> tuple[dict[str, Any], str] | None:
         try:
             text = path.read_text("utf-8")
         except (OSError, UnicodeDecodeError) as e:
-            raise SizeTableError(f"{path}: cannot read size table ({e}); recalibrate with: {key.recalibrate}") from None
+            raise SizeTableError(
+                f"{path}: cannot read size table ({e}); recalibrate with: {key.recalibrate}"
+            ) from None
         return loads(text, str(path), key), str(path)
     shipped = shipped_table_text(key)
     if shipped is None:

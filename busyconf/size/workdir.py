@@ -112,8 +112,12 @@ def make_binary(
                     on_line(s)
 
             res = runner.run(
-                wt.make_argv("oldconfig"), cwd=wt.root, env=wt.env(), on_line=line,
-                cancel=cancel, stdin_data=b"\n" * 5000,
+                wt.make_argv("oldconfig"),
+                cwd=wt.root,
+                env=wt.env(),
+                on_line=line,
+                cancel=cancel,
+                stdin_data=b"\n" * 5000,
             )
             if res.returncode != 0:
                 raise BuildError(f"{log_path}: make oldconfig failed (exit {res.returncode})")

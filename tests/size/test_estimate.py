@@ -21,8 +21,14 @@ def test_label_parsing() -> None:
 
 def test_second_user_of_shared_code_is_cheaper() -> None:
     model = SizeModel(
-        "t", 100, (1000, 50, 70),
-        {"A": SymbolCost(own=5, units=(0, 1)), "B": SymbolCost(own=5, units=(0, 2)), "F": SymbolCost(deltas=((0, 30),))},
+        "t",
+        100,
+        (1000, 50, 70),
+        {
+            "A": SymbolCost(own=5, units=(0, 1)),
+            "B": SymbolCost(own=5, units=(0, 2)),
+            "F": SymbolCost(deltas=((0, 30),)),
+        },
         True,
     )
     ev = Evaluation(model)
@@ -63,7 +69,8 @@ def test_coarse_basis_is_labelled(defconfig) -> None:  # type: ignore[no-untyped
 def test_calibrated_x86_64_is_shipped(defconfig) -> None:  # type: ignore[no-untyped-def]
     e = estimator_for("1.38.0", "x86_64").estimate(defconfig)
     assert e.calibrated and e.basis == "calibrated x86_64/zig 1.38.0"
-    assert e.per_symbol["LS"] > 0 and abs(e.total - 1_261_800) < 20_000
+    # busyconf's defconfig profile (STATIC, no TC) measured 1,221,160 bytes with zig 0.17.1.
+    assert e.per_symbol["LS"] > 0 and abs(e.total - 1_221_160) < 0.01 * 1_221_160
 
 
 def test_toggle_is_fast(defconfig) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,12 @@ from busyconf.size import estimator_for
 from busyconf.size.table import SizeTableError, TableKey, dumps, loads, save_table
 
 KEY = TableKey("1.38.0", "x86_64", "zig")
-MODEL = {"basis": "calibrated x86_64/zig 1.38.0", "base": 1000, "units": [10], "symbols": {"LS": {"units": [0]}}}
+MODEL = {
+    "basis": "calibrated x86_64/zig 1.38.0",
+    "base": 1000,
+    "units": [10],
+    "symbols": {"LS": {"units": [0]}},
+}
 
 
 def test_round_trip() -> None:
@@ -36,10 +41,17 @@ def test_tampered_model_fails_checksum() -> None:
 
 
 @pytest.mark.parametrize(
-    "other", [TableKey("1.38.0", "aarch64", "zig"), TableKey("1.37.0", "x86_64", "zig"), TableKey("1.38.0", "x86_64", "musl-gcc")]
+    "other",
+    [
+        TableKey("1.38.0", "aarch64", "zig"),
+        TableKey("1.37.0", "x86_64", "zig"),
+        TableKey("1.38.0", "x86_64", "musl-gcc"),
+    ],
 )
 def test_mismatched_table_is_refused(other: TableKey) -> None:
-    with pytest.raises(SizeTableError, match="size table is for .* recalibrate with: busyconf size calibrate"):
+    with pytest.raises(
+        SizeTableError, match="size table is for .* recalibrate with: busyconf size calibrate"
+    ):
         loads(dumps(other, MODEL), "t.json", KEY)
 
 

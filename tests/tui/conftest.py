@@ -8,6 +8,18 @@ import pytest
 from tui_fixtures import NO_LS, PROFILE
 
 
+@pytest.fixture(autouse=True)
+def shipped_size_tables_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sizes from the tables in the package, not from the user's own calibrations.
+
+    Snapshots and size assertions must not change with what someone happened
+    to calibrate on this machine.
+    """
+    from busyconf.size import table
+
+    monkeypatch.setattr(table, "user_table_path", lambda key: tmp_path / "no-user-tables" / key.filename)
+
+
 def write(folder: Path, name: str, text: str) -> Path:
     path = folder / name
     path.write_text(text)
