@@ -191,7 +191,8 @@ def test_unknown_symbols_can_be_dropped_and_are_listed(tree: KconfigTree) -> Non
 
 def test_unmet_int_written_as_zero_is_accepted(tree: KconfigTree) -> None:
     # BusyBox writes 0 for an int whose dependencies are off, whatever its range.
-    dot = parse_dotconfig("# CONFIG_ADDUSER is not set\nCONFIG_LAST_ID=0\nCONFIG_LAST_SYSTEM_ID=0\n", "x", tree)
+    text = "# CONFIG_ADDUSER is not set\nCONFIG_LAST_ID=0\nCONFIG_LAST_SYSTEM_ID=0\n"
+    dot = parse_dotconfig(text, "x", tree)
     assert ("LAST_ID", "0") in dot.assignments
     # conf ignores "is not set" on a number rather than failing; so do we.
     assert parse_dotconfig("# CONFIG_LAST_ID is not set\n", "x", tree).assignments == []
