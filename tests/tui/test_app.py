@@ -316,3 +316,34 @@ async def test_missing_source_tree_offers_to_fetch_it(profile: Path, tmp_path: P
         await pilot.press("q")
         await pilot.pause()
         assert not app.is_running
+
+
+async def test_trim_to_budget_switches_off_what_the_plan_lists(profile: Path) -> None:
+    from busyconf.tui.screens.budget import BudgetModal
+
+    app = make_app(profile)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(app, pilot)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        before = screen.session.size().total
+        assert before is not None
+        budget = before - 40_000
+        await pilot.press("t")
+        await pilot.pause()
+        modal = app.screen
+        assert isinstance(modal, BudgetModal)
+        await pilot.press("x")  # not a size: refused in words, nothing planned
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "bad budget 'x'" in text_of(modal.query_one("#error", Static))
+        await pilot.press("backspace", *str(budget), "enter")
+        await pilot.pause()
+        assert modal.plan is not None and modal.plan.removals
+        off = [r.symbol for r in modal.plan.removals]
+        await pilot.click("#apply")
+        await pilot.pause()
+        assert app.screen is screen
+        assert all(screen.session.config.values[name] == "n" for name in off)
+        after = screen.session.size().total
+        assert after is not None and after <= budget < before

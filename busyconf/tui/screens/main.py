@@ -38,6 +38,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("Switch arch", "Change the target CPU; sizes update (x)", "arch"),
     ("Diff", "What differs from the base and from the saved file (d)", "diff"),
     ("Build", "Build this profile for its arch (b)", "build"),
+    ("Trim to budget", "Switch off what it takes to fit a size budget (t)", "budget"),
     ("Parent menu", "Go back to the enclosing menu (Backspace)", "menu_up"),
     ("Quit", "Leave; asks first when there are unsaved changes (q)", "quit"),
 ]
@@ -59,6 +60,7 @@ class MainScreen(Screen[None]):
         Binding("x", "arch", "Arch"),
         Binding("d", "diff", "Diff"),
         Binding("b", "build", "Build"),
+        Binding("t", "budget", "Budget"),
         Binding("y", "set('y')", "Yes", show=False),
         Binding("n", "set('n')", "No", show=False),
         Binding("backspace,escape", "menu_up", "Back", show=False),
@@ -362,6 +364,15 @@ class MainScreen(Screen[None]):
         from busyconf.tui.screens.diff import DiffScreen
 
         self.app.push_screen(DiffScreen(self.session))
+
+    def action_budget(self) -> None:
+        from busyconf.tui.screens.budget import BudgetModal
+
+        def done(symbols: list[str] | None) -> None:
+            for name in symbols or []:
+                self.change(name, "n")
+
+        self.app.push_screen(BudgetModal(self.session), done)
 
     def action_build(self) -> None:
         from busyconf.tui.screens.build import BuildScreen
