@@ -30,7 +30,7 @@ TYPE_NAMES = {
 }
 
 _APPLET_LINE = re.compile(r"^((?:IF_\w+\(\s*)+)APPLET\w*\(\s*([^,\s]+)\s*,")
-_IF_NAME = re.compile(r"IF_(\w+)\(")
+_IF_NAME = re.compile(r"IF_(NOT_)?(\w+)\(")
 _HASH_IF = re.compile(r"^#if\s+(ENABLE_\w+(?:\s*\|\|\s*ENABLE_\w+)*)\s*$")
 
 
@@ -38,16 +38,20 @@ _HASH_IF = re.compile(r"^#if\s+(ENABLE_\w+(?:\s*\|\|\s*ENABLE_\w+)*)\s*$")
 class Applet:
     """One entry of BusyBox's applet table (``include/applets.h``).
 
-    The applet is built when every symbol in ``requires`` is ``y`` and, if
-    ``any_of`` is not empty, at least one of those is ``y`` too.
+    The applet is built when every symbol in ``requires`` is ``y``, none in
+    ``excludes`` is (``IF_NOT_X``), and, if ``any_of`` is not empty, at least
+    one of those is ``y`` too. ``requires[0]`` is the applet's own symbol.
     """
 
     name: str
     requires: tuple[str, ...]
     any_of: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
 
     def enabled(self, values: Mapping[str, str]) -> bool:
         if not all(values.get(s) == "y" for s in self.requires):
+            return False
+        if any(values.get(s) == "y" for s in self.excludes):
             return False
         return not self.any_of or any(values.get(s) == "y" for s in self.any_of)
 
@@ -67,7 +71,10 @@ def parse_applet_table(text: str) -> list[Applet]:
             continue
         m = _APPLET_LINE.match(line)
         if m:
-            out.append(Applet(m.group(2), tuple(_IF_NAME.findall(m.group(1))), any_of))
+            conds = _IF_NAME.findall(m.group(1))
+            requires = tuple(name for neg, name in conds if not neg)
+            excludes = tuple(name for neg, name in conds if neg)
+            out.append(Applet(m.group(2), requires, any_of, excludes))
     return out
 
 
@@ -117,7 +124,9 @@ class KconfigTree:
         self.applets = parse_applet_table((kconfig_dir / "include" / "applets.h").read_text())
         self._applets_by_sym: dict[str, list[str]] = {}
         for a in self.applets:
-            self._applets_by_sym.setdefault(a.requires[-1], []).append(a.name)
+            names = self._applets_by_sym.setdefault(a.requires[0], [])
+            if a.name not in names:
+                names.append(a.name)
 
     # -- symbols ---------------------------------------------------------
     @cached_property

@@ -59,6 +59,14 @@ def test_applets_come_from_busybox_applet_table(tree: KconfigTree) -> None:
     assert tree.applets_of("FEATURE_LS_COLOR") == ()
     cfg = resolve(tree, [])
     assert {"ls", "[", "[[", "sh", "ash", "vi"} <= set(cfg.applets)
+    # IF_NOT_X: the full module tools exist only without modprobe-small,
+    # which provides its own depmod.
+    assert tree.applets_of("DEPMOD") == ("depmod",)
+    assert tree.applets_of("BUSYBOX") == ("busybox",)
+    full = resolve(tree, [("MODPROBE_SMALL", "n")])
+    assert {"depmod", "insmod", "lsmod", "modprobe", "rmmod"} <= set(full.applets)
+    small = resolve(tree, [("DEPMOD", "n"), ("INSMOD", "n")])
+    assert "depmod" not in small.applets and "insmod" not in small.applets
     # tftp is built only with get or put support.
     off = resolve(tree, [("FEATURE_TFTP_GET", "n"), ("FEATURE_TFTP_PUT", "n")])
     assert "tftp" in cfg.applets and "tftp" not in off.applets
