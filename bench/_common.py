@@ -9,8 +9,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from busyconf.build import applets_from_source, dotconfig  # noqa: E402
-from busyconf.source import SourceCache  # noqa: E402
+from busyconf.build import dotconfig  # noqa: E402
+from busyconf.model.kconfig import load_tree  # noqa: E402
+from busyconf.source import SourceCache, tree_version  # noqa: E402
 
 
 def source_tree(release: str) -> Path:
@@ -31,4 +32,4 @@ def defconfig(tree: Path) -> tuple[str, list[str]]:
         )
         text = (Path(tmp) / ".config").read_text()
     text = dotconfig.set_values(text, {"TC": "n"})
-    return text, applets_from_source(tree, dotconfig.parse(text))
+    return text, load_tree(tree_version(tree)).enabled_applets(dotconfig.parse(text))

@@ -43,8 +43,8 @@ the host CPU and runs BusyBox's ``make check``: :class:`SuiteResult` with
 passed/failed/skipped counts and the failing test names.
 
 ``broken.check(values, release=..., toolchain=..., arch=...)`` lists known-broken
-enabled options without building; ``verify.applets_from_source`` derives the
-applet list from a tree when no model is at hand.
+enabled options without building. The applet list a config enables comes
+from the model (``KconfigTree.enabled_applets``), which reads BusyBox's table.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ from busyconf.build.build import (
 )
 from busyconf.build.runner import MakeStep
 from busyconf.build.toolchain import Toolchain, detect_toolchains, resolve_toolchain
-from busyconf.build.verify import VerifyResult, applets_from_source, verify
+from busyconf.build.verify import VerifyResult, verify
 
 __all__ = [
     "BINARY_NAME",
@@ -89,7 +89,6 @@ __all__ = [
     "Toolchain",
     "VerifyResult",
     "all_arches",
-    "applets_from_source",
     "build",
     "build_dir_for",
     "check",

@@ -19,6 +19,14 @@ def release_key(release: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
+def in_release_range(release: str, min_release: str | None, max_release: str | None) -> bool:
+    """Whether ``release`` lies within the (inclusive, optional) bounds."""
+    key = release_key(release)
+    if min_release and key < release_key(min_release):
+        return False
+    return not (max_release and key > release_key(max_release))
+
+
 @dataclass(frozen=True)
 class SourcePatch:
     """Replace one exact string in one source file (applied to a private copy)."""
@@ -44,12 +52,7 @@ class Fix:
     max_release: str | None = None
 
     def applies_to(self, release: str) -> bool:
-        key = release_key(release)
-        if self.min_release and key < release_key(self.min_release):
-            return False
-        if self.max_release and key > release_key(self.max_release):
-            return False
-        return True
+        return in_release_range(release, self.min_release, self.max_release)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from busyconf.build.arch import release_key
+from busyconf.build.arch import in_release_range
 
 
 @dataclass(frozen=True)
@@ -35,12 +35,7 @@ class BrokenOption:
             return False
         if self.arches and arch not in self.arches:
             return False
-        key = release_key(release)
-        if self.min_release and key < release_key(self.min_release):
-            return False
-        if self.max_release and key > release_key(self.max_release):
-            return False
-        return True
+        return in_release_range(release, self.min_release, self.max_release)
 
 
 @dataclass(frozen=True)

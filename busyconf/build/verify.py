@@ -9,7 +9,6 @@ instead, and the checks run each applet through a symlink named after it.
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import tempfile
@@ -19,9 +18,6 @@ from pathlib import Path
 
 from busyconf.build.arch import Arch, host_arch
 from busyconf.errors import BuildError, ToolchainError
-
-_IF = re.compile(r"\s*IF_(NOT_)?([A-Za-z0-9_]+)\(")
-_APPLET = re.compile(r"\s*APPLET\w*\(\s*([^,\s)]+)")
 
 
 @dataclass(frozen=True)
@@ -91,36 +87,6 @@ def runner_for(arch: Arch) -> tuple[str, ...]:
             f"{arch.qemu} not found: install Debian's qemu-user-static to run {arch.name} binaries"
         )
     return (qemu, *arch.qemu_args)
-
-
-def _applet_if_enabled(rest: str, values: Mapping[str, str]) -> str | None:
-    """``IF_A(IF_NOT_B(APPLET(name, ...)))`` -> ``name`` when A is on and B off."""
-    pos = 0
-    while m := _IF.match(rest, pos):
-        on = values.get(m.group(2), "n") == "y"
-        if on == bool(m.group(1)):
-            return None
-        pos = m.end()
-    m = _APPLET.match(rest, pos)
-    return m.group(1) if m and pos > 0 else None
-
-
-def applets_from_source(srctree: Path, values: Mapping[str, str]) -> list[str]:
-    """Applets a .config enables, from the ``//applet:IF_X(APPLET(name...`` lines.
-
-    A model-free fallback for tests and benchmarks; the model is the authority.
-    """
-    names: set[str] = set()
-    for path in srctree.rglob("*.c"):
-        text = path.read_text(errors="replace")
-        if "//applet:" not in text:
-            continue
-        for line in text.splitlines():
-            if line.startswith("//applet:"):
-                name = _applet_if_enabled(line.removeprefix("//applet:"), values)
-                if name:
-                    names.add(name)
-    return sorted(names)
 
 
 def _run(

@@ -76,9 +76,15 @@ def _emit(progress: Progress | None, event: CalibrationProgress) -> None:
 
 def reference_assignments(tree: KconfigTree, arch: str, toolchain_kind: str = "zig") -> list[tuple[str, str]]:
     """defconfig with every applet symbol on and the known-broken options off."""
-    out: list[tuple[str, str]] = [
-        (n, "y") for n in sorted({a.requires[-1] for a in tree.applets}) if tree.has(n)
-    ]
+    return _every_applet_on(tree, [], arch, toolchain_kind)
+
+
+def _every_applet_on(
+    tree: KconfigTree, start: list[tuple[str, str]], arch: str, toolchain_kind: str
+) -> list[tuple[str, str]]:
+    """``start`` plus every applet symbol and the forced values, known-broken options off."""
+    out = list(start)
+    out += [(n, "y") for n in sorted({a.requires[-1] for a in tree.applets}) if tree.has(n)]
     out += [(k, v) for k, v in FORCED.items() if tree.has(k) and tree.type_of(k) == "bool"]
     for _ in range(3):
         config = resolve(tree, out)
@@ -326,16 +332,7 @@ def minimal_assignments(tree: KconfigTree, arch: str, toolchain_kind: str = "zig
     """allnoconfig with every applet symbol on, the forced values set and the known-broken options off."""
     from busyconf.model.profile import allnoconfig_assignments
 
-    out = allnoconfig_assignments(tree)
-    out += [(n, "y") for n in sorted({a.requires[-1] for a in tree.applets}) if tree.has(n)]
-    out += [(k, v) for k, v in FORCED.items() if tree.has(k) and tree.type_of(k) == "bool"]
-    for _ in range(3):
-        config = resolve(tree, out)
-        problems = broken.check(config.values, release=tree.release, toolchain=toolchain_kind, arch=arch)
-        if not problems:
-            break
-        out += [(p.symbol, "n") for p in problems]
-    return out
+    return _every_applet_on(tree, allnoconfig_assignments(tree), arch, toolchain_kind)
 
 
 def _minimal(

@@ -19,13 +19,13 @@ from busyconf.build import (
     BuildResult,
     PhaseEvent,
     ProgressEvent,
-    applets_from_source,
     build,
     build_dir_for,
     dotconfig,
     run_testsuite,
 )
 from busyconf.errors import BuildError, UserError
+from tests.build.conftest import applets_of
 
 RELEASE = "1.38.0"
 
@@ -187,7 +187,7 @@ except Interrupted as exc:
 
 def _toggled(defconfig: Any, source_tree: Path, symbol: str, value: str) -> Any:
     text = dotconfig.set_values(defconfig.text, {symbol: value})
-    return type(defconfig)(text, applets_from_source(source_tree, dotconfig.parse(text)))
+    return type(defconfig)(text, applets_of(text))
 
 
 def test_sigint_keeps_artifacts_and_next_build_succeeds(
