@@ -536,6 +536,10 @@ def run_testsuite(
         env = dict(os.environ)
         env.update(SOURCE_DATE_EPOCH=str(compiled.source_date_epoch), KCONFIG_NOTIMESTAMP="1", LC_ALL="C")
         env.pop("MAKEFLAGS", None)
+        # Tests such as taskset's run `$SHELL -c ...`; CI runners and cron often
+        # leave SHELL unset, which turns those tests into false failures.
+        if not env.get("SHELL"):
+            env["SHELL"] = "/bin/sh"
         argv = ["make", "-C", str(compiled.srctree), f"O={compiled.obj}", *compiled.make_vars, "check"]
         log_path = build_dir / "last-check.log"
         lines: list[str] = []
