@@ -72,7 +72,7 @@ def buildable(tree: KconfigTree, assignments: list[tuple[str, str]], arch: str) 
     """The configuration as busyconf builds it: known-broken options off, static."""
     config = resolve(tree, assignments)
     problems = broken.check(config.values, release=RELEASE, toolchain="zig", arch=arch)
-    extra = [(p.symbol, "n") for p in problems] + [("STATIC", "y")]
+    extra = [(p.symbol, p.safe) for p in problems] + [("STATIC", "y")]
     return resolve(tree, assignments + extra)
 
 

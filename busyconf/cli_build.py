@@ -32,7 +32,8 @@ def register(sub: Any) -> None:
     s.add_argument(
         "--drop-broken",
         action="store_true",
-        help="switch off options known not to build here instead of stopping",
+        help="set options known not to build here to a value that builds (off; LFS on for 32-bit CPUs) "
+        "instead of stopping",
     )
     s.add_argument("--json", action="store_true", help="print the manifest as JSON on stdout")
     s.add_argument("-j", "--jobs", type=int, help="parallel compile jobs (default: CPU count)")
@@ -45,7 +46,9 @@ def register(sub: Any) -> None:
     )
     s.add_argument("profile", help="profile (.toml) or .config")
     s.add_argument("--toolchain", help="zig (default), musl-gcc, or a cross prefix")
-    s.add_argument("--drop-broken", action="store_true", help="switch off options known not to build")
+    s.add_argument(
+        "--drop-broken", action="store_true", help="set options known not to build to a value that builds"
+    )
     s.add_argument("--json", action="store_true", help="print the counts as JSON on stdout")
     s.add_argument("--release", help="release of a .config without a version header")
     s.set_defaults(func=cmd_test)
@@ -72,8 +75,8 @@ def _prepare(args: argparse.Namespace, arch: str | None) -> tuple[Any, str, str,
             first = problems[0]
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise UserError(f"{args.profile}: {first}{more}; or pass --drop-broken")
-        dropped = tuple(p.symbol for p in problems)
-        assignments += [(name, "n") for name in dropped]
+        dropped = tuple(f"{p.symbol}={p.safe}" for p in problems)
+        assignments += [(p.symbol, p.safe) for p in problems]
     config = resolve(tree, assignments)
     with tree.lock:
         tree.apply(assignments)
@@ -114,7 +117,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     config, text, arch, toolchain, dropped = _prepare(args, args.arch)
     for name in dropped:
-        err.print(f"busyconf: dropped CONFIG_{name} (known not to build here)")
+        err.print(f"busyconf: set CONFIG_{name} (known not to build otherwise)")
     out_dir = Path(args.output or Path("out") / f"{Path(args.profile).stem}-{arch}")
     bar = _Bar(err, f"build {arch}")
     cancel = threading.Event()

@@ -31,7 +31,7 @@ def register(sub: Any) -> None:
     s.add_argument("--tag", default="latest", help="image tag (default latest)")
     s.add_argument("--rootfs-tar", help="also write the rootfs tarball here (several arches: FILE-ARCH.tar)")
     s.add_argument("--toolchain", help="zig (default), musl-gcc, or a cross prefix")
-    s.add_argument("--drop-broken", action="store_true", help="switch off options known not to build here")
+    s.add_argument("--drop-broken", action="store_true", help="set known-broken options to values that build")
     s.add_argument("--release", help="release of a .config without a version header")
     s.add_argument("-j", "--jobs", type=int, help="parallel compile jobs (default: CPU count)")
     s.add_argument("--json", action="store_true", help="print digests and sizes as JSON on stdout")
@@ -133,7 +133,7 @@ def cmd_image(args: argparse.Namespace) -> int:
     for arch in arches:
         config, text, arch, toolchain, dropped = _prepare(args, arch)
         for name in dropped:
-            err.print(f"busyconf: dropped CONFIG_{name} for {arch} (known not to build here)")
+            err.print(f"busyconf: set CONFIG_{name} for {arch} (known not to build otherwise)")
         bar = _Bar(err, f"build {arch}")
         cancel = threading.Event()
         with tempfile.TemporaryDirectory(prefix="busyconf-image-") as tmp, bar.progress:
@@ -252,7 +252,7 @@ def _trim_scan(args: argparse.Namespace) -> int:
     plan = plan_trim(scan, tree, assignments, keep)
     problems = broken.check(plan.config.values, release=tree.release, toolchain=toolchain, arch=arch)
     if problems:
-        plan = plan_trim(scan, tree, [*assignments, *((p.symbol, "n") for p in problems)], keep)
+        plan = plan_trim(scan, tree, [*assignments, *((p.symbol, p.safe) for p in problems)], keep)
     description = f"trimmed from {base_name} to what {len(scan.files)} scanned file(s) run"
     text = trimmed_profile_text(plan, tree, arch, toolchain, description, output)
     write_atomic(output, text)
@@ -286,7 +286,7 @@ def _trim_scan(args: argparse.Namespace) -> int:
         err.print(f"skipped {quiet} file(s) that are not scripts (binaries, data; --json lists them)",
                   markup=False)
     for p in problems:
-        err.print(f"switched off CONFIG_{p.symbol} (known not to build here)", markup=False)
+        err.print(f"set CONFIG_{p.symbol}={p.safe} (known not to build otherwise)", markup=False)
     out.print(f"[green]wrote[/] {output}: {len(plan.kept)} applets from {len(scan.files)} file(s), "
               f"{len(plan.dropped)} dropped from {base_name}")
     out.print("  " + " ".join(plan.kept))

@@ -1,9 +1,10 @@
 """Options known not to build, per release, toolchain and CPU (data + a check).
 
 :func:`check` takes the symbol values of a .config (``{"TC": "y", ...}``,
-names with or without ``CONFIG_``) and returns one :class:`Problem` per enabled
-option that is known to break; the build refuses them unless the caller asks
-to drop them, which sets them off.
+names with or without ``CONFIG_``) and returns one :class:`Problem` per option
+whose value is known to break (almost always: enabled; LFS: disabled on a
+32-bit CPU); the build refuses them unless the caller asks to drop them, which
+sets each to its safe value (:attr:`Problem.safe`).
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ class BrokenOption:
     """One option that does not build under the given conditions.
 
     ``toolchains``/``arches`` empty means every toolchain kind / every CPU;
-    ``min_release``/``max_release`` bound the BusyBox releases (inclusive).
+    ``min_release``/``max_release`` bound the BusyBox releases (inclusive);
+    ``broken_when`` is the value that breaks: ``"y"`` (on) or ``"n"`` (off).
     """
 
     symbol: str
     reason: str
     fix: str
+    broken_when: str = "y"
     toolchains: tuple[str, ...] = ()
     arches: tuple[str, ...] = ()
     min_release: str | None = None
@@ -45,6 +48,7 @@ class Problem:
     symbol: str
     reason: str
     fix: str
+    safe: str = "n"
 
     def __str__(self) -> str:
         return f"CONFIG_{self.symbol}: {self.reason}; fix: {self.fix}"
@@ -61,6 +65,16 @@ BROKEN: tuple[BrokenOption, ...] = (
     BrokenOption("FEATURE_MOUNT_NFS", "needs Sun RPC (rpc/rpc.h), which musl does not ship", _OFF),
     BrokenOption("FEATURE_INETD_RPC", "needs Sun RPC (rpc/rpc.h), which musl does not ship", _OFF),
     BrokenOption("DEBUG_SANITIZE", "needs sanitizer runtimes that static musl toolchains lack", _OFF),
+    BrokenOption("EFENCE", "links -lefence, which a static musl build does not have", _OFF),
+    BrokenOption("DMALLOC", "links -ldmalloc, which a static musl build does not have", _OFF),
+    BrokenOption(
+        "LFS",
+        "off is refused on a 32-bit CPU: musl's off_t is always 64-bit and BusyBox stops with "
+        "BUG_off_t_size_is_misdetected",
+        "set it on (or build with drop_broken / --drop-broken)",
+        broken_when="n",
+        arches=("i386", "armv7", "armv6", "armv5te", "mips", "mipsel", "powerpc"),
+    ),
     BrokenOption(
         "BUILD_LIBBUSYBOX", "a shared libbusybox needs a dynamic libc; busyconf links statically", _OFF
     ),
@@ -96,15 +110,16 @@ def check(
     """
     vals = _normalise(values)
     return [
-        Problem(opt.symbol, opt.reason, opt.fix)
+        Problem(opt.symbol, opt.reason, opt.fix, safe="y" if opt.broken_when == "n" else "n")
         for opt in table
-        if _enabled(vals.get(opt.symbol, "n")) and opt.applies(release, toolchain, arch)
+        if _enabled(vals.get(opt.symbol, "n")) == (opt.broken_when == "y")
+        and opt.applies(release, toolchain, arch)
     ]
 
 
 def drop(values: Mapping[str, str], problems: list[Problem]) -> dict[str, str]:
-    """``values`` with every symbol named in ``problems`` set off (``"n"``)."""
+    """``values`` with every symbol named in ``problems`` set to its safe value."""
     out = _normalise(values)
     for problem in problems:
-        out[problem.symbol] = "n"
+        out[problem.symbol] = problem.safe
     return out

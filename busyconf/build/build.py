@@ -220,7 +220,7 @@ def _prepare_config(
     if problems and not drop_broken:
         raise UserError("; ".join(str(p) for p in problems))
     changes = dict(FORCED)
-    changes.update({p.symbol: "n" for p in problems})
+    changes.update({p.symbol: p.safe for p in problems})
     return dotconfig.set_values(config_text, changes), tuple(p.symbol for p in problems)
 
 

@@ -85,7 +85,7 @@ def buildable(config_text: str, release: str, arch: str, toolchain_kind: str) ->
     values = bdot.parse(config_text)
     problems = broken.check(values, release=release, toolchain=toolchain_kind, arch=arch)
     changes = dict(FORCED)
-    changes.update({p.symbol: "n" for p in problems})
+    changes.update({p.symbol: p.safe for p in problems})
     return bdot.set_values(config_text, changes)
 
 

@@ -84,6 +84,17 @@ def test_broken_check_names_symbol_reason_and_fix() -> None:
     assert dropped["TC"] == "n" and dropped["FEATURE_MOUNT_NFS"] == "n" and dropped["LS"] == "y"
 
 
+def test_lfs_off_is_broken_only_on_32_bit_cpus_and_efence_everywhere() -> None:
+    values = {"LFS": "n", "EFENCE": "y", "LS": "y"}
+    on_arm = broken.check(values, release="1.38.0", toolchain="zig", arch="armv7")
+    assert [(p.symbol, p.safe) for p in on_arm] == [("EFENCE", "n"), ("LFS", "y")]
+    assert "off_t" in str(on_arm[1]) and "set it on" in str(on_arm[1])
+    assert broken.drop(values, on_arm) == {"LFS": "y", "EFENCE": "n", "LS": "y"}
+    on_x86 = broken.check(values, release="1.38.0", toolchain="zig", arch="x86_64")
+    assert [p.symbol for p in on_x86] == ["EFENCE"]
+    assert broken.check({"LFS": "y"}, release="1.38.0", toolchain="zig", arch="mipsel") == []
+
+
 @pytest.mark.parametrize(
     "symbol,value",
     [
