@@ -186,7 +186,7 @@ def _dep_holds(expr: object, values: Mapping[str, str], off: set[str]) -> bool:
 def _value(item: object, values: Mapping[str, str], off: set[str]) -> str:
     if isinstance(item, kconfiglib.Symbol):
         if item.is_constant:
-            return item.name
+            return str(item.name)
         return "n" if item.name in off else values.get(item.name, "n")
     return "y"
 

@@ -44,6 +44,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from busyconf.build import runner
 from busyconf.build.build import _locked
@@ -129,15 +130,16 @@ class ExactEngine:
         self._index_path = self.cache / "index.json"
         self._index: dict[str, list[dict[str, object]]] = self._load_json(self._index_path, {})
         self._state_path = wt.root / "exact-state.json"
-        self._state: dict[str, object] = self._load_json(self._state_path, {})
-        self._tree: dict[str, list[object]] = self._state.setdefault("tree", {})  # type: ignore[assignment]
+        self._state: dict[str, Any] = self._load_json(self._state_path, {})
+        self._tree: dict[str, list[object]] = self._state.setdefault("tree", {})
         self._lock = threading.Lock()
         self._objs: dict[str, list[str]] | None = None
 
     @staticmethod
-    def _load_json(path: Path, default: dict) -> dict:  # type: ignore[type-arg]
+    def _load_json(path: Path, default: dict[str, Any]) -> dict[str, Any]:
         try:
-            return json.loads(path.read_text())
+            data: dict[str, Any] = json.loads(path.read_text())
+            return data
         except (OSError, json.JSONDecodeError):
             return default
 
@@ -185,7 +187,7 @@ class ExactEngine:
         if self._state.get("flags") == sig:
             return True
         snap = self.cache / "cmds" / sig
-        lld = self._state.get("lld_by_flags", {}).get(sig)  # type: ignore[union-attr]
+        lld = self._state.get("lld_by_flags", {}).get(sig)
         if not lld or not snap.is_dir():
             return False
         for f in snap.iterdir():
@@ -237,7 +239,7 @@ class ExactEngine:
         size = make_binary(self.wt, config_text, on_line=on_line, cancel=cancel, jobs=self.jobs)
         args = lld_args(self.obj, self.zig)
         sig = self._flags()
-        by_flags = dict(self._state.get("lld_by_flags", {}))  # type: ignore[call-overload]
+        by_flags = dict(self._state.get("lld_by_flags", {}))
         by_flags[sig] = args
         self._tree = {}
         self._state = {"lld": args, "flags": sig, "tree": self._tree, "lld_by_flags": by_flags}
@@ -357,7 +359,7 @@ class ExactEngine:
 
     def _dirs(self) -> list[str]:
         args = self._state.get("lld") or []
-        return [a[: -len("/lib.a")] for a in args if isinstance(a, str) and a.endswith("/lib.a")]  # type: ignore[union-attr]
+        return [a[: -len("/lib.a")] for a in args if isinstance(a, str) and a.endswith("/lib.a")]
 
     # -- the object cache ------------------------------------------------------------
 
@@ -513,7 +515,7 @@ class ExactEngine:
         if self._objs is None:
             raise BuildError(f"{self.obj}: nothing measured yet to relink")
         args: list[str] = []
-        for a in self._state["lld"]:  # type: ignore[union-attr]
+        for a in self._state["lld"]:
             if isinstance(a, str) and a.endswith("/lib.a"):
                 members = self._objs.get(a[: -len("/lib.a")], [])
                 if members:

@@ -86,7 +86,7 @@ def loads(text: str, where: str, key: TableKey) -> dict[str, Any]:
     fix = f"; recalibrate with: {key.recalibrate}"
     try:
         doc = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    except json.JSONDecodeError as e:
         raise SizeTableError(
             f"{where}: corrupt size table (not JSON: {e.msg} at line {e.lineno}){fix}"
         ) from None
