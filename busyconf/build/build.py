@@ -20,6 +20,7 @@ from pathlib import Path
 
 from busyconf.build import broken, dotconfig, runner
 from busyconf.build.arch import Arch, get_arch, host_arch
+from busyconf.build.known_failures import known_failure
 from busyconf.build.toolchain import MakeTools, Toolchain, is_safe_word, resolve_toolchain
 from busyconf.build.verify import VerifyResult, verify
 from busyconf.errors import BuildError, EnvError, UserError
@@ -476,6 +477,12 @@ class SuiteResult:
     failures: tuple[str, ...]
     seconds: float
     log: Path
+    release: str = ""
+
+    @property
+    def unexpected(self) -> tuple[str, ...]:
+        """Failures not in :mod:`busyconf.build.known_failures` for this release."""
+        return tuple(f for f in self.failures if known_failure(f, self.release) is None)
 
 
 _TEST_LINE = re.compile(r"^(PASS|FAIL|SKIPPED|UNTESTED):\s*(.*)$")
@@ -556,4 +563,4 @@ def run_testsuite(
         raise BuildError(
             f"make check ran no tests (exit {res.returncode}): {_error_line(res.tail)}; log {log_path}"
         )
-    return SuiteResult(passed, failed, skipped, failures, time.monotonic() - start, log_path)
+    return SuiteResult(passed, failed, skipped, failures, time.monotonic() - start, log_path, release)

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from busyconf.build import broken, dotconfig, get_arch, known_arches, resolve_toolchain
+from busyconf.build.build import SuiteResult
+from busyconf.build.known_failures import known_failure
 from busyconf.build.toolchain import ZIG_DROPPED_FLAGS
 from busyconf.errors import ToolchainError, UserError
 
@@ -82,6 +84,14 @@ def test_broken_check_names_symbol_reason_and_fix() -> None:
     assert str(problems[0]).startswith("CONFIG_TC: ") and "fix:" in str(problems[0])
     dropped = broken.drop(values, problems)
     assert dropped["TC"] == "n" and dropped["FEATURE_MOUNT_NFS"] == "n" and dropped["LS"] == "y"
+
+
+def test_known_testsuite_failures_are_per_release() -> None:
+    assert known_failure("wget-supports--P", "1.38.0") is not None
+    assert known_failure("wget-supports--P", "1.35.0") is None
+    assert known_failure("ls -l", "1.38.0") is None
+    res = SuiteResult(10, 2, 0, ("ls -q", "tar works"), 1.0, Path("log"), "1.38.0")
+    assert res.unexpected == ("tar works",)
 
 
 def test_lfs_off_is_broken_only_on_32_bit_cpus_and_efence_everywhere() -> None:

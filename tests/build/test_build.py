@@ -297,3 +297,4 @@ def test_busybox_testsuite(
     result = run_testsuite(defconfig.text, RELEASE, source_tree=source_tree)
     assert result.passed > 1000, result
     assert set(result.failures) <= FAILS_WITH_GCC_TOO, sorted(set(result.failures) - FAILS_WITH_GCC_TOO)
+    assert result.unexpected == ()
