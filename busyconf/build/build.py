@@ -23,7 +23,7 @@ from busyconf.build.arch import Arch, get_arch, host_arch
 from busyconf.build.known_failures import known_failure
 from busyconf.build.toolchain import MakeTools, Toolchain, is_safe_word, resolve_toolchain
 from busyconf.build.verify import VerifyResult, verify
-from busyconf.errors import BuildError, EnvError, UserError
+from busyconf.errors import BuildError, EnvError, Interrupted, UserError
 
 BINARY_NAME = "busybox"
 CONFIG_NAME = "busybox.config"
@@ -41,7 +41,8 @@ FORCED: dict[str, str] = {
 
 @dataclass(frozen=True)
 class PhaseEvent:
-    """A build phase starts: prepare, configure, compile, verify, write, done."""
+    """A build phase starts: wait (for another build of the tree), prepare, configure, compile,
+    verify, write, done."""
 
     phase: str
     message: str
@@ -152,14 +153,32 @@ def _emit(progress: ProgressCallback | None, event: BuildEvent) -> None:
 
 
 @contextlib.contextmanager
-def _locked(build_dir: Path) -> Iterator[None]:
-    """One build per build directory at a time (two would corrupt the tree)."""
+def _locked(
+    build_dir: Path,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    poll: float = 0.2,
+) -> Iterator[None]:
+    """One build per build directory at a time (two would corrupt the tree).
+
+    A second build of the same tree (the CLI while the TUI builds, say) waits
+    its turn, saying so through ``progress``; ``cancel`` ends the wait.
+    """
     build_dir.mkdir(parents=True, exist_ok=True)
     with (build_dir / "lock").open("w") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise EnvError(f"{build_dir}: another busyconf build is using it") from None
+        waiting = False
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not waiting:
+                    waiting = True
+                    _emit(progress, PhaseEvent("wait", f"another busyconf build is using {build_dir}"))
+                if cancel is not None and cancel.wait(poll):
+                    raise Interrupted("cancelled while waiting for another build of this tree") from None
+                if cancel is None:
+                    time.sleep(poll)
         try:
             yield
         finally:
@@ -417,7 +436,7 @@ def build(
     start = time.monotonic()
     build_dir = build_dir_for(release, arch, toolchain)
     get_arch(arch)
-    with _locked(build_dir):
+    with _locked(build_dir, progress, cancel):
         compiled = _compile(
             config_text, release, arch, toolchain, source_tree, progress, cancel, drop_broken, jobs
         )
@@ -528,7 +547,7 @@ def run_testsuite(
         raise EnvError("this machine's CPU is not one busyconf knows; make check needs the host CPU")
     build_dir = build_dir_for(release, arch, toolchain)
     start = time.monotonic()
-    with _locked(build_dir):
+    with _locked(build_dir, progress, cancel):
         compiled = _compile(
             config_text, release, arch, toolchain, source_tree, progress, cancel, drop_broken, jobs
         )

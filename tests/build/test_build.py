@@ -24,7 +24,7 @@ from busyconf.build import (
     dotconfig,
     run_testsuite,
 )
-from busyconf.errors import BuildError, UserError
+from busyconf.errors import BuildError, Interrupted, UserError
 from tests.build.conftest import applets_of
 
 RELEASE = "1.38.0"
@@ -267,6 +267,53 @@ def test_sigkill_of_make_keeps_artifacts_and_next_build_succeeds(
     assert killed.is_set() and _digest(out) == before
     r = build(cfg.text, cfg.applets, RELEASE, "x86_64", out_dir=out, source_tree=source_tree)
     assert r.manifest.binary_sha256 != first.manifest.binary_sha256
+
+
+def test_second_build_of_a_busy_tree_waits_its_turn(
+    x86_64_build: BuildResult, defconfig: Any, source_tree: Path, tmp_path: Path
+) -> None:
+    """Another process holds the tree: the build says it waits; cancel ends the wait, release lets it run."""
+    lock = build_dir_for(RELEASE, "x86_64", "zig") / "lock"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl,sys; f=open(sys.argv[1],'w'); fcntl.flock(f, fcntl.LOCK_EX); "
+            "print('held', flush=True); sys.stdin.read()",
+            str(lock),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    events: list[PhaseEvent] = []
+    waiting = threading.Event()
+    cancel = threading.Event()
+
+    def progress(e: object) -> None:
+        if isinstance(e, PhaseEvent):
+            events.append(e)
+            if e.phase == "wait":
+                waiting.set()
+
+    out = tmp_path / "out"
+    args = (defconfig.text, defconfig.applets, RELEASE, "x86_64")
+    with pytest.raises(Interrupted):
+        threading.Timer(1.0, cancel.set).start()
+        build(*args, out_dir=out, source_tree=source_tree, progress=progress, cancel=cancel)
+    assert waiting.is_set() and [e.phase for e in events] == ["wait"] and not out.exists()
+
+    waiting.clear()
+    result: list[BuildResult] = []
+    worker = threading.Thread(
+        target=lambda: result.append(build(*args, out_dir=out, source_tree=source_tree, progress=progress))
+    )
+    worker.start()
+    assert waiting.wait(30)
+    holder.communicate("")
+    worker.join(600)
+    assert result and result[0].manifest.binary_sha256 == x86_64_build.manifest.binary_sha256
 
 
 # What a Debian gcc + musl-gcc build of the same config fails too (bench/build_vs_gcc.py
