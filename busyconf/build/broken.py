@@ -65,6 +65,13 @@ BROKEN: tuple[BrokenOption, ...] = (
     BrokenOption("FEATURE_MOUNT_NFS", "needs Sun RPC (rpc/rpc.h), which musl does not ship", _OFF),
     BrokenOption("FEATURE_INETD_RPC", "needs Sun RPC (rpc/rpc.h), which musl does not ship", _OFF),
     BrokenOption("DEBUG_SANITIZE", "needs sanitizer runtimes that static musl toolchains lack", _OFF),
+    BrokenOption(
+        "FEATURE_2_4_MODULES",
+        "modutils-24.c has no relocation code for this CPU (#error: insmod.c does not yet support this "
+        "architecture)",
+        _OFF,
+        arches=("aarch64", "riscv64", "loongarch64"),
+    ),
     BrokenOption("EFENCE", "links -lefence, which a static musl build does not have", _OFF),
     BrokenOption("DMALLOC", "links -ldmalloc, which a static musl build does not have", _OFF),
     BrokenOption(
