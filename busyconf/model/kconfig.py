@@ -29,7 +29,7 @@ TYPE_NAMES = {
     kconfiglib.HEX: "hex",
 }
 
-_APPLET_LINE = re.compile(r"^((?:IF_\w+\(\s*)+)APPLET\w*\(\s*([^,\s]+)\s*,")
+_APPLET_LINE = re.compile(r"^((?:IF_\w+\(\s*)+)(APPLET\w*)\(\s*([^,\s]+)\s*,\s*([^,\s)]+)")
 _IF_NAME = re.compile(r"IF_(NOT_)?(\w+)\(")
 _HASH_IF = re.compile(r"^#if\s+(ENABLE_\w+(?:\s*\|\|\s*ENABLE_\w+)*)\s*$")
 
@@ -41,12 +41,15 @@ class Applet:
     The applet is built when every symbol in ``requires`` is ``y``, none in
     ``excludes`` is (``IF_NOT_X``), and, if ``any_of`` is not empty, at least
     one of those is ``y`` too. ``requires[0]`` is the applet's own symbol.
+    ``main`` is the C function it runs (``ash_main`` for ``sh`` when ash is
+    sh), None for a scripted applet.
     """
 
     name: str
     requires: tuple[str, ...]
     any_of: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
+    main: str | None = None
 
     def enabled(self, values: Mapping[str, str]) -> bool:
         if not all(values.get(s) == "y" for s in self.requires):
@@ -74,7 +77,9 @@ def parse_applet_table(text: str) -> list[Applet]:
             conds = _IF_NAME.findall(m.group(1))
             requires = tuple(name for neg, name in conds if not neg)
             excludes = tuple(name for neg, name in conds if neg)
-            out.append(Applet(m.group(2), requires, any_of, excludes))
+            kind, name, second = m.group(2), m.group(3), m.group(4)
+            main = None if kind == "APPLET_SCRIPTED" else f"{name if kind == 'APPLET' else second}_main"
+            out.append(Applet(name, requires, any_of, excludes, main))
     return out
 
 

@@ -67,6 +67,10 @@ def test_applets_come_from_busybox_applet_table(tree: KconfigTree) -> None:
     assert {"depmod", "insmod", "lsmod", "modprobe", "rmmod"} <= set(full.applets)
     small = resolve(tree, [("DEPMOD", "n"), ("INSMOD", "n")])
     assert "depmod" not in small.applets and "insmod" not in small.applets
+    # The C function each entry runs: `sh` is ash or hush depending on the choice.
+    mains = {(a.name, a.requires[0]): a.main for a in tree.applets}
+    assert mains[("sh", "SH_IS_ASH")] == "ash_main" and mains[("sh", "SH_IS_HUSH")] == "hush_main"
+    assert {a.main for a in tree.applets if a.name == "rmmod"} == {"modprobe_main", "rmmod_main"}
     # tftp is built only with get or put support.
     off = resolve(tree, [("FEATURE_TFTP_GET", "n"), ("FEATURE_TFTP_PUT", "n")])
     assert "tftp" in cfg.applets and "tftp" not in off.applets
