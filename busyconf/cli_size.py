@@ -3,7 +3,7 @@
 ::
 
     busyconf size PROFILE [--arch A] [--json] [--against OTHER] [--measure]
-    busyconf size calibrate --arch A [--release R] [--toolchain T]
+    busyconf size calibrate --arch A [--release R] [--toolchain T] [--borrow ARCH]
 """
 
 from __future__ import annotations
@@ -30,7 +30,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "size",
         help="what a profile's applets and features cost in bytes; 'size calibrate' measures a CPU",
         description="busyconf size PROFILE [--arch A] [--json] [--against OTHER] [--measure]\n"
-        "busyconf size calibrate --arch A [--release R] [--toolchain T]",
+        "busyconf size calibrate --arch A [--release R] [--toolchain T] [--borrow ARCH]\n\n"
+        "Calibration builds two references (defconfig and allnoconfig, each with every applet), "
+        "relinks them per applet and toggles every symbol around each: about an hour per CPU on "
+        "2 cores, resumable. --borrow takes the toggles measured for another CPU, scaled, and "
+        "takes minutes; the shipped aarch64, armv7 and mipsel tables were made that way from x86_64.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("profile", metavar="PROFILE", help="a profile (or 'calibrate')")
@@ -40,6 +44,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--measure", action="store_true", help="also build and report the real size")
     p.add_argument("--release", help="calibrate: BusyBox release (default 1.38.0)")
     p.add_argument("--toolchain", help="toolchain (default: the profile's, or zig)")
+    p.add_argument(
+        "--borrow",
+        metavar="ARCH",
+        help="calibrate: take the compile-level toggles measured for ARCH (same release), scaled",
+    )
     p.add_argument("--top", type=int, default=40, help="rows to show (default 40; 0 = all)")
     p.set_defaults(func=cmd_size)
 
@@ -47,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def cmd_size(args: argparse.Namespace) -> int:
     if args.profile == "calibrate" and not Path("calibrate").exists():
         return _calibrate(args)
-    for flag in ("release",):
+    for flag in ("release", "borrow"):
         if getattr(args, flag):
             raise UserError(f"--{flag} applies to 'busyconf size calibrate' only")
     return _report(args)
@@ -105,7 +114,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _compare(a: dict[str, int], b: dict[str, int], ta: int, tb: int, other: str) -> dict[str, Any]:
     """bloat-o-meter by config symbol: what each symbol adds or saves from A to B."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in set(a) | set(b):
         d = b.get(name, 0) - a.get(name, 0)
         if d:
@@ -207,25 +216,31 @@ def _calibrate(args: argparse.Namespace) -> int:
         tasks: dict[str, Any] = {}
 
         def on(event: CalibrationProgress) -> None:
-            if event.phase not in tasks:
+            key = f"{event.phase} {event.reference}"
+            if key not in tasks:
                 label = {
                     "build": "reference build",
                     "relink": "relinks",
                     "toggle": "toggles",
                     "done": "done",
                 }[event.phase]
-                tasks[event.phase] = bar.add_task(label, total=event.total or None, detail="")
+                if event.reference != "full" and event.phase != "done":
+                    label += f" ({event.reference})"
+                tasks[key] = bar.add_task(label, total=event.total or None, detail="")
             bar.update(
-                tasks[event.phase],
+                tasks[key],
                 completed=event.done,
                 total=event.total or None,
                 detail=event.message[-40:],
             )
 
-        path, model = calibrate(release, args.arch, toolchain, progress=on)
+        path, model = calibrate(release, args.arch, toolchain, progress=on, borrow=args.borrow)
     info = model.info
     if args.json:
-        sys.stdout.write(json.dumps({"table": str(path), "basis": model.basis, **info}, indent=2) + "\n")
+        doc = {"table": str(path), "basis": model.basis, **info}
+        if model.sparse is not None:
+            doc["sparse"] = dict(model.sparse.info)
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return 0
     out.print(f"size table: {path}")
     out.print(
@@ -233,4 +248,10 @@ def _calibrate(args: argparse.Namespace) -> int:
         f"{info.get('applet_symbols', 0)} applet symbols relinked, "
         f"{info.get('toggled_symbols', 0)} symbols measured by exact toggles"
     )
+    if model.sparse is not None:
+        low = model.sparse.info
+        out.print(
+            f"sparse reference ({low.get('reference')}): {_kb(int(low.get('reference_size', 0)))} bytes; "
+            f"blended by the share of {len(model.blend)} features on"
+        )
     return 0

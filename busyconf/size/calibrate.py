@@ -25,6 +25,7 @@ Measurements are stored as they finish, so an interrupted calibration resumes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -41,17 +42,20 @@ import kconfiglib
 
 from busyconf.build import broken
 from busyconf.build.build import FORCED
-from busyconf.errors import BuildError, Interrupted
+from busyconf.errors import BuildError, Interrupted, UserError
 from busyconf.model.config import resolve
 from busyconf.model.dotconfig import write_dotconfig
 from busyconf.model.kconfig import KconfigTree, load_tree
 from busyconf.size.exact import FLAG_SYMBOLS, ExactEngine, engine_for
-from busyconf.size.linkmap import LinkMap, applet_mains, read_map
+from busyconf.size.linkmap import LinkMap, read_map
 from busyconf.size.model import Evaluation, SizeModel, SymbolCost
 from busyconf.size.table import TableKey, save_table
 
 #: Random applet subsets relinked to fit the merged-strings term.
 SUBSETS = 40
+#: allnoconfig has no usage texts, so the sparse reference cannot price these: the
+#: estimate takes what they cost from the full reference.
+USAGE_SYMBOLS = ("SHOW_USAGE", "FEATURE_VERBOSE_USAGE", "FEATURE_COMPRESS_USAGE")
 #: Version of the measurements in the state file (a change starts afresh).
 STATE_VERSION = 2
 
@@ -64,6 +68,7 @@ class CalibrationProgress:
     done: int
     total: int
     message: str = ""
+    reference: str = "full"
 
 
 Progress = Callable[[CalibrationProgress], None]
@@ -91,7 +96,7 @@ def _every_applet_on(
         problems = broken.check(config.values, release=tree.release, toolchain=toolchain_kind, arch=arch)
         if not problems:
             break
-        out += [(p.symbol, "n") for p in problems]
+        out += [(p.symbol, p.safe) for p in problems]
     return out
 
 
@@ -135,8 +140,10 @@ _MENTION = re.compile(r"\b(?:ENABLE|IF_NOT|IF|CONFIG)_([A-Z0-9_]+)")
 _GLOBAL_HEADERS = ("/include/libbb.h", "/include/platform.h")
 #: Toggles that would recompile more objects than this compile only the direct users.
 DIRECT_ONLY_ABOVE = 40
-#: Toggles that recompile more object bytes than this are measured in groups.
-GROUP_ABOVE = 100_000
+#: Toggles that recompile more object bytes than this are measured in groups. Every
+#: toggle of 1.38.0 stays below it (the biggest, FEATURE_EDITING and UNICODE_SUPPORT,
+#: recompile about 450 KB): equal shares of a group misprice ash's options by kilobytes.
+GROUP_ABOVE = 600_000
 
 
 def dependents(
@@ -203,6 +210,7 @@ def calibrate(
     toggles: bool = True,
     borrow: str | None = None,
     budget: float | None = None,
+    sparse: bool = True,
 ) -> tuple[Path, SizeModel]:
     """Measure and save the size table; returns its path and the model.
 
@@ -212,13 +220,111 @@ def calibrate(
     seconds for toggling symbols one by one (cheapest first); the rest, and
     toggles that recompile a big object (ash, hush, bc), are measured in groups
     of symbols that recompile the same objects, each charged an equal share.
+    ``sparse``: also calibrate the second model around the sparse reference
+    (allnoconfig + every applet), which the estimate blends in for
+    configurations built up from allnoconfig.
     """
     tree = load_tree(release)
     eng = engine_for(release, arch, toolchain)
     wt = eng.wt
     assignments = reference_assignments(tree, wt.arch.name, wt.toolchain.kind)
+    full = _measure_reference(
+        tree, eng, assignments, "calibration-state.json", progress, cancel, toggles, borrow, budget
+    )
+    minimal: dict[str, Any] | None
+    try:
+        minimal = _minimal(tree, eng, full.work, full.state, full.save, progress, cancel)
+    except BuildError:
+        minimal = None
+    model = full.model(tree, wt, minimal)
+    if sparse:
+        m_assign = minimal_assignments(tree, wt.arch.name, wt.toolchain.kind)
+
+        def sparse_progress(event: CalibrationProgress) -> None:
+            _emit(progress, dataclasses.replace(event, reference="sparse"))
+
+        low = _measure_reference(
+            tree,
+            eng,
+            m_assign,
+            "calibration-state-sparse.json",
+            sparse_progress,
+            cancel,
+            toggles,
+            borrow,
+            budget,
+        )
+        blend = [
+            n
+            for n in model.symbols
+            if full.ref_values.get(n) == "y"
+            and low.ref_values.get(n) != "y"
+            and not tree.is_applet(n)
+            and n not in FLAG_SYMBOLS
+        ]
+        model = model.with_sparse(
+            low.model(tree, wt, None, reference="allnoconfig + every applet"), blend, USAGE_SYMBOLS
+        )
+    key = TableKey(release, wt.arch.name, toolchain)
+    path = save_table(key, model.to_dict(), out)
+    _emit(progress, CalibrationProgress("done", 1, 1, str(path)))
+    return path, model
+
+
+@dataclass
+class _Measured:
+    """Everything measured around one reference."""
+
+    state: dict[str, Any]
+    save: Callable[[], None]
+    work: Path
+    ref_size: int
+    ref_values: dict[str, str]
+    ref_map: LinkMap
+    links: dict[str, Any]
+    toggles: dict[str, Any]
+    note: str
+
+    def model(
+        self,
+        tree: KconfigTree,
+        wt: Any,
+        minimal: Mapping[str, Any] | None,
+        reference: str = "defconfig + every applet, known-broken options off",
+    ) -> SizeModel:
+        model = build_model(
+            tree,
+            wt.arch.name,
+            self.links,
+            self.ref_values,
+            self.ref_size,
+            self.ref_map,
+            self.toggles,
+            wt.toolchain.version,
+            wt.tools.tools_dir.name,
+            minimal,
+            reference,
+        )
+        if not self.note:
+            return model
+        return dataclasses.replace(model, info={**model.info, "toggles": self.note})
+
+
+def _measure_reference(
+    tree: KconfigTree,
+    eng: ExactEngine,
+    assignments: list[tuple[str, str]],
+    state_name: str,
+    progress: Progress | None,
+    cancel: threading.Event | None,
+    toggles: bool,
+    borrow: str | None,
+    budget: float | None,
+) -> _Measured:
+    """Build a reference, relink it per applet and toggle every symbol around it (resumable)."""
+    wt = eng.wt
     ref_text = config_text(tree, assignments)
-    state_path = wt.root / "calibration-state.json"
+    state_path = wt.root / state_name
     state = _load_state(state_path, ref_text, f"{wt.toolchain.version} {wt.tools.variables}")
 
     def save() -> None:
@@ -249,7 +355,15 @@ def calibrate(
         deps, direct = dependents(wt.obj, tree, ref_keys)
         planned_ref = resolve(tree, assignments).values
         plans = {n: _plan(tree, assignments, planned_ref, n, deps, direct, ref_keys, wt.obj) for n in names}
-        todo = sorted((n for n in names if n not in measured), key=lambda n: (plans[n].cost, n))
+        # A share of a group measured by an earlier, more hurried run is measured again alone.
+        todo = sorted(
+            (
+                n
+                for n in names
+                if n not in measured or (measured[n].get("group", 1) > 1 and plans[n].cost <= GROUP_ABOVE)
+            ),
+            key=lambda n: (plans[n].cost, n),
+        )
         deadline = None if budget is None else time.monotonic() + budget
         singles = [n for n in todo if plans[n].cost <= GROUP_ABOVE]
         rest = [n for n in todo if plans[n].cost > GROUP_ABOVE]
@@ -269,7 +383,7 @@ def calibrate(
             _emit(progress, CalibrationProgress("toggle", done, len(names), name))
             if i % 10 == 9 or time.monotonic() - began > 3:
                 save()
-        groups: dict[tuple[str, frozenset[str]], list[str]] = {}
+        groups: dict[tuple[str, str], list[str]] = {}
         for name in rest:
             # An applet is never grouped: its toggle takes its sub-options along.
             key = name if tree.is_applet(name) else plans[name].primary
@@ -290,42 +404,10 @@ def calibrate(
             )
             save()
         eng.measure(ref_text, cancel=cancel)
-    minimal: dict[str, Any] | None
-    try:
-        minimal = _minimal(tree, eng, work, state, save, progress, cancel)
-    except BuildError:
-        # allnoconfig's LFS=n does not build on 32-bit CPUs (musl's off_t is 64-bit).
-        minimal = None
     note = ""
     if borrow:
-        measured, note = _borrowed(release, borrow, toolchain, ref.size)
-    model = build_model(
-        tree,
-        wt.arch.name,
-        links,
-        ref_values,
-        ref.size,
-        ref_map,
-        measured,
-        wt.toolchain.version,
-        wt.tools.tools_dir.name,
-        minimal,
-    )
-    if note:
-        model = SizeModel(
-            model.basis,
-            model.base,
-            model.units,
-            model.symbols,
-            True,
-            {**model.info, "toggles": note},
-            model.strings_coef,
-            model.strings_power,
-        )
-    key = TableKey(release, wt.arch.name, toolchain)
-    path = save_table(key, model.to_dict(), out)
-    _emit(progress, CalibrationProgress("done", 1, 1, str(path)))
-    return path, model
+        measured, note = _borrowed(tree.release, borrow, wt.toolchain.kind, ref.size, state_name)
+    return _Measured(state, save, work, ref.size, ref_values, ref_map, links, measured, note)
 
 
 def minimal_assignments(tree: KconfigTree, arch: str, toolchain_kind: str = "zig") -> list[tuple[str, str]]:
@@ -359,12 +441,21 @@ def _minimal(
     return mstate
 
 
-def _borrowed(release: str, arch: str, toolchain: str, ref_size: int) -> tuple[dict[str, Any], str]:
-    """Another CPU's toggles, scaled to this one's reference size."""
+def _borrowed(
+    release: str, arch: str, toolchain: str, ref_size: int, state_name: str
+) -> tuple[dict[str, Any], str]:
+    """Another CPU's toggles around the same reference, scaled to this one's reference size."""
     from busyconf.size.workdir import work_root
 
-    path = work_root(release, arch, toolchain) / "calibration-state.json"
-    state = json.loads(path.read_text())
+    path = work_root(release, arch, toolchain) / state_name
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        raise UserError(
+            f"{path}: no calibration of {arch} to borrow from; run: busyconf size calibrate --arch {arch}"
+        ) from None
+    if not state.get("toggles"):
+        raise UserError(f"{path}: the calibration of {arch} measured no toggles to borrow")
     ratio = ref_size / state["ref_size"]
     out = {
         name: {
@@ -380,11 +471,12 @@ def _borrowed(release: str, arch: str, toolchain: str, ref_size: int) -> tuple[d
 
 def _load_state(path: Path, ref_text: str, toolchain_version: str) -> dict[str, Any]:
     signature = json.dumps([STATE_VERSION, ref_text, toolchain_version])
+    state: dict[str, Any]
     try:
         state = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         state = {}
-    if state.get("signature") != signature:
+    if not isinstance(state, dict) or state.get("signature") != signature:
         state = {"signature": signature}
     return state
 
@@ -411,13 +503,19 @@ def _relinks(
     n_subsets: int = SUBSETS,
 ) -> dict[str, Any]:
     """Link maps of the reference with no applet, each applet symbol alone, and random subsets."""
-    mains_of_applet = applet_mains((eng.obj / "include" / "applets.h").read_text())
     by_symbol: dict[str, list[str]] = {}
     for applet in tree.applets:
-        main = mains_of_applet.get(applet.name)
-        if main and applet.enabled(ref_values):
-            by_symbol.setdefault(applet.requires[-1], []).append(main)
+        if applet.main and applet.enabled(ref_values):
+            by_symbol.setdefault(applet.requires[-1], []).append(applet.main)
     all_mains = sorted({m for ms in by_symbol.values() for m in ms})
+    # A choice the reference did not pick (sh is ash, not hush) runs a main another
+    # symbol keeps: it costs what that symbol's code costs.
+    owner = {m: s for s, ms in by_symbol.items() for m in ms}
+    aliases = {
+        a.requires[-1]: owner[a.main]
+        for a in tree.applets
+        if a.main in owner and a.requires[-1] not in by_symbol and tree.has(a.requires[-1])
+    }
     subsets = _random_subsets(sorted(by_symbol), n_subsets) if n_subsets else {}
     done: dict[str, Any] = state.setdefault("links", {})
     jobs = ["(none)", *sorted(by_symbol), *sorted(subsets)]
@@ -436,7 +534,7 @@ def _relinks(
         if i % 50 == 49:
             save()
     save()
-    return {"links": done, "by_symbol": by_symbol, "subsets": subsets}
+    return {"links": done, "by_symbol": by_symbol, "subsets": subsets, "aliases": aliases}
 
 
 @dataclass(frozen=True)
@@ -598,6 +696,7 @@ def build_model(
     toolchain_version: str,
     tools_digest: str = "",
     minimal: Mapping[str, Any] | None = None,
+    reference: str = "defconfig + every applet, known-broken options off",
 ) -> SizeModel:
     """Units from the per-applet link maps, compile-level costs from the toggles."""
     links = {k: LinkMap(v["sections"], v["file_size"]) for k, v in relinks["links"].items()}
@@ -634,9 +733,9 @@ def build_model(
             units_of.setdefault(sym, []).append(i)
     per_obj: dict[str, dict[int, int]] = {}
     for k, u in unit_of_key.items():
-        d = per_obj.setdefault(_object_of(k), {})
-        d[u] = d.get(u, 0) + sizes[k]
-    unit_of_obj = {o: max(d, key=lambda u: d[u]) for o, d in per_obj.items()}
+        in_obj = per_obj.setdefault(_object_of(k), {})
+        in_obj[u] = in_obj.get(u, 0) + sizes[k]
+    unit_of_obj = {o: max(m, key=lambda u: m[u]) for o, m in per_obj.items()}
 
     xs, ys = [], []
     for job, syms in subsets.items():
@@ -675,8 +774,8 @@ def build_model(
                 -1 if t["flip"] == "n" else 1
             )
     usage_unit: dict[str, int] = {}
-    for name, u in sorted(usage_of.items()):
-        if u > 0:
+    for name, amount in sorted(usage_of.items()):
+        if amount > 0:
             usage_unit[name] = len(usize)
             usize.append(0)
             units_of.setdefault(name, []).append(usage_unit[name])
@@ -702,10 +801,10 @@ def build_model(
                 continue
             if k in none.sections:
                 continue
-            u = unit_of_key.get(k, unit_of_obj.get(_object_of(k)))
-            if u is None:
+            unit = unit_of_key.get(k, unit_of_obj.get(_object_of(k)))
+            if unit is None:
                 continue
-            per_unit[u] = per_unit.get(u, 0) + sign * d
+            per_unit[unit] = per_unit.get(unit, 0) + sign * d
             placed += sign * d
         if name in usage_unit:
             usize[usage_unit[name]] = round(usage)
@@ -716,9 +815,9 @@ def build_model(
             placed += usage
         if t["flip"] == "n":
             # Link level already charges the units that go with this symbol and what it switches off.
-            gone = {name} | set(t["changed"])
-            for u, g in enumerate(unit_users):
-                if g & on_in_ref and g <= gone:
+            switched = {name} | set(t["changed"])
+            for u, unit_syms in enumerate(unit_users):
+                if unit_syms & on_in_ref and unit_syms <= switched:
                     per_unit[u] = per_unit.get(u, 0) - usize[u]
                     placed -= usize[u]
                     total -= usize[u]
@@ -764,12 +863,16 @@ def build_model(
     symbols: dict[str, SymbolCost] = {}
     base = float(none.file_size)
     unit_sizes = [float(s) for s in usize]
-    for name in set(by_symbol) | set(own_cost):
+    for alias, target in relinks.get("aliases", {}).items():
+        if target in units_of:
+            units_of[alias] = sorted(set(units_of.get(alias, ())) | set(units_of[target]))
+            strings[alias] = strings.get(target, 0)
+    for name in set(by_symbol) | set(own_cost) | set(relinks.get("aliases", {})):
         own, per_unit = own_cost.get(name, (0.0, {}))
         deltas = tuple(sorted((u, round(d)) for u, d in per_unit.items() if round(d)))
         symbols[name] = SymbolCost(
             own=round(own),
-            strings=strings.get(name, 0) if name in by_symbol else 0,
+            strings=strings.get(name, 0) if name in by_symbol or name in relinks.get("aliases", {}) else 0,
             units=tuple(units_of.get(name, ())),
             deltas=deltas,
         )
@@ -788,7 +891,7 @@ def build_model(
     anchor = ref_size - ev.total
     info = {
         "method": "link-level units from relinks of the reference; compile-level costs from exact toggles",
-        "reference": "defconfig + every applet, known-broken options off",
+        "reference": reference,
         "reference_size": ref_size,
         "anchor_correction": anchor,
         "applet_symbols": len(by_symbol),

@@ -21,7 +21,6 @@ from busyconf.errors import BuildError
 # VMA LMA Size Align, then Out (1 space), In (9 spaces) or Symbol (17 spaces).
 _MAP_LINE = re.compile(r"^\s*[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)\s+\d+( +)(\S.*)$")
 _NOBITS = (".bss", ".tbss", ".comment", ".shstrtab", ".symtab", ".strtab", ".pdr")
-_APPLET_LINE = re.compile(r"^\s*(?:IF_\w+\(\s*)+(APPLET\w*)\(\s*([^,\s)]+)\s*(?:,\s*([^,\s)]+))?")
 
 
 @dataclass(frozen=True)
@@ -94,18 +93,3 @@ def link_map(
     out.unlink()
     mp.unlink()
     return result
-
-
-def applet_mains(applets_h: str) -> dict[str, str]:
-    """Applet name -> its ``*_main`` function, from a generated ``include/applets.h``."""
-    out: dict[str, str] = {}
-    for line in applets_h.splitlines():
-        m = _APPLET_LINE.match(line)
-        if not m:
-            continue
-        kind, name, second = m.groups()
-        if kind == "APPLET_SCRIPTED":
-            continue
-        main = name if kind == "APPLET" or not second else second
-        out[name] = f"{main}_main"
-    return out

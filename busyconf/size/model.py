@@ -7,6 +7,17 @@ A model (the ``model`` of a size table, or one made from prompt labels) says::
           + sum(size[u] for units u kept alive by at least one enabled symbol)
           + coef * (sum(strings[s] for enabled s)) ** power
 
+(with ``coef * S ** power`` the merged string literals, below). A table may
+carry a second model calibrated around a sparse reference (allnoconfig with
+every applet) and the list of ``blend`` symbols: the features on in the full
+reference and off in the sparse one. The total is then
+``f * full + (1 - f) * sparse`` with ``f`` the share of ``blend`` symbols on,
+so that a configuration built up from allnoconfig is estimated around the
+reference it resembles (the full reference shares library code that a sparse
+configuration does not). Symbols the sparse reference could not measure
+(``from_full``: usage texts, which it has none of) count in the sparse part
+as the full model prices them: ``sparse(C - X) + full(C) - full(C - X)``.
+
 The last term is the merged string literals: the linker keeps one copy of a
 string however many applets use it, so they grow less than linearly (the
 coefficient and power are fitted on random relinks).
@@ -23,7 +34,7 @@ proportion to the units it touches, not to the configuration.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from busyconf.errors import UserError
@@ -51,6 +62,15 @@ class SizeModel:
     info: Mapping[str, Any] = field(default_factory=dict)
     strings_coef: float = 0.0
     strings_power: float = 1.0
+    sparse: SizeModel | None = None
+    blend: tuple[str, ...] = ()
+    from_full: tuple[str, ...] = ()
+
+    def with_sparse(
+        self, sparse: SizeModel, blend: Iterable[str], from_full: Iterable[str] = ()
+    ) -> SizeModel:
+        """This model blended with one calibrated around the sparse reference."""
+        return replace(self, sparse=sparse, blend=tuple(sorted(blend)), from_full=tuple(sorted(from_full)))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str) -> SizeModel:
@@ -68,7 +88,14 @@ class SizeModel:
                     if not 0 <= u < len(units):
                         raise ValueError(f"{name}: unit {u} out of range")
                 symbols[str(name)] = cost
+            sparse = cls.from_dict(data["sparse"], f"{where} (sparse model)") if data.get("sparse") else None
+            blend = tuple(str(n) for n in data.get("blend", ()))
+            if sparse is not None and not blend:
+                raise ValueError("a sparse model without blend symbols")
             return cls(
+                sparse=sparse,
+                blend=blend,
+                from_full=tuple(str(n) for n in data.get("from_full", ())),
                 basis=str(data["basis"]),
                 base=int(data["base"]),
                 units=units,
@@ -103,6 +130,15 @@ class SizeModel:
             "calibrated": self.calibrated,
             "info": dict(self.info),
             "strings": [self.strings_coef, self.strings_power],
+            **(
+                {
+                    "sparse": self.sparse.to_dict(),
+                    "blend": list(self.blend),
+                    "from_full": list(self.from_full),
+                }
+                if self.sparse
+                else {}
+            ),
         }
 
 
@@ -116,11 +152,24 @@ class Evaluation:
         self.usize = list(model.units)
         self.linear = model.base
         self.strings = 0
+        self._low = Evaluation(model.sparse) if model.sparse is not None else None
+        # The full model without the from_full symbols: what they add is full - bare.
+        self._bare = Evaluation(replace(model, sparse=None)) if model.sparse is not None else None
+        self._from_full = frozenset(model.from_full)
+        self._blend = frozenset(model.blend)
+        self._blend_on = 0
 
     @property
     def total(self) -> int:
         """The model's total for the enabled set."""
-        return self.linear + self._merged(self.strings)
+        own = self.linear + self._merged(self.strings)
+        if self._low is None or self._bare is None:
+            return own
+        return self._mix(self._blend_on, own, self._low.total, self._bare.total)
+
+    def _mix(self, blend_on: int, full: float, sparse: float, bare: float) -> int:
+        f = blend_on / len(self._blend)
+        return round(f * full + (1 - f) * (sparse + full - bare))
 
     def _merged(self, s: int) -> int:
         """Merged string literals: deduplication makes them grow less than linearly."""
@@ -136,6 +185,12 @@ class Evaluation:
             self.enabled.add(name)
         else:
             self.enabled.discard(name)
+        if self._low is not None and self._bare is not None:
+            if name not in self._from_full:
+                self._low.set(name, on)
+                self._bare.set(name, on)
+            if name in self._blend:
+                self._blend_on += 1 if on else -1
         if cost is None:
             return
         refs, usize = self.refs, self.usize
@@ -168,8 +223,27 @@ class Evaluation:
 
     def cost_of(self, name: str) -> int:
         """Bytes saved by switching ``name`` (enabled) off alone."""
+        if name not in self.enabled:
+            return 0
+        if self._low is None or self._bare is None:
+            return self._own_cost(name)
+        full = self.linear + self._merged(self.strings)
+        low, bare = self._low.total, self._bare.total
+        n = self._blend_on
+        before = self._mix(n, full, low, bare)
+        alone = name in self._from_full
+        after = self._mix(
+            n - (name in self._blend),
+            full - self._own_cost(name),
+            low - (0 if alone else self._low.cost_of(name)),
+            bare - (0 if alone else self._bare.cost_of(name)),
+        )
+        return before - after
+
+    def _own_cost(self, name: str) -> int:
+        """What switching ``name`` off saves in this model alone (not blended)."""
         cost = self.model.symbols.get(name)
-        if cost is None or name not in self.enabled:
+        if cost is None:
             return 0
         refs, usize = self.refs, self.usize
         out = cost.own
@@ -185,9 +259,13 @@ class Evaluation:
 
     def shared(self) -> int:
         """Bytes in units that two or more enabled symbols keep alive."""
-        return sum(s for r, s in zip(self.refs, self.usize, strict=True) if r > 1)
+        own = sum(s for r, s in zip(self.refs, self.usize, strict=True) if r > 1)
+        if self._low is None or self._bare is None:
+            return own
+        return self._mix(self._blend_on, own, self._low.shared(), self._bare.shared())
 
 
 def enabled_names(values: Mapping[str, str], model: SizeModel) -> set[str]:
     """Model symbols that are ``y`` in ``values``."""
-    return {n for n in model.symbols if values.get(n) == "y"}
+    names = model.symbols.keys() | (model.sparse.symbols.keys() if model.sparse else set())
+    return {n for n in names if values.get(n) == "y"}

@@ -45,6 +45,51 @@ def test_second_user_of_shared_code_is_cheaper() -> None:
     assert ev.total == 100
 
 
+def test_blend_follows_the_reference_a_configuration_resembles() -> None:
+    """Full model where every blend feature is on, sparse model where none is, and in between."""
+    sparse = SizeModel("s", 40, (500,), {"A": SymbolCost(own=5, units=(0,)), "F": SymbolCost(own=7)}, True)
+    full = SizeModel(
+        "f",
+        100,
+        (1000,),
+        {"A": SymbolCost(own=5, units=(0,)), "F": SymbolCost(own=30), "G": SymbolCost(own=20)},
+        True,
+    ).with_sparse(sparse, ["F", "G"])
+    restored = SizeModel.from_dict(full.to_dict(), "t")
+    assert restored == full
+    ev = Evaluation(restored)
+    ev.sync(["A"])
+    assert ev.total == 40 + 500 + 5
+    ev.sync(["A", "F", "G"])
+    assert ev.total == 100 + 1000 + 5 + 30 + 20
+    ev.sync(["A", "F"])
+    half = 0.5 * (100 + 1005 + 30) + 0.5 * (40 + 505 + 7)
+    assert ev.total == round(half)
+    assert ev.cost_of("F") == round(half) - 545
+    fresh = Evaluation(restored)
+    for name in ("G", "A", "F", "G"):
+        fresh.set(name, name not in fresh.enabled)
+    assert fresh.enabled == {"A", "F"} and fresh.total == ev.total
+
+
+def test_from_full_symbols_are_priced_by_the_full_model_in_the_sparse_part() -> None:
+    """Usage texts: the sparse reference has none, so the full model's price stands in."""
+    sparse = SizeModel("s", 40, (500,), {"A": SymbolCost(own=5, units=(0,))}, True)
+    full = SizeModel(
+        "f",
+        100,
+        (1000,),
+        {"A": SymbolCost(own=5, units=(0,)), "U": SymbolCost(own=30), "G": SymbolCost(own=20)},
+        True,
+    ).with_sparse(sparse, ["G", "U"], ["U"])
+    ev = Evaluation(SizeModel.from_dict(full.to_dict(), "t"))
+    ev.sync(["A", "U"])
+    assert ev.total == round(0.5 * (100 + 1005 + 30) + 0.5 * (545 + 30))
+    assert ev.cost_of("U") == ev.total - 545
+    ev.sync(["A"])
+    assert ev.total == 545
+
+
 @pytest.fixture(scope="module")
 def defconfig():  # type: ignore[no-untyped-def]
     return resolve(load_tree("1.38.0"), [])
