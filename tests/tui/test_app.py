@@ -21,7 +21,7 @@ from busyconf.tui.screens.info import SymbolInfoScreen
 from busyconf.tui.screens.main import MainScreen
 from busyconf.tui.screens.search import SearchScreen
 from busyconf.tui.screens.source import SourceMissingScreen
-from busyconf.tui.widgets import DetailPane, EntryList, ProfileHeader, SizeMeter
+from busyconf.tui.widgets import DetailPane, EntryList, MenuTree, ProfileHeader, SizeMeter
 
 SIZE = (140, 40)
 
@@ -347,3 +347,31 @@ async def test_trim_to_budget_switches_off_what_the_plan_lists(profile: Path) ->
         assert all(screen.session.config.values[name] == "n" for name in off)
         after = screen.session.size().total
         assert after is not None and after <= budget < before
+
+
+def _menu_item(menus: MenuTree, prompt: str):  # type: ignore[no-untyped-def]
+    stack = [menus.root]
+    while stack:
+        item = stack.pop()
+        if item.label.plain == prompt:
+            return item
+        stack.extend(item.children)
+    raise AssertionError(f"no menu {prompt!r} in the tree")
+
+
+async def test_menu_tree_dims_the_menus_the_values_hide(profile: Path) -> None:
+    app = make_app(profile)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(app, pilot)
+        menus = screen.query_one(MenuTree)
+        assert "dim" in str(_menu_item(menus, "SELinux Utilities").label.style), "SELINUX is off in defconfig"
+        behaviour = _menu_item(menus, "Choose makedevs behaviour")
+        assert "dim" not in str(behaviour.label.style)
+        await search_and_jump(pilot, "makedevs")
+        assert screen.query_one(EntryList).current.name == "MAKEDEVS"  # type: ignore[union-attr]
+        await pilot.press("space")
+        await pilot.pause()
+        assert "dim" in str(behaviour.label.style), "the choice depends on MAKEDEVS, now off"
+        await pilot.press("space")
+        await pilot.pause()
+        assert "dim" not in str(behaviour.label.style)

@@ -32,7 +32,8 @@ async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
 
 def test_main_screen(snap_compare, demo: Path) -> None:  # type: ignore[no-untyped-def]
     """The first screen: header (router-demo.toml, BusyBox 1.38.0, x86_64), the
-    menu tree on the left, the top menu (Settings, Applets, the applet groups)
+    menu tree on the left (SELinux Utilities dimmed: SELINUX is off), the top
+    menu (Settings, Applets, the applet groups)
     with the cursor on Settings, the detail pane, the size meter with the
     estimated total, and the footer keys."""
     assert snap_compare(make_app(demo), terminal_size=SIZE, run_before=_settle)

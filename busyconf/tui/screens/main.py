@@ -109,6 +109,7 @@ class MainScreen(Screen[None]):
         old = table.current
         with s.kconfig():
             rows = entries(self.menu, self.show_all)
+            self.query_one(MenuTree).dim_hidden()
         target = select or (old.node if old else None)
         cursor = next((i for i, e in enumerate(rows) if e.node is target), table.cursor_row if old else 0)
         table.show(rows, [self._size_cell(e) for e in rows], cursor)

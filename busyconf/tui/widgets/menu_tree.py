@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from kconfiglib import MenuNode
+from rich.text import Text
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from busyconf.model.kconfig import KconfigTree
-from busyconf.tui.menu import menus
+from busyconf.tui.menu import menus, visible
 
 
 class MenuTree(Tree[MenuNode]):
@@ -19,17 +20,37 @@ class MenuTree(Tree[MenuNode]):
         self.show_root = True
         self.guide_depth = 2
         self._by_menu: dict[int, TreeNode[MenuNode]] = {id(top): self.root}
+        self._labels: dict[int, str] = {}
+        self._hidden: set[int] = set()
         with tree.lock:
             for node, parent in menus(tree):
                 parent_item = self._by_menu.get(id(parent), self.root)
-                label = node.prompt[0] if node.prompt else getattr(node.item, "name", "?")
-                self._by_menu[id(node)] = parent_item.add(str(label), data=node, allow_expand=True)
+                label = str(node.prompt[0] if node.prompt else getattr(node.item, "name", "?"))
+                self._labels[id(node)] = label
+                self._by_menu[id(node)] = parent_item.add(label, data=node, allow_expand=True)
         for child in self.root.children:
             child.allow_expand = bool(child.children)
         for item in self._by_menu.values():
             if not item.children:
                 item.allow_expand = False
         self.root.expand()
+
+    def dim_hidden(self) -> None:
+        """Dim the menus the current values hide (call with the values applied to Kconfig)."""
+        for key, item in self._by_menu.items():
+            node = item.data
+            if item is self.root or node is None:
+                continue
+            hidden = not visible(node)
+            if hidden == (key in self._hidden):
+                continue
+            label = self._labels[key]
+            if hidden:
+                self._hidden.add(key)
+                item.set_label(Text(label, style="dim"))
+            else:
+                self._hidden.discard(key)
+                item.set_label(label)
 
     def tree_node_of(self, menu: MenuNode) -> TreeNode[MenuNode] | None:
         return self._by_menu.get(id(menu))
