@@ -137,13 +137,7 @@ class Estimator:
         gone = [n for n in self._switched_off(values, name) if n in ev.enabled]
         if len(gone) == 1:
             return ev.cost_of(name)
-        before = ev.total
-        for n in gone:
-            ev.set(n, False)
-        after = ev.total
-        for n in gone:
-            ev.set(n, True)
-        return before - after
+        return ev.saving(gone)
 
     def _switched_off(self, values: Mapping[str, str], name: str) -> list[str]:
         """``name`` and the enabled symbols whose ``depends on`` fails once it is off."""

@@ -125,3 +125,16 @@ def test_toggle_is_fast(defconfig) -> None:  # type: ignore[no-untyped-def]
     for _ in range(20):
         est.delta(defconfig, "VI", "n")
     assert (time.perf_counter() - start) / 20 < 0.05
+
+
+def test_tiny_applets_cost_little_in_a_sparse_profile() -> None:
+    """true and false are a few dozen bytes; their share of compressed usage texts is noise."""
+    from pathlib import Path
+
+    from busyconf.model.profile import load_profile, resolve_profile
+
+    config = resolve_profile(load_profile(Path(__file__).parents[2] / "configs" / "container-shell.toml"))
+    e = estimator_for("1.38.0", "x86_64").estimate(config)
+    assert 0 < e.total < 330_000
+    assert abs(e.per_symbol.get("TRUE", 0)) < 200 and abs(e.per_symbol.get("FALSE", 0)) < 200
+    assert e.per_symbol["AWK"] > 10_000
