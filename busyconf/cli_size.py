@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="busyconf size PROFILE [--arch A] [--json] [--against OTHER] [--measure]\n"
         "busyconf size calibrate --arch A [--release R] [--toolchain T] [--borrow ARCH]\n\n"
         "Calibration builds two references (defconfig and allnoconfig, each with every applet), "
-        "relinks them per applet and toggles every symbol around each: about an hour per CPU on "
+        "relinks them per applet and toggles every symbol around each: about an hour per reference on "
         "2 cores, resumable. --borrow takes the toggles measured for another CPU, scaled, and "
         "takes minutes; the shipped aarch64, armv7 and mipsel tables were made that way from x86_64.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
