@@ -41,6 +41,7 @@ from typing import Any
 import kconfiglib
 
 from busyconf.build import broken
+from busyconf.build import dotconfig as bdot
 from busyconf.build.build import FORCED
 from busyconf.errors import BuildError, Interrupted, UserError
 from busyconf.model.config import resolve
@@ -104,17 +105,6 @@ def config_text(tree: KconfigTree, assignments: list[tuple[str, str]]) -> str:
     with tree.lock:
         tree.apply(assignments)
         return write_dotconfig(tree)
-
-
-def dotconfig_values(text: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for line in text.splitlines():
-        if line.startswith("CONFIG_") and "=" in line:
-            name, value = line[7:].split("=", 1)
-            out[name] = value
-        elif line.startswith("# CONFIG_") and line.endswith(" is not set"):
-            out[line[9:-11]] = "n"
-    return out
 
 
 def referenced_symbols(obj: Path, tree: KconfigTree) -> set[str]:
@@ -342,7 +332,7 @@ def _measure_reference(
             _emit(progress, CalibrationProgress("build", compiled, 0, line.strip()))
 
     ref = eng.measure(ref_text, cancel=cancel, on_line=on_line)
-    ref_values = dotconfig_values((wt.obj / ".config").read_text())
+    ref_values = bdot.parse((wt.obj / ".config").read_text())
     work = wt.root / "relink"
     work.mkdir(exist_ok=True)
     ref_map = _map(eng, work, "ref", ())
@@ -433,7 +423,7 @@ def _minimal(
     if "size" not in mstate:
         _emit(progress, CalibrationProgress("build", 0, 0, "building the minimal reference"))
         mstate["size"] = eng.measure(text, cancel=cancel).size
-        mstate["values"] = dotconfig_values((wt.obj / ".config").read_text())
+        mstate["values"] = bdot.parse((wt.obj / ".config").read_text())
         save()
     else:
         eng.measure(text, cancel=cancel)
@@ -616,7 +606,7 @@ def _toggle(
         # Stand-ins compiled for the reference do not link with this change: compile for real.
         reuse = {}
         res = eng.measure(text)
-    values = dotconfig_values((eng.obj / ".config").read_text())
+    values = bdot.parse((eng.obj / ".config").read_text())
     changed = sorted(n for n in set(values) | set(ref_values) if values.get(n, "n") != ref_values.get(n, "n"))
     out: dict[str, Any] = {
         "flip": plans[0].flip,
@@ -863,16 +853,17 @@ def build_model(
     symbols: dict[str, SymbolCost] = {}
     base = float(none.file_size)
     unit_sizes = [float(s) for s in usize]
-    for alias, target in relinks.get("aliases", {}).items():
+    aliases: dict[str, str] = relinks.get("aliases", {})
+    for alias, target in aliases.items():
         if target in units_of:
             units_of[alias] = sorted(set(units_of.get(alias, ())) | set(units_of[target]))
             strings[alias] = strings.get(target, 0)
-    for name in set(by_symbol) | set(own_cost) | set(relinks.get("aliases", {})):
+    for name in set(by_symbol) | set(own_cost) | set(aliases):
         own, per_unit = own_cost.get(name, (0.0, {}))
         deltas = tuple(sorted((u, round(d)) for u, d in per_unit.items() if round(d)))
         symbols[name] = SymbolCost(
             own=round(own),
-            strings=strings.get(name, 0) if name in by_symbol or name in relinks.get("aliases", {}) else 0,
+            strings=strings.get(name, 0) if name in by_symbol or name in aliases else 0,
             units=tuple(units_of.get(name, ())),
             deltas=deltas,
         )

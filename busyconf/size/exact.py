@@ -40,18 +40,19 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from busyconf.build import dotconfig as bdot
 from busyconf.build import runner
 from busyconf.build.build import _locked
 from busyconf.build.toolchain import find_zig
 from busyconf.errors import BuildError, Interrupted, ToolchainError
 from busyconf.size.linkmap import lld_args
-from busyconf.size.workdir import WorkTree, buildable, make_binary, open_worktree, stripped_size
+from busyconf.size.workdir import Line, WorkTree, buildable, make_binary, open_worktree, stripped_size
 
 #: Symbols whose values change the compile flags of every object (Makefile.flags).
 FLAG_SYMBOLS = (
@@ -99,8 +100,6 @@ endef
 $(foreach d,$(DIRS),$(eval $(call one,$(d))))
 all: ;
 """
-
-Line = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -164,7 +163,7 @@ class ExactEngine:
         start = time.monotonic()
         text = buildable(config_text, self.wt.release, self.wt.arch.name, self.wt.toolchain.kind)
         if self._state.get("lld"):
-            with _locked(self.wt.root):
+            with _locked(self.wt.root, cancel=cancel):
                 self._configure(text)
                 if self._switch_flags():
                     fast = self._fast(cancel, reuse or {})
@@ -175,10 +174,10 @@ class ExactEngine:
 
     def _flags(self) -> str:
         """A digest of what changes every compile command: the tool wrappers and some symbols' values."""
-        values = _values((self.obj / ".config").read_text())
-        flags = json.dumps(
-            [self.wt.tools.variables, {s: values.get(s, "") for s in FLAG_SYMBOLS}], sort_keys=True
-        )
+        values = bdot.parse((self.obj / ".config").read_text())
+        # Unset symbols count as "": the digest names the cached command files.
+        chosen = {s: "" if values.get(s, "n") == "n" else values[s] for s in FLAG_SYMBOLS}
+        flags = json.dumps([self.wt.tools.variables, chosen], sort_keys=True)
         return hashlib.sha256(flags.encode()).hexdigest()[:16]
 
     def _switch_flags(self) -> bool:
@@ -534,15 +533,6 @@ class ExactEngine:
             first = (proc.stderr.strip().splitlines() or ["no output"])[0]
             raise BuildError(f"{self.obj}: relink failed: {first}")
         return stripped_size(self.wt, out)
-
-
-def _values(text: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for line in text.splitlines():
-        if line.startswith("CONFIG_") and "=" in line:
-            name, value = line[7:].split("=", 1)
-            out[name] = value
-    return out
 
 
 _ENGINES: dict[tuple[str, str, str], ExactEngine] = {}

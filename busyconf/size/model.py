@@ -159,10 +159,14 @@ class Evaluation:
         self._blend = frozenset(model.blend)
         self._blend_on = 0
 
+    def _own_total(self) -> int:
+        """This model's total, not blended."""
+        return self.linear + self._merged(self.strings)
+
     @property
     def total(self) -> int:
         """The model's total for the enabled set."""
-        own = self.linear + self._merged(self.strings)
+        own = self._own_total()
         if self._low is None or self._bare is None:
             return own
         return self._mix(self._blend_on, own, self._low.total, self._bare.total)
@@ -232,7 +236,7 @@ class Evaluation:
             return 0
         if self._low is None or self._bare is None:
             return self._own_cost(name)
-        full = self.linear + self._merged(self.strings)
+        full = self._own_total()
         low, bare = self._low.total, self._bare.total
         n = self._blend_on
         c_full = self._own_cost(name)
@@ -256,20 +260,17 @@ class Evaluation:
             for n in gone:
                 self.set(n, True)
             return before - after
-        parts = (self.linear + self._merged(self.strings), self._low.total, self._bare.total, self._blend_on)
+        low, bare = self._low, self._bare
+        was = (self._blend_on, self._own_total(), low.total, bare.total)
         for n in gone:
             self.set(n, False)
-        full, low, bare, blend_on = (
-            self.linear + self._merged(self.strings),
-            self._low.total,
-            self._bare.total,
-            self._blend_on,
-        )
+        now = [self._blend_on, self._own_total(), low.total, bare.total]
         for n in gone:
             self.set(n, True)
         if not self._from_full.intersection(gone):
-            bare = parts[2] - (parts[0] - full)
-        return self._mix(parts[3], parts[0], parts[1], parts[2]) - self._mix(blend_on, full, low, bare)
+            # What the usage texts add stays theirs (see cost_of).
+            now[3] = was[3] - (was[1] - now[1])
+        return self._mix(*was) - self._mix(*now)
 
     def _own_cost(self, name: str) -> int:
         """What switching ``name`` off saves in this model alone (not blended)."""

@@ -99,7 +99,7 @@ def make_binary(
 ) -> int:
     """Build ``config_text`` in the measuring tree; the stripped size in bytes."""
     text = buildable(config_text, wt.release, wt.arch.name, wt.toolchain.kind)
-    with _locked(wt.root):
+    with _locked(wt.root, cancel=cancel):
         cfg = wt.obj / ".config"
         if not cfg.is_file() or cfg.read_text() != text:
             cfg.write_text(text)
