@@ -29,7 +29,7 @@ TYPE_NAMES = {
     kconfiglib.HEX: "hex",
 }
 
-_APPLET_LINE = re.compile(r"^((?:IF_\w+\(\s*)+)(APPLET\w*)\(\s*([^,\s]+)\s*,\s*([^,\s)]+)")
+_APPLET_LINE = re.compile(r"^((?:IF_\w+\(\s*)+)(APPLET\w*)\(\s*([^,\s]+)\s*,\s*([^,\s)]+)([^)]*)\)")
 _IF_NAME = re.compile(r"IF_(NOT_)?(\w+)\(")
 _HASH_IF = re.compile(r"^#if\s+(ENABLE_\w+(?:\s*\|\|\s*ENABLE_\w+)*)\s*$")
 
@@ -42,7 +42,8 @@ class Applet:
     ``excludes`` is (``IF_NOT_X``), and, if ``any_of`` is not empty, at least
     one of those is ``y`` too. ``requires[0]`` is the applet's own symbol.
     ``main`` is the C function it runs (``ash_main`` for ``sh`` when ash is
-    sh), None for a scripted applet.
+    sh), None for a scripted applet. ``usage`` is the prefix of its usage
+    macros in ``include/usage.h`` (``mkpasswd`` shares ``cryptpw``'s).
     """
 
     name: str
@@ -50,6 +51,7 @@ class Applet:
     any_of: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
     main: str | None = None
+    usage: str = ""
 
     def enabled(self, values: Mapping[str, str]) -> bool:
         if not all(values.get(s) == "y" for s in self.requires):
@@ -79,7 +81,8 @@ def parse_applet_table(text: str) -> list[Applet]:
             excludes = tuple(name for neg, name in conds if neg)
             kind, name, second = m.group(2), m.group(3), m.group(4)
             main = None if kind == "APPLET_SCRIPTED" else f"{name if kind == 'APPLET' else second}_main"
-            out.append(Applet(name, requires, any_of, excludes, main))
+            usage = name if kind == "APPLET" else m.group(5).split(",")[-1].strip()
+            out.append(Applet(name, requires, any_of, excludes, main, usage))
     return out
 
 

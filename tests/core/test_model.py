@@ -71,6 +71,10 @@ def test_applets_come_from_busybox_applet_table(tree: KconfigTree) -> None:
     mains = {(a.name, a.requires[0]): a.main for a in tree.applets}
     assert mains[("sh", "SH_IS_ASH")] == "ash_main" and mains[("sh", "SH_IS_HUSH")] == "hush_main"
     assert {a.main for a in tree.applets if a.name == "rmmod"} == {"modprobe_main", "rmmod_main"}
+    # The usage texts each entry shows: mkpasswd shares cryptpw's, `[` test's.
+    usage = {a.name: a.usage for a in tree.applets}
+    assert (usage["mkpasswd"], usage["["], usage["ls"]) == ("cryptpw", "test", "ls")
+    assert usage["ether-wake"] == "ether_wake"
     # tftp is built only with get or put support.
     off = resolve(tree, [("FEATURE_TFTP_GET", "n"), ("FEATURE_TFTP_PUT", "n")])
     assert "tftp" in cfg.applets and "tftp" not in off.applets
