@@ -184,9 +184,18 @@ def latency(tree: KconfigTree, est: Estimator, engine: ExactEngine) -> None:
     for n in names:
         est.delta(config, n, "n")
     toggle = (time.perf_counter() - start) / len(names) * 1000
+    # estimate() with the per-symbol breakdown, one toggle away from the last call
+    # (what the TUI does on a key press), against the same from a fresh state.
+    other = buildable(tree, [("TC", "n"), ("VI", "n")], engine.wt.arch.name)
     start = time.perf_counter()
-    est.estimate(config)
-    full = (time.perf_counter() - start) * 1000
+    for i in range(20):
+        est.estimate(other if i % 2 else config)
+    full = (time.perf_counter() - start) / 20 * 1000
+    fresh_states = [Estimator(est.model, tree) for _ in range(5)]
+    start = time.perf_counter()
+    for i, fresh_state in enumerate(fresh_states):
+        fresh_state.estimate(other if i % 2 else config)
+    fresh = (time.perf_counter() - start) / len(fresh_states) * 1000
     base = dotconfig_text(tree, config)
     times = []
     for sym in (
@@ -208,7 +217,8 @@ def latency(tree: KconfigTree, est: Estimator, engine: ExactEngine) -> None:
     print(f"   exact size back at the measured config: {back.size:,} bytes in {back.seconds:.2f} s")
     print(
         f"latency: delta() {toggle:.3f} ms per toggle (mean of {len(names)}); "
-        f"estimate() with breakdown {full:.2f} ms; exact size one toggle away: "
+        f"estimate() with breakdown one toggle away {full:.2f} ms (from a fresh state "
+        f"{fresh:.1f} ms, x{fresh / full:.1f}); exact size one toggle away: "
         f"median {statistics.median(times):.2f} s, max {max(times):.2f} s"
     )
 

@@ -222,6 +222,7 @@ def _calibrate(args: argparse.Namespace) -> int:
                     "build": "reference build",
                     "relink": "relinks",
                     "toggle": "toggles",
+                    "usage": "usage texts",
                     "done": "done",
                 }[event.phase]
                 if event.reference != "full" and event.phase != "done":

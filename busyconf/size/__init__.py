@@ -75,6 +75,7 @@ class Estimator:
         self._lock = threading.Lock()
         self._children = _children(tree)
         self._default_y = _default_y(tree)
+        self._closures: dict[str, list[str]] = {}
 
     @property
     def basis(self) -> str:
@@ -91,7 +92,9 @@ class Estimator:
         with self._lock:
             ev = self._eval
             ev.sync(on)
-            per = {n: self._saving(ev, values, n) for n in ev.enabled} if breakdown else {}
+            names = list(ev.enabled) if breakdown else []
+            costs = ev.savings([self._switched_off(values, n) for n in names])
+            per = dict(zip(names, costs, strict=True))
             return Estimate(
                 total=max(0, ev.total),
                 per_symbol={n: c for n, c in per.items() if c},
@@ -132,13 +135,6 @@ class Estimator:
                 ev.set(n, not v)
             return after - before
 
-    def _saving(self, ev: Evaluation, values: Mapping[str, str], name: str) -> int:
-        """Bytes saved by switching ``name`` off with what Kconfig switches off along with it."""
-        gone = [n for n in self._switched_off(values, name) if n in ev.enabled]
-        if len(gone) == 1:
-            return ev.cost_of(name)
-        return ev.saving(gone)
-
     def _switched_off(self, values: Mapping[str, str], name: str) -> list[str]:
         """``name`` and the enabled symbols whose ``depends on`` fails once it is off."""
         off = {name}
@@ -150,6 +146,13 @@ class Estimator:
         return out
 
     def _closure(self, name: str) -> list[str]:
+        """Symbols whose ``depends on`` mentions ``name``, directly or through one another (cached)."""
+        cached = self._closures.get(name)
+        if cached is None:
+            cached = self._closures[name] = self._walk(name)
+        return cached
+
+    def _walk(self, name: str) -> list[str]:
         out: list[str] = []
         seen = {name}
         stack = [name]

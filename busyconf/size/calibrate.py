@@ -1,16 +1,22 @@
 """Calibration: measure a size model for (release, arch, toolchain) with real builds.
 
-Method (chosen by measurement; see ``bench/size_accuracy.py``):
+Method (chosen by measurement; see ``bench/size_accuracy.py``), done around
+two references, defconfig and allnoconfig, each with every applet on:
 
-1. The reference ``R`` is defconfig with every applet on (known-broken
-   options off), built once; the exact engine (:mod:`busyconf.size.exact`)
-   then measures everything else from cached objects.
-2. Link level: ``R``'s objects are relinked with the real linker, once with
-   every applet's ``*_main`` defined away and once per applet symbol keeping
-   only that applet. The link maps say which input sections each applet keeps
-   alive under ``--gc-sections``; sections with the same set of users form a
-   *unit*, so libbb code several applets share is counted once.
-3. Compile level: every bool symbol that some object, host program or Kbuild
+1. The reference ``R`` (known-broken options off) is built once; the exact
+   engine (:mod:`busyconf.size.exact`) then measures everything else from
+   cached objects.
+2. Options that others ``select`` (:func:`selected_candidates`) are measured
+   forced off in the compiled headers, and what their code reaches only
+   while they are on is found by relinking it both ways (:func:`_reach`).
+3. Link level: ``R``'s objects, compiled with the unit tests and the
+   selected options off (:func:`_variant_relinks`), are relinked with the
+   real linker, once with every applet's ``*_main`` defined away and once per
+   applet symbol keeping only that applet. The link maps say which input
+   sections each applet keeps alive under ``--gc-sections``; sections with
+   the same set of users form a *unit*, so libbb code several applets share
+   is counted once. A selected option is one more user of what it reaches.
+4. Compile level: every bool symbol that some object, host program or Kbuild
    file depends on is toggled from ``R`` (off when on, on when off) and the
    exact stripped size measured. The link-map difference is charged to the
    units whose sections changed (a feature of ``ls`` grows ``ls``'s units and
@@ -18,7 +24,9 @@ Method (chosen by measurement; see ``bench/size_accuracy.py``):
    applet that uses that code); what no unit holds is the symbol's own cost.
    Symbols a toggle switches along with it (sub-options) are subtracted, so
    each symbol is charged only for itself.
-4. The model is anchored so that it gives ``R``'s size exactly.
+5. The usage texts are left to :mod:`busyconf.size.usage` (from
+   ``include/usage.h``); the model is anchored so that, with them, it gives
+   ``R``'s size exactly.
 
 Measurements are stored as they finish, so an interrupted calibration resumes.
 """
@@ -47,6 +55,7 @@ from busyconf.errors import BuildError, Interrupted, UserError
 from busyconf.model.config import resolve
 from busyconf.model.dotconfig import write_dotconfig
 from busyconf.model.kconfig import KconfigTree, load_tree
+from busyconf.size import usage as usage_texts
 from busyconf.size.exact import FLAG_SYMBOLS, ExactEngine, engine_for
 from busyconf.size.linkmap import LinkMap, read_map
 from busyconf.size.model import Evaluation, SizeModel, SymbolCost
@@ -54,9 +63,6 @@ from busyconf.size.table import TableKey, save_table
 
 #: Random applet subsets relinked to fit the merged-strings term.
 SUBSETS = 40
-#: allnoconfig has no usage texts, so the sparse reference cannot price these: the
-#: estimate takes what they cost from the full reference.
-USAGE_SYMBOLS = ("SHOW_USAGE", "FEATURE_VERBOSE_USAGE", "FEATURE_COMPRESS_USAGE")
 #: Version of the measurements in the state file (a change starts afresh).
 STATE_VERSION = 2
 
@@ -223,12 +229,11 @@ def calibrate(
     )
     minimal: dict[str, Any] | None
     try:
-        minimal = _minimal(tree, eng, full.work, full.state, full.save, progress, cancel)
+        minimal = _minimal(tree, eng, full, progress, cancel)
     except BuildError:
         minimal = None
-    model = full.model(tree, wt, minimal)
+    low: _Measured | None = None
     if sparse:
-        m_assign = minimal_assignments(tree, wt.arch.name, wt.toolchain.kind)
 
         def sparse_progress(event: CalibrationProgress) -> None:
             _emit(progress, dataclasses.replace(event, reference="sparse"))
@@ -236,7 +241,7 @@ def calibrate(
         low = _measure_reference(
             tree,
             eng,
-            m_assign,
+            minimal_assignments(tree, wt.arch.name, wt.toolchain.kind),
             "calibration-state-sparse.json",
             sparse_progress,
             cancel,
@@ -244,6 +249,10 @@ def calibrate(
             borrow,
             budget,
         )
+    _emit(progress, CalibrationProgress("usage", 0, 1, "usage texts from include/usage.h"))
+    usage_model = _usage_model(tree, wt, full, low)
+    model = full.model(tree, wt, minimal, usage_model)
+    if low is not None:
         blend = [
             n
             for n in model.symbols
@@ -253,8 +262,9 @@ def calibrate(
             and n not in FLAG_SYMBOLS
         ]
         model = model.with_sparse(
-            low.model(tree, wt, None, reference="allnoconfig + every applet"), blend, USAGE_SYMBOLS
+            low.model(tree, wt, None, usage_model, reference="allnoconfig + every applet"), blend
         )
+    model = dataclasses.replace(model, usage=usage_model)
     key = TableKey(release, wt.arch.name, toolchain)
     path = save_table(key, model.to_dict(), out)
     _emit(progress, CalibrationProgress("done", 1, 1, str(path)))
@@ -274,12 +284,14 @@ class _Measured:
     links: dict[str, Any]
     toggles: dict[str, Any]
     note: str
+    forced_off: list[str]
 
     def model(
         self,
         tree: KconfigTree,
         wt: Any,
         minimal: Mapping[str, Any] | None,
+        usage: usage_texts.UsageModel | None,
         reference: str = "defconfig + every applet, known-broken options off",
     ) -> SizeModel:
         model = build_model(
@@ -294,6 +306,7 @@ class _Measured:
             wt.tools.tools_dir.name,
             minimal,
             reference,
+            usage,
         )
         if not self.note:
             return model
@@ -337,10 +350,29 @@ def _measure_reference(
     work.mkdir(exist_ok=True)
     ref_map = _map(eng, work, "ref", ())
     state["ref_size"] = ref.size
-    links = _relinks(tree, eng, work, ref_values, state, save, progress, cancel)
     measured: dict[str, Any] = state.setdefault("toggles", {})
+    referenced = referenced_symbols(wt.obj, tree)
+    forced_off: list[str] = []
+    for name in selected_candidates(tree, assignments, ref_values, referenced):
+        t = measured.get(name)
+        if not (t and t.get("forced") and ("reach" in t or "probe_off" in t or t.get("failed"))):
+            if cancel is not None and cancel.is_set():
+                save()
+                raise Interrupted("calibration cancelled")
+            _emit(progress, CalibrationProgress("toggle", 0, 0, f"{name} (forced off)"))
+            try:
+                t = _forced_toggle(eng, work, ref_text, ref_map, name, _mains(tree, ref_values))
+            except BuildError:
+                t = {"flip": "n", "changed": [], "size": ref.size, "diff": {}, "forced": True, "failed": True}
+            measured[name] = t
+            save()
+        if not t.get("failed"):
+            forced_off.append(name)
+    _reach(tree, eng, work, ref_text, ref_values, [measured[n] for n in forced_off], save, cancel)
+    links = _variant_relinks(tree, eng, work, assignments, forced_off, state, save, progress, cancel)
     if toggles and not borrow:
-        names = toggle_candidates(tree, ref_values, referenced_symbols(wt.obj, tree))
+        eng.measure(ref_text, cancel=cancel)
+        names = toggle_candidates(tree, ref_values, referenced)
         ref_keys = eng.tree_keys()
         deps, direct = dependents(wt.obj, tree, ref_keys)
         planned_ref = resolve(tree, assignments).values
@@ -396,8 +428,58 @@ def _measure_reference(
         eng.measure(ref_text, cancel=cancel)
     note = ""
     if borrow:
-        measured, note = _borrowed(tree.release, borrow, wt.toolchain.kind, ref.size, state_name)
-    return _Measured(state, save, work, ref.size, ref_values, ref_map, links, measured, note)
+        borrowed, note = _borrowed(tree.release, borrow, wt.toolchain.kind, ref.size, state_name)
+        # The forced toggles' reach names this CPU's sections: keep the ones measured here.
+        measured = {**borrowed, **{n: t for n, t in measured.items() if t.get("forced")}}
+    return _Measured(state, save, work, ref.size, ref_values, ref_map, links, measured, note, forced_off)
+
+
+#: The bunzip2 decoder's object: the full reference's base holds it (compressed usage texts).
+_DECODER_OBJECT = "archival/libarchive/decompress_bunzip2.o"
+
+
+def _usage_model(
+    tree: KconfigTree, wt: Any, full: _Measured, low: _Measured | None
+) -> usage_texts.UsageModel:
+    """The usage term: texts from include/usage.h, code sizes from the usage toggles measured.
+
+    Code: SHOW_USAGE switched on at the sparse reference (short, uncompressed
+    texts) less its texts, else switched off at the full one. Compression:
+    FEATURE_COMPRESS_USAGE switched off at the full reference less the texts'
+    change, plus ``unpack_bz2_data``; the rest of the decoder is what the
+    texts pay when no applet links it.
+    """
+    marked = usage_texts.extract_texts(
+        wt.obj / "include",
+        tree.applets,
+        full.ref_values,
+        {n: tree.type_of(n) for n in tree.symbols},
+        wt.tools.variables.get("HOSTCC", "gcc"),
+    )
+    on_full = {n for n, v in full.ref_values.items() if v == "y"}
+
+    def code_of(m: _Measured | None, name: str) -> int | None:
+        t = m.toggles.get(name) if m is not None else None
+        if m is None or not t or name not in t["changed"]:
+            return None
+        sign = -1 if t["flip"] == "n" else 1
+        texts = sum(int(d) for k, d in t["diff"].items() if _is_usage(k))
+        return sign * (int(t["size"]) - m.ref_size - texts)
+
+    none = full.links["links"]["(none)"]["sections"]
+    decoder = {k: v for k, v in none.items() if k.startswith(_DECODER_OBJECT + ":")}
+    unpack = sum(v for k, v in decoder.items() if k.endswith("unpack_bz2_data)"))
+    glue = code_of(full, usage_texts.COMPRESS) or 0
+    code = code_of(low, usage_texts.SHOW)
+    if code is None:
+        code = (code_of(full, usage_texts.SHOW) or 0) - glue
+    return usage_texts.UsageModel(
+        usage_texts.segments(marked),
+        usage_texts.fit_compression(marked, on_full),
+        code=code,
+        compress_code=glue + unpack,
+        decoder=sum(decoder.values()) - unpack,
+    )
 
 
 def minimal_assignments(tree: KconfigTree, arch: str, toolchain_kind: str = "zig") -> list[tuple[str, str]]:
@@ -410,25 +492,64 @@ def minimal_assignments(tree: KconfigTree, arch: str, toolchain_kind: str = "zig
 def _minimal(
     tree: KconfigTree,
     eng: ExactEngine,
-    work: Path,
-    state: dict[str, Any],
-    save: Callable[[], None],
+    full: _Measured,
     progress: Progress | None,
     cancel: threading.Event | None,
 ) -> dict[str, Any]:
     """The minimal reference: its exact size, values and per-applet link maps."""
     wt = eng.wt
-    text = config_text(tree, minimal_assignments(tree, wt.arch.name, wt.toolchain.kind))
-    mstate: dict[str, Any] = state.setdefault("minimal", {})
+    assignments = minimal_assignments(tree, wt.arch.name, wt.toolchain.kind)
+    mstate: dict[str, Any] = full.state.setdefault("minimal", {})
     if "size" not in mstate:
         _emit(progress, CalibrationProgress("build", 0, 0, "building the minimal reference"))
-        mstate["size"] = eng.measure(text, cancel=cancel).size
+        mstate["size"] = eng.measure(config_text(tree, assignments), cancel=cancel).size
         mstate["values"] = bdot.parse((wt.obj / ".config").read_text())
-        save()
-    else:
-        eng.measure(text, cancel=cancel)
-    _relinks(tree, eng, work, mstate["values"], mstate, save, progress, cancel, n_subsets=0)
+        full.save()
+    _variant_relinks(
+        tree, eng, full.work, assignments, full.forced_off, mstate, full.save, progress, cancel, n_subsets=0
+    )
     return mstate
+
+
+#: Off in the tree whose objects are relinked: the unit tests register themselves
+#: from constructors, which keep printf, strftime and more alive in every relink
+#: (44.7 KB instead of 11.4 KB with no applet, allnoconfig, x86_64). The reference
+#: keeps it on; its toggle prices it.
+RELINK_OFF = ("UNIT_TEST",)
+
+
+def _variant_relinks(
+    tree: KconfigTree,
+    eng: ExactEngine,
+    work: Path,
+    assignments: list[tuple[str, str]],
+    forced_off: list[str],
+    state: dict[str, Any],
+    save: Callable[[], None],
+    progress: Progress | None,
+    cancel: threading.Event | None,
+    n_subsets: int = SUBSETS,
+) -> dict[str, Any]:
+    """Relinks (:func:`_relinks`) of the reference with :data:`RELINK_OFF` and ``forced_off`` off.
+
+    With the options that ``select`` them off, libbb compiled for every applet
+    does not call what they add (syslog, and with it musl's strftime and time
+    zones, from every error message): the units' users are then those that
+    call it themselves. The relinks are kept in ``state``.
+    """
+    text = config_text(tree, [*assignments, *((n, "n") for n in RELINK_OFF if tree.has(n))])
+    force = {n: False for n in forced_off}
+    signature = json.dumps([text, sorted(force)])
+    if state.get("links_config") != signature:
+        state.pop("links", None)
+        state["links_config"] = signature
+    try:
+        eng.measure(text, cancel=cancel, force=force)
+    except BuildError:
+        # Forced off together they do not build: relink with them as Kconfig says.
+        eng.measure(text, cancel=cancel)
+    values = bdot.parse((eng.wt.obj / ".config").read_text())
+    return _relinks(tree, eng, work, values, state, save, progress, cancel, n_subsets=n_subsets)
 
 
 def _borrowed(
@@ -471,10 +592,12 @@ def _load_state(path: Path, ref_text: str, toolchain_version: str) -> dict[str, 
     return state
 
 
-def _map(eng: ExactEngine, work: Path, tag: str, defsyms: Iterable[str]) -> LinkMap:
+def _map(
+    eng: ExactEngine, work: Path, tag: str, defsyms: Iterable[str], extra: Iterable[str] = ()
+) -> LinkMap:
     mp = work / f"{tag}.map"
     out = work / f"{tag}.bin"
-    size = eng.link([f"--defsym={d}=0" for d in defsyms] + [f"-Map={mp}"], output=out)
+    size = eng.link([f"--defsym={d}=0" for d in defsyms] + [*extra, f"-Map={mp}"], output=out)
     result = read_map(mp, size)
     mp.unlink()
     out.unlink(missing_ok=True)
@@ -626,6 +749,102 @@ def _toggle(
     return out
 
 
+def selected_candidates(
+    tree: KconfigTree, assignments: list[tuple[str, str]], ref_values: Mapping[str, str], referenced: set[str]
+) -> list[str]:
+    """Bool symbols on in the reference that options ``select``, so no assignment turns off.
+
+    FEATURE_SYSLOG is one: selected by logger, syslogd and more, it compiles
+    syslog support (and with it musl's syslog, strftime and time zones) into
+    every error message of libbb; LONG_OPTS another. Toggles of the options
+    that select them cannot see them: they are measured forced off.
+    """
+    out = []
+    for name, sym in tree.symbols.items():
+        if sym.orig_type != kconfiglib.BOOL or name in FORCED or name in FLAG_SYMBOLS:
+            continue
+        if sym.choice is not None or name == "HAVE_DOT_CONFIG" or tree.is_applet(name):
+            continue
+        if ref_values.get(name) != "y" or name not in referenced:
+            continue
+        if resolve(tree, [*assignments, (name, "n")]).values.get(name) == "y":
+            out.append(name)
+    return out
+
+
+def _forced_toggle(
+    eng: ExactEngine, work: Path, ref_text: str, ref_map: LinkMap, name: str, mains: list[str]
+) -> dict[str, Any]:
+    """The reference with a selected symbol forced off in the compiled headers.
+
+    Besides the toggle's size and section differences, a *probe*: the
+    functions whose code changed, relinked with no applet; :func:`_reach`
+    relinks them again with the symbol on to see what they reach through it.
+    See :func:`selected_candidates`.
+    """
+    res = eng.measure(ref_text, force={name: False})
+    lm = _map(eng, work, "toggle", ())
+    diff = {
+        k: v - ref_map.sections.get(k, 0) for k, v in lm.sections.items() if v != ref_map.sections.get(k, 0)
+    }
+    diff.update({k: -v for k, v in ref_map.sections.items() if k not in lm.sections})
+    probe = sorted({_function_of(k) for k in diff} - {""})
+    off = _map(eng, work, "probe", mains, [f"--undefined={f}" for f in probe])
+    return {
+        "flip": "n",
+        "changed": [name],
+        "size": res.size,
+        "diff": diff,
+        "forced": True,
+        "probe": probe,
+        "probe_off": off.sections,
+    }
+
+
+def _reach(
+    tree: KconfigTree,
+    eng: ExactEngine,
+    work: Path,
+    ref_text: str,
+    ref_values: Mapping[str, str],
+    forced: list[dict[str, Any]],
+    save: Callable[[], None],
+    cancel: threading.Event | None,
+) -> None:
+    """What each forced symbol's code reaches only while it is on (``reach`` of its toggle).
+
+    The probe relinked with the reference's objects against the one with the
+    symbol off: sections of objects the toggle did not recompile (musl's
+    syslog and strftime behind FEATURE_SYSLOG) are kept alive by the symbol,
+    so the symbol becomes one more user of their units.
+    """
+    todo = [t for t in forced if "probe_off" in t]
+    if not todo:
+        return
+    eng.measure(ref_text, cancel=cancel)
+    mains = _mains(tree, ref_values)
+    for t in todo:
+        on = _map(eng, work, "probe", mains, [f"--undefined={f}" for f in t["probe"]])
+        recompiled = {_object_of(k) for k in t["diff"]}
+        off = t.pop("probe_off")
+        t["reach"] = {
+            k: v for k, v in on.sections.items() if k not in off and _object_of(k) not in recompiled
+        }
+    save()
+
+
+def _mains(tree: KconfigTree, values: Mapping[str, str]) -> list[str]:
+    return sorted({a.main for a in tree.applets if a.main and a.enabled(values)})
+
+
+def _function_of(key: str) -> str:
+    """``bb_verror_msg`` for ``libbb/verror_msg.o:(.text.bb_verror_msg)``; "" for data or libc."""
+    obj, _, section = key.partition(":(")
+    if ".a(" in obj or obj.startswith(("/", "<")) or not section.startswith(".text."):
+        return ""
+    return section[len(".text.") : -1].split(".")[-1]
+
+
 def _share(res: dict[str, Any], name: str, plan: _Plan, members: list[str], ref_size: int) -> dict[str, Any]:
     """One member's equal share of a group toggle."""
     n = len(members)
@@ -687,8 +906,14 @@ def build_model(
     tools_digest: str = "",
     minimal: Mapping[str, Any] | None = None,
     reference: str = "defconfig + every applet, known-broken options off",
+    usage_model: usage_texts.UsageModel | None = None,
 ) -> SizeModel:
-    """Units from the per-applet link maps, compile-level costs from the toggles."""
+    """Units from the per-applet link maps, compile-level costs from the toggles.
+
+    The usage texts and the usage symbols are left to ``usage_model`` (the term the
+    estimate adds): the texts' share of every toggle is dropped, and the
+    anchor takes off what the term gives the reference.
+    """
     links = {k: LinkMap(v["sections"], v["file_size"]) for k, v in relinks["links"].items()}
     by_symbol: dict[str, list[str]] = relinks["by_symbol"]
     subsets: dict[str, list[str]] = relinks["subsets"]
@@ -705,6 +930,12 @@ def build_model(
                 continue
             users.setdefault(key, set()).add(sym)
             sizes[key] = size
+    for name, t in toggles.items():
+        if name in t["changed"]:
+            for key, size in t.get("reach", {}).items():
+                if key not in none.sections:
+                    users.setdefault(key, set()).add(name)
+                    sizes.setdefault(key, size)
     if minimal:
         users = _feature_users(users, minimal, toggles, ref_values, by_symbol)
     groups: dict[frozenset[str], list[str]] = {}
@@ -754,28 +985,11 @@ def build_model(
     n_link = len(usize)
     ev_link.sync(n for n in units_of if ref_values.get(n) == "y")
 
-    # Usage texts: one unit per applet symbol (live while it is on), so that
-    # usage options (verbose, compressed, none) scale with the applets on.
-    usage_of: dict[str, float] = {}
-    for name in by_symbol:
-        t = toggles.get(name)
-        if t and name in t["changed"]:
-            usage_of[name] = -sum(d for k, d in t["diff"].items() if _is_usage(k)) * (
-                -1 if t["flip"] == "n" else 1
-            )
-    usage_unit: dict[str, int] = {}
-    for name, amount in sorted(usage_of.items()):
-        if amount > 0:
-            usage_unit[name] = len(usize)
-            usize.append(0)
-            units_of.setdefault(name, []).append(usage_unit[name])
-    usage_total = sum(usage_of[n] for n in usage_unit) or 1.0
-
     # Each toggle as a vector "on minus off": (own, {unit: bytes}).
     vectors: dict[str, tuple[float, dict[int, float]]] = {}
     changed_of: dict[str, set[str]] = {}
     for name, t in toggles.items():
-        if name not in t["changed"]:
+        if name not in t["changed"] or name in usage_texts.SYMBOLS:
             continue
         sign = -1 if t["flip"] == "n" else 1
         total = sign * (t["size"] - ref_size)
@@ -796,13 +1010,7 @@ def build_model(
                 continue
             per_unit[unit] = per_unit.get(unit, 0) + sign * d
             placed += sign * d
-        if name in usage_unit:
-            usize[usage_unit[name]] = round(usage)
-            total -= usage
-        elif usage:
-            for a, u in usage_unit.items():
-                per_unit[u] = per_unit.get(u, 0) + usage * usage_of[a] / usage_total
-            placed += usage
+        total -= usage
         if t["flip"] == "n":
             # Link level already charges the units that go with this symbol and what it switches off.
             switched = {name} | set(t["changed"])
@@ -879,7 +1087,8 @@ def build_model(
     model = SizeModel(basis, round(base), tuple(round(s) for s in unit_sizes), symbols, True, {}, coef, power)
     ev = Evaluation(model)
     ev.sync(n for n in model.symbols if ref_values.get(n) == "y")
-    anchor = ref_size - ev.total
+    # Every reference has bunzip2 on, so the full model's decoder fix is 0 there.
+    anchor = ref_size - ev.total - _usage_total(usage_model, ref_values)
     info = {
         "method": "link-level units from relinks of the reference; compile-level costs from exact toggles",
         "reference": reference,
@@ -898,6 +1107,16 @@ def build_model(
         info["minimal_size"] = minimal["size"]
         info["minimal_error"] = ev.total - minimal["size"]
     return final
+
+
+def _usage_total(usage: usage_texts.UsageModel | None, values: Mapping[str, str]) -> int:
+    if usage is None:
+        return 0
+    state = usage_texts.UsageState(usage)
+    for name, value in values.items():
+        if value == "y":
+            state.set(name, True)
+    return state.total
 
 
 def _feature_users(

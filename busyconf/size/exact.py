@@ -154,22 +154,27 @@ class ExactEngine:
         cancel: threading.Event | None = None,
         on_line: Line | None = None,
         reuse: Mapping[str, str] | None = None,
+        force: Mapping[str, bool] | None = None,
     ) -> ExactResult:
         """The stripped size of ``config_text`` (a full .config), built as ``busyconf build`` would.
 
         ``reuse`` (calibration only; the result is then approximate): target ->
-        cached key to link instead of compiling a miss that is in it.
+        cached key to link instead of compiling a miss that is in it. ``force``
+        (calibration only): symbols set in the compiled headers whatever
+        Kconfig says, to measure a hidden symbol that options ``select``.
         """
         start = time.monotonic()
         text = buildable(config_text, self.wt.release, self.wt.arch.name, self.wt.toolchain.kind)
         if self._state.get("lld"):
             with _locked(self.wt.root, cancel=cancel):
-                self._configure(text)
+                self._configure(text, force or {})
                 if self._switch_flags():
                     fast = self._fast(cancel, reuse or {})
                     if fast is not None:
                         size, compiled, restored = fast
                         return ExactResult(size, compiled, restored, time.monotonic() - start, False)
+        if force:
+            raise BuildError(f"{self.obj}: forced symbols need a tree built once with these flags")
         return self._full(config_text, start, cancel, on_line)
 
     def _flags(self) -> str:
@@ -290,7 +295,7 @@ class ExactEngine:
             tail = (proc.stderr.strip().splitlines() or proc.stdout.strip().splitlines() or ["no output"])[-1]
             raise BuildError(f"{self.obj}: {what} failed (exit {proc.returncode}): {tail}")
 
-    def _configure(self, text: str) -> None:
+    def _configure(self, text: str, force: Mapping[str, bool] | None = None) -> None:
         cfg = self.obj / ".config"
         if not cfg.is_file() or cfg.read_text() != text:
             cfg.write_text(text)
@@ -305,6 +310,9 @@ class ExactEngine:
         )
         if proc.returncode != 0:
             raise BuildError(f"{self.obj}: conf -s failed (exit {proc.returncode})")
+        if force:
+            header = self.obj / "include" / "autoconf.h"
+            header.write_text(force_autoconf(header.read_text(), force))
         self._sh(["scripts/basic/split-include", "include/autoconf.h", "include/config"], "split-include")
 
     def _generate(self) -> None:
@@ -551,3 +559,30 @@ def engine_for(release: str, arch: str, toolchain: str = "zig") -> ExactEngine:
 def exact_size(release: str, arch: str, config_text: str, toolchain: str = "zig") -> ExactResult:
     """The exact stripped size of ``config_text`` for (release, arch, toolchain)."""
     return engine_for(release, arch, toolchain).measure(config_text)
+
+
+def _autoconf_block(name: str, on: bool) -> str:
+    """What ``conf`` writes into autoconf.h for a bool symbol."""
+    if not on:
+        return (
+            f"#undef CONFIG_{name}\n#define ENABLE_{name} 0\n"
+            f"#define IF_{name}(...)\n#define IF_NOT_{name}(...) __VA_ARGS__\n"
+        )
+    return (
+        f"#define CONFIG_{name} 1\n#define ENABLE_{name} 1\n#ifdef MAKE_SUID\n"
+        f'# define IF_{name}(...) __VA_ARGS__ "CONFIG_{name}"\n#else\n'
+        f"# define IF_{name}(...) __VA_ARGS__\n#endif\n#define IF_NOT_{name}(...)\n"
+    )
+
+
+def force_autoconf(text: str, force: Mapping[str, bool]) -> str:
+    """``text`` (an autoconf.h) with the bool symbols in ``force`` set as given."""
+    for name, on in force.items():
+        for was in (True, False):
+            block = _autoconf_block(name, was)
+            if block in text:
+                text = text.replace(block, _autoconf_block(name, on))
+                break
+        else:
+            raise BuildError(f"autoconf.h: no bool symbol {name} to force")
+    return text

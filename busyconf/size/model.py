@@ -14,9 +14,9 @@ reference and off in the sparse one. The total is then
 ``f * full + (1 - f) * sparse`` with ``f`` the share of ``blend`` symbols on,
 so that a configuration built up from allnoconfig is estimated around the
 reference it resembles (the full reference shares library code that a sparse
-configuration does not). Symbols the sparse reference could not measure
-(``from_full``: usage texts, which it has none of) count in the sparse part
-as the full model prices them: ``sparse(C - X) + full(C) - full(C - X)``.
+configuration does not). The usage texts, an interaction of the usage options
+and every applet, are priced outside both by :mod:`busyconf.size.usage` and
+added to the total.
 
 The last term is the merged string literals: the linker keeps one copy of a
 string however many applets use it, so they grow less than linearly (the
@@ -33,11 +33,13 @@ proportion to the units it touches, not to the configuration.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from busyconf.errors import UserError
+from busyconf.size.usage import UsageModel, UsageState
 
 
 @dataclass(frozen=True)
@@ -64,13 +66,31 @@ class SizeModel:
     strings_power: float = 1.0
     sparse: SizeModel | None = None
     blend: tuple[str, ...] = ()
-    from_full: tuple[str, ...] = ()
+    usage: UsageModel | None = None
 
-    def with_sparse(
-        self, sparse: SizeModel, blend: Iterable[str], from_full: Iterable[str] = ()
-    ) -> SizeModel:
+    def with_sparse(self, sparse: SizeModel, blend: Iterable[str]) -> SizeModel:
         """This model blended with one calibrated around the sparse reference."""
-        return replace(self, sparse=sparse, blend=tuple(sorted(blend)), from_full=tuple(sorted(from_full)))
+        return replace(self, sparse=sparse, blend=tuple(sorted(blend)))
+
+    @cached_property
+    def delta_users(self) -> tuple[tuple[tuple[str, int, int], ...], ...]:
+        """Per unit: (symbol, bytes, 1 if the unit is also the symbol's own else 0) for each delta on it."""
+        out: list[list[tuple[str, int, int]]] = [[] for _ in self.units]
+        for name, c in self.symbols.items():
+            own = set(c.units)
+            for u, d in c.deltas:
+                out[u].append((name, d, 1 if u in own else 0))
+        return tuple(tuple(x) for x in out)
+
+    @cached_property
+    def names(self) -> frozenset[str]:
+        """Every symbol the model (with its sparse model and usage term) prices."""
+        out = set(self.symbols)
+        if self.sparse is not None:
+            out |= self.sparse.names
+        if self.usage is not None:
+            out |= self.usage.symbols()
+        return frozenset(out)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str) -> SizeModel:
@@ -92,10 +112,11 @@ class SizeModel:
             blend = tuple(str(n) for n in data.get("blend", ()))
             if sparse is not None and not blend:
                 raise ValueError("a sparse model without blend symbols")
+            usage = UsageModel.from_dict(data["usage"]) if data.get("usage") else None
             return cls(
                 sparse=sparse,
                 blend=blend,
-                from_full=tuple(str(n) for n in data.get("from_full", ())),
+                usage=usage,
                 basis=str(data["basis"]),
                 base=int(data["base"]),
                 units=units,
@@ -134,11 +155,11 @@ class SizeModel:
                 {
                     "sparse": self.sparse.to_dict(),
                     "blend": list(self.blend),
-                    "from_full": list(self.from_full),
                 }
                 if self.sparse
                 else {}
             ),
+            **({"usage": self.usage.to_dict()} if self.usage else {}),
         }
 
 
@@ -153,27 +174,38 @@ class Evaluation:
         self.linear = model.base
         self.strings = 0
         self._low = Evaluation(model.sparse) if model.sparse is not None else None
-        # The full model without the from_full symbols: what they add is full - bare.
-        self._bare = Evaluation(replace(model, sparse=None)) if model.sparse is not None else None
-        self._from_full = frozenset(model.from_full)
+        self._usage = UsageState(model.usage) if model.usage is not None else None
         self._blend = frozenset(model.blend)
         self._blend_on = 0
+        self._merged_now: int | None = None
+        # Kept up to date by set(), so that what one symbol saves is O(1) (see _single):
+        # the bytes of the units it alone keeps alive, and of its deltas that count.
+        self._sole: dict[str, int] = {}
+        self._dlive: dict[str, int] = {}
+        self._ids = {n: i + 1 for i, n in enumerate(model.symbols)}
+        self._by_id = ["", *model.symbols]
+        self._xor = [0] * len(model.units)
 
     def _own_total(self) -> int:
-        """This model's total, not blended."""
-        return self.linear + self._merged(self.strings)
+        """This model's link-level total, not blended, without the usage texts."""
+        if self._merged_now is None:
+            self._merged_now = self._merged(self.strings)
+        return self.linear + self._merged_now
 
     @property
     def total(self) -> int:
         """The model's total for the enabled set."""
-        own = self._own_total()
-        if self._low is None or self._bare is None:
-            return own
-        return self._mix(self._blend_on, own, self._low.total, self._bare.total)
+        usage = fix = 0
+        if self._usage is not None:
+            usage, fix = self._usage.total, self._usage.full_model_fix()
+        return self._mix(self._blend_on, self._own_total() + fix, self._low) + usage
 
-    def _mix(self, blend_on: int, full: float, sparse: float, bare: float) -> int:
+    def _mix(self, blend_on: int, full: float, low: Evaluation | None) -> int:
+        """``f * full + (1 - f) * sparse`` (``full`` alone without a sparse model)."""
+        if low is None:
+            return round(full)
         f = blend_on / len(self._blend)
-        return round(f * full + (1 - f) * (sparse + full - bare))
+        return round(f * full + (1 - f) * low.total)
 
     def _merged(self, s: int) -> int:
         """Merged string literals: deduplication makes them grow less than linearly."""
@@ -189,33 +221,70 @@ class Evaluation:
             self.enabled.add(name)
         else:
             self.enabled.discard(name)
-        if self._low is not None and self._bare is not None:
-            if name not in self._from_full:
-                self._low.set(name, on)
-                self._bare.set(name, on)
+        if self._low is not None:
+            self._low.set(name, on)
             if name in self._blend:
                 self._blend_on += 1 if on else -1
+        if self._usage is not None:
+            self._usage.set(name, on)
         if cost is None:
             return
-        refs, usize = self.refs, self.usize
+        refs, usize, xor, sole = self.refs, self.usize, self._xor, self._sole
         sign = 1 if on else -1
-        self.strings += sign * cost.strings
+        if cost.strings:
+            self.strings += sign * cost.strings
+            self._merged_now = None
         total = self.linear + sign * cost.own
         for u, d in cost.deltas:
             usize[u] += sign * d
             if refs[u]:
                 total += sign * d
+                if refs[u] == 1:
+                    sole[self._by_id[xor[u]]] += sign * d
+        me = self._ids[name]
+        moved: list[tuple[int, int]] = []
         if on:
+            sole[name] = 0
             for u in cost.units:
-                if refs[u] == 0:
+                before = refs[u]
+                if before == 0:
                     total += usize[u]
+                    sole[name] += usize[u]
+                elif before == 1:
+                    sole[self._by_id[xor[u]]] -= usize[u]
                 refs[u] += 1
+                xor[u] ^= me
+                if before < 2:
+                    moved.append((u, before))
         else:
             for u in cost.units:
+                before = refs[u]
                 refs[u] -= 1
+                xor[u] ^= me
                 if refs[u] == 0:
                     total -= usize[u]
+                elif refs[u] == 1:
+                    sole[self._by_id[xor[u]]] += usize[u]
+                if before <= 2:
+                    moved.append((u, before))
+            del sole[name]
+            del self._dlive[name]
         self.linear = total
+        self._recount_deltas(moved, name)
+        if on:
+            self._dlive[name] = sum(d for u, d in cost.deltas if refs[u] > (1 if u in cost.units else 0))
+
+    def _recount_deltas(self, moved: list[tuple[int, int]], skip: str) -> None:
+        """Deltas of other enabled symbols on units whose user count crossed 0, 1 or 2."""
+        refs, dlive, enabled = self.refs, self._dlive, self.enabled
+        users = self.model.delta_users
+        for u, before in moved:
+            after = refs[u]
+            for other, d, own in users[u]:
+                if other != skip and other in enabled:
+                    was, now = before > own, after > own
+                    if was != now:
+                        dlive[other] += d if now else -d
 
     def sync(self, on: Iterable[str]) -> None:
         """Make the enabled set equal ``on``, touching only what differs."""
@@ -226,78 +295,95 @@ class Evaluation:
             self.set(name, True)
 
     def cost_of(self, name: str) -> int:
-        """Bytes saved by switching ``name`` (enabled) off alone.
-
-        With a sparse model, what the ``from_full`` symbols add stays theirs: an
-        applet is not charged the change in its share of the usage texts, which
-        the full reference measures only through compression noise.
-        """
-        if name not in self.enabled:
-            return 0
-        if self._low is None or self._bare is None:
-            return self._own_cost(name)
-        full = self._own_total()
-        low, bare = self._low.total, self._bare.total
-        n = self._blend_on
-        c_full = self._own_cost(name)
-        alone = name in self._from_full
-        after = self._mix(
-            n - (name in self._blend),
-            full - c_full,
-            low - (0 if alone else self._low.cost_of(name)),
-            bare - (0 if alone else c_full),
-        )
-        return self._mix(n, full, low, bare) - after
+        """Bytes saved by switching ``name`` (enabled) off alone."""
+        return self.saving((name,))
 
     def saving(self, names: Iterable[str]) -> int:
-        """Bytes saved by switching the enabled ``names`` off together (as :meth:`cost_of`)."""
-        gone = [n for n in names if n in self.enabled]
-        if self._low is None or self._bare is None:
-            before = self.total
-            for n in gone:
-                self.set(n, False)
-            after = self.total
-            for n in gone:
-                self.set(n, True)
-            return before - after
-        low, bare = self._low, self._bare
-        was = (self._blend_on, self._own_total(), low.total, bare.total)
-        for n in gone:
-            self.set(n, False)
-        now = [self._blend_on, self._own_total(), low.total, bare.total]
-        for n in gone:
-            self.set(n, True)
-        if not self._from_full.intersection(gone):
-            # What the usage texts add stays theirs (see cost_of).
-            now[3] = was[3] - (was[1] - now[1])
-        return self._mix(*was) - self._mix(*now)
+        """Bytes saved by switching the enabled ``names`` off together (the state is left alone)."""
+        return self.savings([list(names)])[0]
 
-    def _own_cost(self, name: str) -> int:
-        """What switching ``name`` off saves in this model alone (not blended)."""
+    def savings(self, groups: Iterable[Sequence[str]]) -> list[int]:
+        """:meth:`saving` of each group, what does not depend on the group worked out once."""
+        full = self._own_total()
+        u = self._usage
+        usage = fix = 0
+        if u is not None:
+            usage, fix = u.total, u.full_model_fix()
+        low = self._low
+        low_total = low.total if low is not None else 0
+        n, blend, width = self._blend_on, self._blend, len(self._blend) or 1
+        before = self._mix(n, full + fix, low)
+        out = []
+        for names in groups:
+            gone = [x for x in names if x in self.enabled]
+            if not gone:
+                out.append(0)
+                continue
+            if len(gone) == 1:
+                mine = self._single(gone[0])
+                low_less = low._single(gone[0]) if low is not None and gone[0] in low._sole else 0
+            else:
+                mine = self._own_saving(gone)
+                low_less = low._own_saving(gone) if low is not None else 0
+            usage_after, fix_after = (u.without(gone), u.full_model_fix(gone)) if u is not None else (0, 0)
+            full_after = full - mine + fix_after
+            if low is None:
+                after = round(full_after)
+            else:
+                f = (n - sum(1 for g in gone if g in blend)) / width
+                after = round(f * full_after + (1 - f) * (low_total - low_less))
+            out.append(before - after + usage - usage_after)
+        return out
+
+    def _single(self, name: str) -> int:
+        """:meth:`_own_saving` of one enabled symbol, from the counts set() keeps."""
         cost = self.model.symbols.get(name)
         if cost is None:
             return 0
-        refs, usize = self.refs, self.usize
-        out = cost.own
+        out = cost.own + self._sole[name] + self._dlive[name]
         if cost.strings:
-            out += self._merged(self.strings) - self._merged(self.strings - cost.strings)
-        for u, d in cost.deltas:
-            if refs[u]:
-                out += d
-        for u in cost.units:
-            if refs[u] == 1:
+            out += self._own_total() - self.linear - self._merged(self.strings - cost.strings)
+        return out
+
+    def _own_saving(self, names: list[str]) -> int:
+        """What switching the enabled ``names`` off saves in this model alone (not blended).
+
+        As :meth:`set` would: a unit goes when its last user does, with all its
+        bytes; a feature's delta goes with it from a unit that stays.
+        """
+        symbols = self.model.symbols
+        costs = [c for c in (symbols.get(n) for n in names) if c is not None]
+        if not costs:
+            return 0
+        refs, usize = self.refs, self.usize
+        out = 0
+        strings = 0
+        dec: dict[int, int] = {}
+        for c in costs:
+            out += c.own
+            strings += c.strings
+            for u in c.units:
+                dec[u] = dec.get(u, 0) + 1
+        if strings:
+            out += self._own_total() - self.linear - self._merged(self.strings - strings)
+        for u, k in dec.items():
+            if refs[u] == k:
                 out += usize[u]
+        for c in costs:
+            for u, d in c.deltas:
+                if refs[u] > dec.get(u, 0):
+                    out += d
         return out
 
     def shared(self) -> int:
         """Bytes in units that two or more enabled symbols keep alive."""
         own = sum(s for r, s in zip(self.refs, self.usize, strict=True) if r > 1)
-        if self._low is None or self._bare is None:
+        if self._low is None:
             return own
-        return self._mix(self._blend_on, own, self._low.shared(), self._bare.shared())
+        f = self._blend_on / len(self._blend)
+        return round(f * own + (1 - f) * self._low.shared())
 
 
 def enabled_names(values: Mapping[str, str], model: SizeModel) -> set[str]:
     """Model symbols that are ``y`` in ``values``."""
-    names = model.symbols.keys() | (model.sparse.symbols.keys() if model.sparse else set())
-    return {n for n in names if values.get(n) == "y"}
+    return {n for n in model.names if values.get(n) == "y"}

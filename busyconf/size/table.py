@@ -2,7 +2,7 @@
 
 ::
 
-    {"format": "busyconf-size-table", "format_version": 1,
+    {"format": "busyconf-size-table", "format_version": 2,
      "release": "1.38.0", "arch": "x86_64", "toolchain": "zig",
      "busyconf": "0.1.0", "checksum": "sha256:<hex of the canonical model>",
      "model": {...}}
@@ -28,7 +28,7 @@ from busyconf.errors import UserError
 from busyconf.source import cache_root
 
 FORMAT = "busyconf-size-table"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 class SizeTableError(UserError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -10,6 +11,7 @@ from busyconf.model import load_tree, resolve
 from busyconf.size import estimator_for
 from busyconf.size.labels import label_bytes
 from busyconf.size.model import Evaluation, SizeModel, SymbolCost
+from busyconf.size.usage import Segment, UsageModel
 
 
 def test_label_parsing() -> None:
@@ -72,22 +74,48 @@ def test_blend_follows_the_reference_a_configuration_resembles() -> None:
     assert fresh.enabled == {"A", "F"} and fresh.total == ev.total
 
 
-def test_from_full_symbols_are_priced_by_the_full_model_in_the_sparse_part() -> None:
-    """Usage texts: the sparse reference has none, so the full model's price stands in."""
-    sparse = SizeModel("s", 40, (500,), {"A": SymbolCost(own=5, units=(0,))}, True)
-    full = SizeModel(
-        "f",
-        100,
-        (1000,),
-        {"A": SymbolCost(own=5, units=(0,)), "U": SymbolCost(own=30), "G": SymbolCost(own=20)},
-        True,
-    ).with_sparse(sparse, ["G", "U"], ["U"])
-    ev = Evaluation(SizeModel.from_dict(full.to_dict(), "t"))
-    ev.sync(["A", "U"])
-    assert ev.total == round(0.5 * (100 + 1005 + 30) + 0.5 * (545 + 30))
-    assert ev.cost_of("U") == ev.total - 545
+def _usage_model() -> UsageModel:
+    """Two applets (A, B), one with a text that FEATURE_X adds to; B links the bunzip2 decoder."""
+    segs = (
+        Segment((("A", True),), (3000, 9000)),
+        Segment((("A", True), ("X", True)), (1500, 1500)),
+        Segment((("BUNZIP2", True),), (100, 400)),
+    )
+    return UsageModel(segs, ((0.3, 0.0, 0.0), (0.25, 0.0, 0.0)), code=200, compress_code=40, decoder=2800)
+
+
+def test_usage_texts_follow_the_usage_options_and_the_applets() -> None:
+    """Short, verbose, compressed (4 KB and up, or when the decoder is linked anyway), none."""
+    usage = _usage_model()
+    assert UsageModel.from_dict(usage.to_dict()) == usage
+    # The base holds the bunzip2 decoder (2,800), as the full reference's does.
+    link = SizeModel("f", 2900, (1000,), {"A": SymbolCost(own=5, units=(0,))}, True)
+    ev = Evaluation(replace(link, usage=usage))
     ev.sync(["A"])
-    assert ev.total == 545
+    assert ev.total == 1105
+    ev.sync(["A", "SHOW_USAGE"])
+    assert ev.total == 1105 + 200 + 3000 + 1
+    ev.sync(["A", "SHOW_USAGE", "FEATURE_COMPRESS_USAGE"])
+    assert ev.total == 1105 + 200 + 3000 + 1, "under 4 KB stays uncompressed"
+    ev.sync(["A", "X", "SHOW_USAGE", "FEATURE_COMPRESS_USAGE"])
+    assert ev.total == 1105 + 200 + 40 + round(0.3 * 4500) + 2800
+    ev.sync(["A", "BUNZIP2", "SHOW_USAGE", "FEATURE_COMPRESS_USAGE", "FEATURE_VERBOSE_USAGE"])
+    assert ev.total == 3905 + 200 + 40 + round(0.25 * 9400)
+    assert ev.cost_of("A") == 1005 + round(0.25 * 9400) - round(0.25 * 400)
+    assert ev.cost_of("FEATURE_VERBOSE_USAGE") == round(0.25 * 9400) - round(0.3 * 3100)
+    fresh = Evaluation(replace(link, usage=usage))
+    fresh.sync(ev.enabled)
+    assert fresh.total == ev.total
+
+
+def test_a_full_model_holding_the_decoder_gives_it_back_when_nothing_links_it() -> None:
+    """The full reference's base holds the decoder; without usage texts or bunzip2 it is not linked."""
+    link = SizeModel("f", 10_000, (), {}, True, usage=_usage_model())
+    ev = Evaluation(link)
+    ev.sync(["BUNZIP2"])
+    assert ev.total == 10_000
+    ev.sync([])
+    assert ev.total == 10_000 - 2800
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +166,27 @@ def test_tiny_applets_cost_little_in_a_sparse_profile() -> None:
     assert 0 < e.total < 330_000
     assert abs(e.per_symbol.get("TRUE", 0)) < 200 and abs(e.per_symbol.get("FALSE", 0)) < 200
     assert e.per_symbol["AWK"] > 10_000
+
+
+def test_breakdown_is_what_switching_off_saves() -> None:
+    """The per-symbol costs kept incrementally equal the change set() makes, after random toggles."""
+    import random
+
+    from busyconf.size.model import enabled_names
+
+    est = estimator_for("1.38.0", "x86_64")
+    model = est.model
+    config = resolve(load_tree("1.38.0"), [])
+    ev = Evaluation(model)
+    ev.sync(enabled_names(config.values, model))
+    rng = random.Random(4)
+    names = sorted(model.names)
+    for step in range(4):
+        for name in rng.sample(names, 25):
+            ev.set(name, name not in ev.enabled)
+        for name in sorted(ev.enabled):
+            before = ev.total
+            ev.set(name, False)
+            saved = before - ev.total
+            ev.set(name, True)
+            assert ev.cost_of(name) == saved, (step, name)

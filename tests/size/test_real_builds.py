@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from busyconf.errors import BuildError
 from busyconf.model import load_tree, resolve
 from busyconf.model.config import Configuration
 from busyconf.model.dotconfig import write_dotconfig
 from busyconf.model.profile import allnoconfig_assignments
-from busyconf.size import estimator_for
-from busyconf.size.exact import ExactEngine, engine_for
+from busyconf.size import estimator_for, usage
+from busyconf.size.exact import ExactEngine, engine_for, force_autoconf
 from busyconf.size.workdir import make_binary
 
 pytestmark = pytest.mark.slow
@@ -57,3 +59,42 @@ def test_estimate_moves_with_the_real_binary(engine: ExactEngine) -> None:
     # Near the sparse reference (allnoconfig with every applet): measured 39,816 real
     # against 40,003 estimated (the full reference alone said 62,485).
     assert 0.9 * real_delta <= est_delta <= 1.1 * real_delta, (real_delta, est_delta)
+
+
+@pytest.mark.parametrize("verbose", ["y", "n"])
+def test_usage_texts_are_the_ones_the_build_compresses(engine: ExactEngine, verbose: str) -> None:
+    """The segments of include/usage.h add up to the text the build packs, byte for byte."""
+    tree = load_tree("1.38.0")
+    options = [("SHOW_USAGE", "y"), ("FEATURE_VERBOSE_USAGE", verbose)]
+    config, text = _config(MORE, [*options, ("FEATURE_LS_COLOR", "y")])
+    engine.measure(text)
+    header = (engine.obj / "include" / "usage_compressed.h").read_text()
+    match = re.search(r"UNPACKED_USAGE_LENGTH (\d+)", header)
+    assert match
+    types = {n: tree.type_of(n) for n in tree.symbols}
+    marked = usage.extract_texts(engine.obj / "include", tree.applets, config.values, types, "gcc")
+    model = usage.UsageModel(usage.segments(marked), ((1, 0, 0), (1, 0, 0)), 0, 0, 0)
+    state = usage.UsageState(model)
+    for name, value in config.values.items():
+        if value == "y":
+            state.set(name, True)
+    assert state.raw[verbose == "y"] == int(match.group(1))
+    # One option less (ls's colour flag is a segment of its text) moves it as the build does.
+    engine.measure(_config(MORE, options)[1])
+    header = (engine.obj / "include" / "usage_compressed.h").read_text()
+    state.set("FEATURE_LS_COLOR", False)
+    assert f"UNPACKED_USAGE_LENGTH {state.raw[verbose == 'y']}\n" in header
+
+
+def test_forcing_a_selected_symbol_reaches_the_compiled_headers(engine: ExactEngine) -> None:
+    """Calibration measures LONG_OPTS, which options select, by forcing it off in autoconf.h."""
+    _, text = _config(MORE, [("LONG_OPTS", "y")])
+    on = engine.measure(text).size
+    header = (engine.obj / "include" / "autoconf.h").read_text()
+    assert force_autoconf(force_autoconf(header, {"LONG_OPTS": False}), {"LONG_OPTS": True}) == header
+    with pytest.raises(BuildError):
+        force_autoconf(header, {"NO_SUCH_SYMBOL": False})
+    off = engine.measure(text, force={"LONG_OPTS": False}).size
+    assert off < on
+    assert "#define ENABLE_LONG_OPTS 0" in (engine.obj / "include" / "autoconf.h").read_text()
+    assert engine.measure(text).size == on
