@@ -354,8 +354,9 @@ def _measure_reference(
     referenced = referenced_symbols(wt.obj, tree)
     forced_off: list[str] = []
     for name in selected_candidates(tree, assignments, ref_values, referenced):
-        t = measured.get(name)
-        if not (t and t.get("forced") and ("reach" in t or "probe_off" in t or t.get("failed"))):
+        t = measured.get(name) or {}
+        current = t.get("reach_rule") == REACH_RULE or "probe_off" in t
+        if not (t.get("forced") and (t.get("failed") or current)):
             if cancel is not None and cancel.is_set():
                 save()
                 raise Interrupted("calibration cancelled")
@@ -510,6 +511,9 @@ def _minimal(
     )
     return mstate
 
+
+#: Version of what :func:`_reach` keeps (a change measures the forced toggles again).
+REACH_RULE = 2
 
 #: Off in the tree whose objects are relinked: the unit tests register themselves
 #: from constructors, which keep printf, strftime and more alive in every relink
@@ -814,9 +818,10 @@ def _reach(
     """What each forced symbol's code reaches only while it is on (``reach`` of its toggle).
 
     The probe relinked with the reference's objects against the one with the
-    symbol off: sections of objects the toggle did not recompile (musl's
-    syslog and strftime behind FEATURE_SYSLOG) are kept alive by the symbol,
-    so the symbol becomes one more user of their units.
+    symbol off: sections that appear only with it on, and that the toggle
+    itself did not change (musl's syslog and strftime behind FEATURE_SYSLOG;
+    gunzip behind FEATURE_SEAMLESS_GZ), are kept alive by the symbol, so the
+    symbol becomes one more user of their units.
     """
     todo = [t for t in forced if "probe_off" in t]
     if not todo:
@@ -825,11 +830,9 @@ def _reach(
     mains = _mains(tree, ref_values)
     for t in todo:
         on = _map(eng, work, "probe", mains, [f"--undefined={f}" for f in t["probe"]])
-        recompiled = {_object_of(k) for k in t["diff"]}
         off = t.pop("probe_off")
-        t["reach"] = {
-            k: v for k, v in on.sections.items() if k not in off and _object_of(k) not in recompiled
-        }
+        t["reach"] = {k: v for k, v in on.sections.items() if k not in off and k not in t["diff"]}
+        t["reach_rule"] = REACH_RULE
     save()
 
 
