@@ -744,13 +744,16 @@ def _toggle(
     }
     if not any(p.name in changed for p in plans):
         return out
-    lm = _map(eng, work, "toggle", ())
-    diff = {
-        k: v - ref_map.sections.get(k, 0) for k, v in lm.sections.items() if v != ref_map.sections.get(k, 0)
-    }
-    diff.update({k: -v for k, v in ref_map.sections.items() if k not in lm.sections})
-    out["diff"] = diff
+    out["diff"] = _section_diff(ref_map, _map(eng, work, "toggle", ()))
     return out
+
+
+def _section_diff(ref_map: LinkMap, lm: LinkMap) -> dict[str, int]:
+    """Bytes each input section gained against the reference's link (negative: lost or gone)."""
+    ref = ref_map.sections
+    diff = {k: v - ref.get(k, 0) for k, v in lm.sections.items() if v != ref.get(k, 0)}
+    diff.update({k: -v for k, v in ref.items() if k not in lm.sections})
+    return diff
 
 
 def selected_candidates(
@@ -787,11 +790,7 @@ def _forced_toggle(
     See :func:`selected_candidates`.
     """
     res = eng.measure(ref_text, force={name: False})
-    lm = _map(eng, work, "toggle", ())
-    diff = {
-        k: v - ref_map.sections.get(k, 0) for k, v in lm.sections.items() if v != ref_map.sections.get(k, 0)
-    }
-    diff.update({k: -v for k, v in ref_map.sections.items() if k not in lm.sections})
+    diff = _section_diff(ref_map, _map(eng, work, "toggle", ()))
     probe = sorted({_function_of(k) for k in diff} - {""})
     off = _map(eng, work, "probe", mains, [f"--undefined={f}" for f in probe])
     return {
