@@ -23,7 +23,9 @@ two references, defconfig and allnoconfig, each with every applet on:
    counts only while they are live; a libbb feature grows the units of every
    applet that uses that code); what no unit holds is the symbol's own cost.
    Symbols a toggle switches along with it (sub-options) are subtracted, so
-   each symbol is charged only for itself.
+   each symbol is charged only for itself. An option that cannot be on alone
+   (FEATURE_SUN_LABEL around allnoconfig) is measured from the reference
+   with the options it needs on (:func:`prerequisites`).
 5. The usage texts are left to :mod:`busyconf.size.usage` (from
    ``include/usage.h``); the model is anchored so that, with them, it gives
    ``R``'s size exactly.
@@ -377,13 +379,18 @@ def _measure_reference(
         ref_keys = eng.tree_keys()
         deps, direct = dependents(wt.obj, tree, ref_keys)
         planned_ref = resolve(tree, assignments).values
-        plans = {n: _plan(tree, assignments, planned_ref, n, deps, direct, ref_keys, wt.obj) for n in names}
+        plans = {
+            n: _plan(tree, assignments, planned_ref, n, deps, direct, ref_keys, wt.obj, wt.arch.name)
+            for n in names
+        }
         # A share of a group measured by an earlier, more hurried run is measured again alone.
         todo = sorted(
             (
                 n
                 for n in names
-                if n not in measured or (measured[n].get("group", 1) > 1 and plans[n].cost <= GROUP_ABOVE)
+                if n not in measured
+                or (measured[n].get("group", 1) > 1 and plans[n].cost <= GROUP_ABOVE)
+                or _stale(measured[n], plans[n])
             ),
             key=lambda n: (plans[n].cost, n),
         )
@@ -400,7 +407,7 @@ def _measure_reference(
                 raise Interrupted("calibration cancelled")
             began = time.monotonic()
             measured[name] = _toggle(
-                tree, eng, work, assignments, ref_values, ref_map, [plans[name]], ref_keys
+                tree, eng, work, assignments, ref_values, ref_map, ref.size, [plans[name]], ref_keys
             )
             done += 1
             _emit(progress, CalibrationProgress("toggle", done, len(names), name))
@@ -416,7 +423,15 @@ def _measure_reference(
                 save()
                 raise Interrupted("calibration cancelled")
             res = _toggle(
-                tree, eng, work, assignments, ref_values, ref_map, [plans[n] for n in members], ref_keys
+                tree,
+                eng,
+                work,
+                assignments,
+                ref_values,
+                ref_map,
+                ref.size,
+                [plans[n] for n in members],
+                ref_keys,
             )
             for name in members:
                 measured[name] = _share(res, name, plans[name], members, ref_size=int(state["ref_size"]))
@@ -665,6 +680,21 @@ class _Plan:
     reuse: bool
     cost: int
     primary: str
+    needs: tuple[str, ...] = ()
+    applets: bool = False
+
+
+#: The object that holds the applet table (generated from the configuration).
+APPLET_TABLE = "libbb/appletlib.o"
+#: Version of how toggles that need other options (:func:`prerequisites`) are measured.
+CHAIN_RULE = 1
+
+
+def _stale(t: Mapping[str, Any], plan: _Plan) -> bool:
+    """A stored toggle measured by an older rule than ``plan`` asks for."""
+    if list(plan.needs) != t.get("needs", []) or (plan.needs and t.get("chain") != CHAIN_RULE):
+        return True
+    return plan.applets and not t.get("applets")
 
 
 def _plan(
@@ -676,6 +706,7 @@ def _plan(
     direct: Mapping[str, set[str]],
     ref_keys: Mapping[str, str],
     obj: Path,
+    arch: str,
 ) -> _Plan:
     """Which objects a toggle recompiles, and their bytes (a proxy for the compile time).
 
@@ -684,15 +715,20 @@ def _plan(
     changes and links the reference's objects for the rest.
     """
     flip = "n" if planned_ref.get(name) == "y" else "y"
-    planned = resolve(tree, [*assignments, (name, flip)]).values
+    needs = prerequisites(tree, assignments, name, arch) if flip == "y" else ()
+    planned = resolve(tree, [*assignments, *((n, "y") for n in needs), (name, flip)]).values
     moved = tuple(n for n, v in planned.items() if v != planned_ref.get(n))
     touched = set().union(*(deps.get(n, set()) for n in moved)) if moved else set()
     reuse = len(touched) > DIRECT_ONLY_ABOVE and not set(moved) & set(FLAG_SYMBOLS)
     compiled = set().union(*(direct.get(n, set()) for n in moved)) & touched if reuse and moved else touched
+    applets = reuse and any(tree.is_applet(n) for n in moved)
+    if applets:
+        # The applet table lives there: a stand-in would keep the old set of applets.
+        compiled |= {APPLET_TABLE}
     sizes = {
         t: (obj / t).stat().st_size
         for t in compiled
-        if t.endswith(".o") and (obj / t).is_file() and t not in ("libbb/appletlib.o", "miscutils/bbconfig.o")
+        if t.endswith(".o") and (obj / t).is_file() and t not in (APPLET_TABLE, "miscutils/bbconfig.o")
     }
     flag = bool(set(moved) & set(FLAG_SYMBOLS))
     cost = 10**9 if flag else sum(sizes.values())
@@ -705,7 +741,63 @@ def _plan(
         reuse,
         cost,
         primary,
+        needs,
+        applets,
     )
+
+
+def prerequisites(
+    tree: KconfigTree, assignments: list[tuple[str, str]], name: str, arch: str
+) -> tuple[str, ...]:
+    """Options to switch on with ``name`` when it cannot be on by itself from ``assignments``.
+
+    FEATURE_SUN_LABEL needs FEATURE_FDISK_WRITABLE, UDHCPC6 needs FEATURE_IPV6:
+    around allnoconfig such an option would never be measured. The toggle then
+    switches the options it depends on along with it, and the model charges
+    it only for itself (what they cost alone is measured by their own toggles).
+    Empty when ``name`` can be on alone, or no chain of options makes it so
+    without a full rebuild (DEBUG, LFS) or a known-broken option (SELINUX).
+    """
+    needs: list[str] = []
+    for _ in range(8):
+        with tree.lock:
+            tree.apply([*assignments, *((n, "y") for n in needs), (name, "y")])
+            sym = tree.symbols[name]
+            if sym.str_value == "y":
+                values = tree.values()
+                break
+            step = _unmet(sym, set(needs))
+        if step is None:
+            return ()
+        needs.append(step)
+    else:
+        return ()
+    if not needs or broken.check(values, release=tree.release, arch=arch):
+        return ()
+    return tuple(needs)
+
+
+def _unmet(sym: kconfiglib.Symbol, taken: set[str], depth: int = 0) -> str | None:
+    """The first option, down ``sym``'s dependencies, that can be switched on now and is off."""
+    if depth > 8:
+        return None
+    items = sorted(
+        (i for i in kconfiglib.expr_items(sym.direct_dep) if isinstance(i, kconfiglib.Symbol)),
+        key=lambda i: i.name,
+    )
+    for item in items:
+        if item.orig_type != kconfiglib.BOOL or item.choice is not None or item.name in taken:
+            continue
+        if item.name in FLAG_SYMBOLS or item.name in FORCED:
+            continue
+        if item.str_value == "y" or not any(n.prompt for n in item.nodes):
+            continue
+        if item.visibility:
+            return str(item.name)
+        deeper = _unmet(item, taken, depth + 1)
+        if deeper is not None:
+            return deeper
+    return None
 
 
 def _toggle(
@@ -715,36 +807,54 @@ def _toggle(
     assignments: list[tuple[str, str]],
     ref_values: Mapping[str, str],
     ref_map: LinkMap,
+    ref_size: int,
     plans: list[_Plan],
     ref_keys: Mapping[str, str],
 ) -> dict[str, Any]:
-    """Measure symbols flipped from the reference: size, changed symbols, section differences."""
-    flips = [(p.name, p.flip) for p in plans]
-    text = config_text(tree, [*assignments, *flips])
+    """Measure symbols flipped from the reference: size, changed symbols, section differences.
+
+    A symbol that needs other options (one plan with ``needs``) is measured
+    from the reference with them on, so that what it changes is its alone.
+    """
+    needs = [(n, "y") for n in plans[0].needs] if len(plans) == 1 else []
     reuse: dict[str, str] = {}
     if any(p.reuse for p in plans):
         users = set().union(*(p.compiled for p in plans))
         reuse = {t: k for t, k in ref_keys.items() if t not in users}
-    try:
-        res = eng.measure(text, reuse=reuse)
-    except BuildError:
-        if not reuse:
-            raise
-        # Stand-ins compiled for the reference do not link with this change: compile for real.
-        reuse = {}
-        res = eng.measure(text)
+    start_size, start_values, start_map = ref_size, ref_values, ref_map
+    start_text = config_text(tree, [*assignments, *needs, (plans[0].name, "n")]) if needs else ""
+    text = config_text(tree, [*assignments, *needs, *((p.name, p.flip) for p in plans)])
+    while True:
+        try:
+            if needs:
+                start_size = eng.measure(start_text, reuse=reuse).size
+                start_values = bdot.parse((eng.obj / ".config").read_text())
+                start_map = _map(eng, work, "start", ())
+            size = eng.measure(text, reuse=reuse).size
+            break
+        except BuildError:
+            if not reuse:
+                raise
+            # Stand-ins compiled for the reference do not link with this change: compile for real.
+            reuse = {}
     values = bdot.parse((eng.obj / ".config").read_text())
-    changed = sorted(n for n in set(values) | set(ref_values) if values.get(n, "n") != ref_values.get(n, "n"))
+    changed = sorted(
+        n for n in set(values) | set(start_values) if values.get(n, "n") != start_values.get(n, "n")
+    )
     out: dict[str, Any] = {
         "flip": plans[0].flip,
         "changed": changed,
-        "size": res.size,
+        "size": ref_size + size - start_size,
         "diff": {},
         "approx": bool(reuse),
+        "applets": any(p.applets for p in plans),
     }
+    if needs:
+        out["needs"] = [n for n, _ in needs]
+        out["chain"] = CHAIN_RULE
     if not any(p.name in changed for p in plans):
         return out
-    out["diff"] = _section_diff(ref_map, _map(eng, work, "toggle", ()))
+    out["diff"] = _section_diff(start_map, _map(eng, work, "toggle", ()))
     return out
 
 

@@ -13,7 +13,7 @@ from busyconf.model import load_tree, resolve
 from busyconf.model.config import Configuration
 from busyconf.model.dotconfig import write_dotconfig
 from busyconf.model.profile import allnoconfig_assignments
-from busyconf.size import estimator_for, usage
+from busyconf.size import calibrate, estimator_for, usage
 from busyconf.size.exact import ExactEngine, engine_for, force_autoconf
 from busyconf.size.workdir import make_binary
 
@@ -98,3 +98,26 @@ def test_forcing_a_selected_symbol_reaches_the_compiled_headers(engine: ExactEng
     assert off < on
     assert "#define ENABLE_LONG_OPTS 0" in (engine.obj / "include" / "autoconf.h").read_text()
     assert engine.measure(text).size == on
+
+
+def test_an_option_under_an_option_off_is_charged_for_itself(engine: ExactEngine, tmp_path: Path) -> None:
+    """Calibration's toggle of FEATURE_FIND_EXEC_PLUS around a configuration without FEATURE_FIND_EXEC."""
+    tree = load_tree("1.38.0")
+    config, text = _config(MORE)
+    assignments = list(config.values.items())
+    ref = engine.measure(text)
+    ref_map = calibrate._map(engine, tmp_path, "ref", ())
+    keys = engine.tree_keys()
+    deps, direct = calibrate.dependents(engine.obj, tree, keys)
+    plan = calibrate._plan(
+        tree, assignments, config.values, "FEATURE_FIND_EXEC_PLUS", deps, direct, keys, engine.obj, "x86_64"
+    )
+    assert plan.needs == ("FEATURE_FIND_EXEC",)
+    t = calibrate._toggle(tree, engine, tmp_path, assignments, config.values, ref_map, ref.size, [plan], keys)
+    assert t["changed"] == ["FEATURE_FIND_EXEC_PLUS"] and t["needs"] == ["FEATURE_FIND_EXEC"]
+    parent = engine.measure(_config(MORE, [("FEATURE_FIND_EXEC", "y")])[1]).size
+    plus = [("FEATURE_FIND_EXEC", "y"), ("FEATURE_FIND_EXEC_PLUS", "y")]
+    both = engine.measure(_config(MORE, plus)[1]).size
+    assert parent > ref.size and both > parent
+    assert t["size"] - ref.size == both - parent
+    assert sum(t["diff"].values()) != 0
