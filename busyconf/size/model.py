@@ -67,6 +67,22 @@ class SizeModel:
     sparse: SizeModel | None = None
     blend: tuple[str, ...] = ()
     usage: UsageModel | None = None
+    #: (share of ``residual_symbols`` on, bytes the model gives too many there), by share.
+    residual: tuple[tuple[float, int], ...] = ()
+    residual_symbols: tuple[str, ...] = ()
+
+    def residual_at(self, on: int) -> int:
+        """What the model overestimates with ``on`` of ``residual_symbols`` on (linear between points)."""
+        points = self.residual
+        if not points:
+            return 0
+        x = on / len(self.residual_symbols)
+        if x <= points[0][0]:
+            return points[0][1]
+        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+            if x <= x1:
+                return round(y0 + (y1 - y0) * (x - x0) / (x1 - x0)) if x1 > x0 else y1
+        return points[-1][1]
 
     def with_sparse(self, sparse: SizeModel, blend: Iterable[str]) -> SizeModel:
         """This model blended with one calibrated around the sparse reference."""
@@ -113,7 +129,14 @@ class SizeModel:
             if sparse is not None and not blend:
                 raise ValueError("a sparse model without blend symbols")
             usage = UsageModel.from_dict(data["usage"]) if data.get("usage") else None
+            residual = tuple((float(x), int(y)) for x, y in data.get("residual", ()))
+            residual_symbols = tuple(str(n) for n in data.get("residual_symbols", ()))
+            xs = [x for x, _ in residual]
+            if residual and (not residual_symbols or xs != sorted(xs)):
+                raise ValueError("residual points without symbols or out of order")
             return cls(
+                residual=residual,
+                residual_symbols=residual_symbols,
                 sparse=sparse,
                 blend=blend,
                 usage=usage,
@@ -160,6 +183,14 @@ class SizeModel:
                 else {}
             ),
             **({"usage": self.usage.to_dict()} if self.usage else {}),
+            **(
+                {
+                    "residual": [list(p) for p in self.residual],
+                    "residual_symbols": list(self.residual_symbols),
+                }
+                if self.residual
+                else {}
+            ),
         }
 
 
@@ -185,12 +216,21 @@ class Evaluation:
         self._ids = {n: i + 1 for i, n in enumerate(model.symbols)}
         self._by_id = ["", *model.symbols]
         self._xor = [0] * len(model.units)
+        self._rsyms = frozenset(model.residual_symbols)
+        self._r_on = 0
 
     def _own_total(self) -> int:
         """This model's link-level total, not blended, without the usage texts."""
         if self._merged_now is None:
-            self._merged_now = self._merged(self.strings)
+            self._merged_now = self._merged(self.strings) - self.model.residual_at(self._r_on)
         return self.linear + self._merged_now
+
+    def _residual_back(self, names: Iterable[str]) -> int:
+        """How much the residual correction grows when the enabled ``names`` go (0 without one)."""
+        if not self._rsyms:
+            return 0
+        k = sum(1 for n in names if n in self._rsyms)
+        return self.model.residual_at(self._r_on - k) - self.model.residual_at(self._r_on) if k else 0
 
     @property
     def total(self) -> int:
@@ -227,6 +267,9 @@ class Evaluation:
                 self._blend_on += 1 if on else -1
         if self._usage is not None:
             self._usage.set(name, on)
+        if name in self._rsyms:
+            self._r_on += 1 if on else -1
+            self._merged_now = None
         if cost is None:
             return
         refs, usize, xor, sole = self.refs, self.usize, self._xor, self._sole
@@ -321,7 +364,7 @@ class Evaluation:
                 continue
             if len(gone) == 1:
                 mine = self._single(gone[0])
-                low_less = low._single(gone[0]) if low is not None and gone[0] in low._sole else 0
+                low_less = low._single(gone[0]) if low is not None else 0
             else:
                 mine = self._own_saving(gone)
                 low_less = low._own_saving(gone) if low is not None else 0
@@ -339,10 +382,10 @@ class Evaluation:
         """:meth:`_own_saving` of one enabled symbol, from the counts set() keeps."""
         cost = self.model.symbols.get(name)
         if cost is None:
-            return 0
-        out = cost.own + self._sole[name] + self._dlive[name]
+            return self._residual_back((name,))
+        out = cost.own + self._sole[name] + self._dlive[name] + self._residual_back((name,))
         if cost.strings:
-            out += self._own_total() - self.linear - self._merged(self.strings - cost.strings)
+            out += self._merged(self.strings) - self._merged(self.strings - cost.strings)
         return out
 
     def _own_saving(self, names: list[str]) -> int:
@@ -354,9 +397,9 @@ class Evaluation:
         symbols = self.model.symbols
         costs = [c for c in (symbols.get(n) for n in names) if c is not None]
         if not costs:
-            return 0
+            return self._residual_back(names)
         refs, usize = self.refs, self.usize
-        out = 0
+        out = self._residual_back(names)
         strings = 0
         dec: dict[int, int] = {}
         for c in costs:
@@ -365,7 +408,7 @@ class Evaluation:
             for u in c.units:
                 dec[u] = dec.get(u, 0) + 1
         if strings:
-            out += self._own_total() - self.linear - self._merged(self.strings - strings)
+            out += self._merged(self.strings) - self._merged(self.strings - strings)
         for u, k in dec.items():
             if refs[u] == k:
                 out += usize[u]

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 
+from busyconf.errors import UserError
 from busyconf.model import load_tree, resolve
 from busyconf.size import estimator_for
 from busyconf.size.labels import label_bytes
@@ -72,6 +73,33 @@ def test_blend_follows_the_reference_a_configuration_resembles() -> None:
     for name in ("G", "A", "F", "G"):
         fresh.set(name, name not in fresh.enabled)
     assert fresh.enabled == {"A", "F"} and fresh.total == ev.total
+
+
+def test_residual_is_taken_off_by_the_share_of_its_symbols_on() -> None:
+    """What the model gives too many with few applets on, linear between measured shares."""
+    units = {n: SymbolCost(own=10, units=(i,)) for i, n in enumerate("ABCD")}
+    model = SizeModel(
+        "s",
+        100,
+        (50, 50, 50, 50),
+        units,
+        True,
+        residual=((0.0, 40), (0.5, 10), (1.0, 0)),
+        residual_symbols=tuple("ABCD"),
+    )
+    assert SizeModel.from_dict(model.to_dict(), "t") == model
+    assert [model.residual_at(k) for k in range(5)] == [40, 25, 10, 5, 0]
+    ev = Evaluation(model)
+    assert ev.total == 100 - 40
+    ev.sync("ABC")
+    assert ev.total == 100 + 3 * 60 - 5
+    before = ev.total
+    # Switching A off takes off 5 more (the correction at two applets of four, not three).
+    assert ev.cost_of("A") == 60 + 5 and ev.saving("AB") == 120 + 20
+    ev.set("A", False)
+    assert before - ev.total == 65
+    with pytest.raises(UserError, match="residual"):
+        SizeModel.from_dict({**model.to_dict(), "residual": [[0.5, 1], [0.0, 2]]}, "t")
 
 
 def _usage_model() -> UsageModel:
