@@ -223,6 +223,8 @@ def _calibrate(args: argparse.Namespace) -> int:
                     "relink": "relinks",
                     "toggle": "toggles",
                     "usage": "usage texts",
+                    "reach": "library reach",
+                    "ladder": "small configurations",
                     "done": "done",
                 }[event.phase]
                 if event.reference != "full" and event.phase != "done":

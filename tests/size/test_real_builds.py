@@ -121,3 +121,35 @@ def test_an_option_under_an_option_off_is_charged_for_itself(engine: ExactEngine
     assert parent > ref.size and both > parent
     assert t["size"] - ref.size == both - parent
     assert sum(t["diff"].values()) != 0
+
+
+def test_an_option_reaches_the_decoder_another_applet_keeps(engine: ExactEngine, tmp_path: Path) -> None:
+    """FEATURE_SEAMLESS_XZ barely changes a binary with unxz, yet brings man the xz decoder."""
+    tree = load_tree("1.38.0")
+    config, text = _config(["MAN", "UNXZ", "CAT"])
+    assignments = list(config.values.items())
+    ref = engine.measure(text)
+    ref_map = calibrate._map(engine, tmp_path, "ref", ())
+    keys = engine.tree_keys()
+    deps, direct = calibrate.dependents(engine.obj, tree, keys)
+    plan = calibrate._plan(
+        tree, assignments, config.values, "FEATURE_SEAMLESS_XZ", deps, direct, keys, engine.obj, "x86_64"
+    )
+    t = calibrate._toggle(tree, engine, tmp_path, assignments, config.values, ref_map, ref.size, [plan], keys)
+    assert not any("decompress_unxz" in k for k in t["diff"])
+    measured = {"FEATURE_SEAMLESS_XZ": t}
+    calibrate._library_reach(
+        tree,
+        engine,
+        tmp_path,
+        assignments,
+        text,
+        config.values,
+        measured,
+        ({plan.name: plan}, keys),
+        None,
+        lambda: None,
+        None,
+    )
+    reached = sum(v for k, v in t["reach"].items() if "decompress_unxz.o" in k)
+    assert reached > 4000, t["reach"]
