@@ -194,6 +194,10 @@ class SizeModel:
         }
 
 
+#: Of a group of symbols: own bytes, string bytes, (unit, users in the group), (unit, delta, users).
+_Group = tuple[int, int, tuple[tuple[int, int], ...], tuple[tuple[int, int, int], ...]]
+
+
 class Evaluation:
     """Mutable evaluation state of one model: enabled symbols, unit counts, total."""
 
@@ -217,6 +221,7 @@ class Evaluation:
         self._by_id = ["", *model.symbols]
         self._xor = [0] * len(model.units)
         self._rsyms = frozenset(model.residual_symbols)
+        self._groups: dict[tuple[str, ...], _Group] = {}
         self._r_on = 0
 
     def _own_total(self) -> int:
@@ -381,9 +386,10 @@ class Evaluation:
     def _single(self, name: str) -> int:
         """:meth:`_own_saving` of one enabled symbol, from the counts set() keeps."""
         cost = self.model.symbols.get(name)
+        back = self._residual_back((name,)) if name in self._rsyms else 0
         if cost is None:
-            return self._residual_back((name,))
-        out = cost.own + self._sole[name] + self._dlive[name] + self._residual_back((name,))
+            return back
+        out = cost.own + self._sole[name] + self._dlive[name] + back
         if cost.strings:
             out += self._merged(self.strings) - self._merged(self.strings - cost.strings)
         return out
@@ -394,29 +400,33 @@ class Evaluation:
         As :meth:`set` would: a unit goes when its last user does, with all its
         bytes; a feature's delta goes with it from a unit that stays.
         """
-        symbols = self.model.symbols
-        costs = [c for c in (symbols.get(n) for n in names) if c is not None]
-        if not costs:
-            return self._residual_back(names)
+        key = tuple(names)
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = self._group(names)
+        own, strings, dec, deltas = group
         refs, usize = self.refs, self.usize
-        out = self._residual_back(names)
-        strings = 0
-        dec: dict[int, int] = {}
-        for c in costs:
-            out += c.own
-            strings += c.strings
-            for u in c.units:
-                dec[u] = dec.get(u, 0) + 1
+        out = own + self._residual_back(names)
         if strings:
             out += self._merged(self.strings) - self._merged(self.strings - strings)
-        for u, k in dec.items():
+        for u, k in dec:
             if refs[u] == k:
                 out += usize[u]
-        for c in costs:
-            for u, d in c.deltas:
-                if refs[u] > dec.get(u, 0):
-                    out += d
+        for u, d, k in deltas:
+            if refs[u] > k:
+                out += d
         return out
+
+    def _group(self, names: list[str]) -> _Group:
+        """What does not change with the state in :meth:`_own_saving` of ``names``."""
+        symbols = self.model.symbols
+        costs = [c for c in (symbols.get(n) for n in names) if c is not None]
+        dec: dict[int, int] = {}
+        for c in costs:
+            for u in c.units:
+                dec[u] = dec.get(u, 0) + 1
+        deltas = tuple((u, d, dec.get(u, 0)) for c in costs for u, d in c.deltas)
+        return sum(c.own for c in costs), sum(c.strings for c in costs), tuple(dec.items()), deltas
 
     def shared(self) -> int:
         """Bytes in units that two or more enabled symbols keep alive."""
