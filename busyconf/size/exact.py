@@ -127,7 +127,16 @@ class ExactEngine:
         self.cache = wt.root / "objcache"
         self.cache.mkdir(exist_ok=True)
         self._index_path = self.cache / "index.json"
-        self._index: dict[str, list[dict[str, object]]] = self._load_json(self._index_path, {})
+        # Tuples of strings: the garbage collector stops tracking them, and an index of
+        # some 200,000 lists made every collection (and a key press in the TUI) slower.
+        self._index: dict[str, list[dict[str, object]]] = {}
+        try:
+            self._index = {
+                t: [{"key": e["key"], "deps": tuple(e["deps"])} for e in entries]
+                for t, entries in self._load_json(self._index_path, {}).items()
+            }
+        except (KeyError, TypeError):
+            pass
         self._state_path = wt.root / "exact-state.json"
         self._state: dict[str, Any] = self._load_json(self._state_path, {})
         self._tree: dict[str, list[object]] = self._state.setdefault("tree", {})
@@ -429,7 +438,7 @@ class ExactEngine:
         self._mark(target, key)
         with self._lock:
             entries = [e for e in self._index.get(target, []) if e["key"] != key]
-            entries.append({"key": key, "deps": list(deps)})
+            entries.append({"key": key, "deps": tuple(deps)})
             self._index[target] = entries
 
     def _run_cached(
