@@ -582,17 +582,23 @@ def _ladder(
     points: dict[float, list[int]] = {}
     for i, share in enumerate(LADDER):
         subset = [n for n in symbols if rng.random() < share]
-        key = f"{share} {len(subset)} {hash_names(subset)}"
+        key = f"{share} {len(subset)} {_hash_names(subset)}"
         if key not in done:
             if cancel is not None and cancel.is_set():
                 low.save()
                 raise Interrupted("calibration cancelled")
             _emit(progress, CalibrationProgress("ladder", i, len(LADDER), f"{len(subset)} applets"))
             assignments = _every_applet_on(tree, start, eng.wt.arch.name, eng.wt.toolchain.kind, subset)
-            size = eng.measure(config_text(tree, assignments), cancel=cancel).size
-            values = bdot.parse((eng.obj / ".config").read_text())
-            done[key] = {"size": size, "on": sorted(n for n, v in values.items() if v == "y")}
+            try:
+                size = eng.measure(config_text(tree, assignments), cancel=cancel).size
+            except BuildError:
+                done[key] = {"failed": True}
+            else:
+                values = bdot.parse((eng.obj / ".config").read_text())
+                done[key] = {"size": size, "on": sorted(n for n, v in values.items() if v == "y")}
             low.save()
+        if done[key].get("failed"):
+            continue
         on = set(done[key]["on"])
         ev = Evaluation(model)
         ev.sync(n for n in model.names if n in on)
@@ -603,6 +609,8 @@ def _ladder(
     # configuration mispriced by a borrowed toggle (armv7: 25.9 KB at 6 % of the
     # applets, about 1 KB at the shares beside it) does not bend it.
     measured = sorted((x, e) for x, v in points.items() for e in v)
+    if not any(x < 1 for x, _ in measured):
+        return model
     at_none = round(statistics.median(e / (1 - x) for x, e in measured if x < 1))
     return dataclasses.replace(
         model,
@@ -612,7 +620,7 @@ def _ladder(
     )
 
 
-def hash_names(names: Iterable[str]) -> str:
+def _hash_names(names: Iterable[str]) -> str:
     """A short digest of a list of names (a key for stored measurements)."""
     return hashlib.sha256(" ".join(names).encode()).hexdigest()[:12]
 
