@@ -1037,14 +1037,20 @@ def _reach(
     eng.measure(ref_text, cancel=cancel)
     mains = _mains(tree, ref_values)
     for t in todo:
-        reach: dict[str, int] = {}
-        for f, off in t.pop("probe_off_each").items():
-            on = _probe(eng, work, mains, [f]).sections
-            reach.update((k, v) for k, v in on.items() if k not in off and k not in t["diff"])
-        t["reach"] = reach
+        pairs = ((_probe(eng, work, mains, [f]).sections, off) for f, off in t.pop("probe_off_each").items())
+        t["reach"] = _reached(pairs, t["diff"])
         t["reach_rule"] = REACH_RULE
-        t.pop("probe_off", None)
     save()
+
+
+def _reached(
+    pairs: Iterable[tuple[Mapping[str, int], Mapping[str, int]]], diff: Mapping[str, int]
+) -> dict[str, int]:
+    """Sections some probe keeps only in its on state (``pairs``: on, off), and the toggle did not change."""
+    reach: dict[str, int] = {}
+    for on, off in pairs:
+        reach.update((k, v) for k, v in on.items() if k not in off and k not in diff)
+    return reach
 
 
 #: Version of what :func:`_library_reach` keeps (a change probes the toggles again).
@@ -1129,11 +1135,11 @@ def _library_reach(
         if name not in toggled:
             continue
         t = measured[name]
-        reach: dict[str, int] = {}
-        for f, at_ref in probe_maps(probe).items():
-            on, off = (toggled[name][f], at_ref) if t["flip"] == "y" else (at_ref, toggled[name][f])
-            reach.update((k, v) for k, v in on.items() if k not in off and k not in t["diff"])
-        t["reach"] = reach
+        pairs = (
+            (toggled[name][f], at_ref) if t["flip"] == "y" else (at_ref, toggled[name][f])
+            for f, at_ref in probe_maps(probe).items()
+        )
+        t["reach"] = _reached(pairs, t["diff"])
         t["library_reach"] = LIBRARY_REACH_RULE
     save()
 

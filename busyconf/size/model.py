@@ -212,7 +212,7 @@ class Evaluation:
         self._usage = UsageState(model.usage) if model.usage is not None else None
         self._blend = frozenset(model.blend)
         self._blend_on = 0
-        self._merged_now: int | None = None
+        self._beyond_linear: int | None = None
         # Kept up to date by set(), so that what one symbol saves is O(1) (see _single):
         # the bytes of the units it alone keeps alive, and of its deltas that count.
         self._sole: dict[str, int] = {}
@@ -226,9 +226,9 @@ class Evaluation:
 
     def _own_total(self) -> int:
         """This model's link-level total, not blended, without the usage texts."""
-        if self._merged_now is None:
-            self._merged_now = self._merged(self.strings) - self.model.residual_at(self._r_on)
-        return self.linear + self._merged_now
+        if self._beyond_linear is None:
+            self._beyond_linear = self._merged(self.strings) - self.model.residual_at(self._r_on)
+        return self.linear + self._beyond_linear
 
     def _residual_back(self, names: Iterable[str]) -> int:
         """How much the residual correction grows when the enabled ``names`` go (0 without one)."""
@@ -274,14 +274,14 @@ class Evaluation:
             self._usage.set(name, on)
         if name in self._rsyms:
             self._r_on += 1 if on else -1
-            self._merged_now = None
+            self._beyond_linear = None
         if cost is None:
             return
         refs, usize, xor, sole = self.refs, self.usize, self._xor, self._sole
         sign = 1 if on else -1
         if cost.strings:
             self.strings += sign * cost.strings
-            self._merged_now = None
+            self._beyond_linear = None
         total = self.linear + sign * cost.own
         for u, d in cost.deltas:
             usize[u] += sign * d

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,52 +101,53 @@ def test_forcing_a_selected_symbol_reaches_the_compiled_headers(engine: ExactEng
     assert engine.measure(text).size == on
 
 
-def test_an_option_under_an_option_off_is_charged_for_itself(engine: ExactEngine, tmp_path: Path) -> None:
-    """Calibration's toggle of FEATURE_FIND_EXEC_PLUS around a configuration without FEATURE_FIND_EXEC."""
+def _calibration_toggle(
+    engine: ExactEngine, work: Path, applets: list[str], name: str
+) -> tuple[Configuration, str, int, calibrate._Plan, dict[str, Any], dict[str, str]]:
+    """Calibration's toggle of ``name`` around allnoconfig with ``applets``, built for real.
+
+    Returns the configuration, its .config text, its size, the plan, the toggle
+    and the configuration's object keys.
+    """
     tree = load_tree("1.38.0")
-    config, text = _config(MORE)
+    config, text = _config(applets)
     assignments = list(config.values.items())
     ref = engine.measure(text)
-    ref_map = calibrate._map(engine, tmp_path, "ref", ())
+    ref_map = calibrate._map(engine, work, "ref", ())
     keys = engine.tree_keys()
     deps, direct = calibrate.dependents(engine.obj, tree, keys)
-    plan = calibrate._plan(
-        tree, assignments, config.values, "FEATURE_FIND_EXEC_PLUS", deps, direct, keys, engine.obj, "x86_64"
-    )
+    plan = calibrate._plan(tree, assignments, config.values, name, deps, direct, keys, engine.obj, "x86_64")
+    t = calibrate._toggle(tree, engine, work, assignments, config.values, ref_map, ref.size, [plan], keys)
+    return config, text, ref.size, plan, t, keys
+
+
+def test_an_option_under_an_option_off_is_charged_for_itself(engine: ExactEngine, tmp_path: Path) -> None:
+    """Calibration's toggle of FEATURE_FIND_EXEC_PLUS around a configuration without FEATURE_FIND_EXEC."""
+    _, _, ref_size, plan, t, _ = _calibration_toggle(engine, tmp_path, MORE, "FEATURE_FIND_EXEC_PLUS")
     assert plan.needs == ("FEATURE_FIND_EXEC",)
-    t = calibrate._toggle(tree, engine, tmp_path, assignments, config.values, ref_map, ref.size, [plan], keys)
     assert t["changed"] == ["FEATURE_FIND_EXEC_PLUS"] and t["needs"] == ["FEATURE_FIND_EXEC"]
     parent = engine.measure(_config(MORE, [("FEATURE_FIND_EXEC", "y")])[1]).size
     plus = [("FEATURE_FIND_EXEC", "y"), ("FEATURE_FIND_EXEC_PLUS", "y")]
     both = engine.measure(_config(MORE, plus)[1]).size
-    assert parent > ref.size and both > parent
-    assert t["size"] - ref.size == both - parent
+    assert parent > ref_size and both > parent
+    assert t["size"] - ref_size == both - parent
     assert sum(t["diff"].values()) != 0
 
 
 def test_an_option_reaches_the_decoder_another_applet_keeps(engine: ExactEngine, tmp_path: Path) -> None:
     """FEATURE_SEAMLESS_XZ barely changes a binary with unxz, yet brings man the xz decoder."""
-    tree = load_tree("1.38.0")
-    config, text = _config(["MAN", "UNXZ", "CAT"])
-    assignments = list(config.values.items())
-    ref = engine.measure(text)
-    ref_map = calibrate._map(engine, tmp_path, "ref", ())
-    keys = engine.tree_keys()
-    deps, direct = calibrate.dependents(engine.obj, tree, keys)
-    plan = calibrate._plan(
-        tree, assignments, config.values, "FEATURE_SEAMLESS_XZ", deps, direct, keys, engine.obj, "x86_64"
+    config, text, _, plan, t, keys = _calibration_toggle(
+        engine, tmp_path, ["MAN", "UNXZ", "CAT"], "FEATURE_SEAMLESS_XZ"
     )
-    t = calibrate._toggle(tree, engine, tmp_path, assignments, config.values, ref_map, ref.size, [plan], keys)
     assert not any("decompress_unxz" in k for k in t["diff"])
-    measured = {"FEATURE_SEAMLESS_XZ": t}
     calibrate._library_reach(
-        tree,
+        load_tree("1.38.0"),
         engine,
         tmp_path,
-        assignments,
+        list(config.values.items()),
         text,
         config.values,
-        measured,
+        {plan.name: t},
         ({plan.name: plan}, keys),
         None,
         lambda: None,
