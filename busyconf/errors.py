@@ -8,6 +8,8 @@ TUI shows the same object, so messages are written once, here and at the raise.
 
 from __future__ import annotations
 
+import os
+import stat
 from enum import IntEnum
 from pathlib import Path
 
@@ -88,13 +90,83 @@ class Interrupted(BusyconfError):
     title = "Interrupted"
 
 
-def read_user_file(path: Path, missing: str = "no such file", error: type[UserError] = UserError) -> str:
-    """A file the user named, as text; unreadable means a one-line UserError."""
+#: Largest file a user may hand busyconf as a profile or a .config (real ones are a few KB).
+MAX_USER_FILE = 16 * 1024 * 1024
+
+
+def read_user_file(
+    path: Path,
+    missing: str = "no such file",
+    error: type[UserError] = UserError,
+    limit: int = MAX_USER_FILE,
+    what: str = "a profile or a .config",
+) -> str:
+    """A regular file the user named, as text; anything else means a one-line UserError.
+
+    FIFOs and devices are refused before a byte is read (reading them hangs or
+    never ends), and so is a file over ``limit`` bytes.
+    """
     try:
-        return path.read_text()
+        st = os.stat(path)
     except FileNotFoundError:
         raise error(f"{path}: {missing}") from None
-    except IsADirectoryError:
-        raise error(f"{path}: is a directory, not a file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise error(f"{path}: cannot read ({e})") from None
+    except OSError as e:
+        raise error(f"{path}: cannot read ({e.strerror or e})") from None
+    _check_regular(path, st, limit, error, what)
+    try:
+        # O_NONBLOCK: if a FIFO replaced the file since the stat, open() must not wait for a writer.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        raise error(f"{path}: cannot read ({e.strerror or e})") from None
+    with os.fdopen(fd, "rb") as f:
+        _check_regular(path, os.fstat(fd), limit, error, what)
+        try:
+            data = f.read(limit + 1)
+        except OSError as e:
+            raise error(f"{path}: cannot read ({e.strerror or e})") from None
+    if len(data) > limit:
+        raise error(f"{path}: larger than {_mib(limit)}: too big for {what}")
+    try:
+        text = data.decode()
+    except UnicodeDecodeError as e:
+        raise error(f"{path}: not UTF-8 text (byte {e.start})") from None
+    # Universal newlines, as text-mode reading always gave the parsers.
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def check_regular_file(
+    path: Path, limit: int, what: str, missing: str = "no such file", error: type[UserError] = UserError
+) -> None:
+    """Refuse ``path`` unless it is a regular file (symlinks followed) of at most ``limit`` bytes."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise error(f"{path}: {missing}") from None
+    except OSError as e:
+        raise error(f"{path}: cannot read ({e.strerror or e})") from None
+    _check_regular(path, st, limit, error, what)
+
+
+def _check_regular(path: Path, st: os.stat_result, limit: int, error: type[UserError], what: str) -> None:
+    if stat.S_ISDIR(st.st_mode):
+        raise error(f"{path}: is a directory, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise error(f"{path}: is a {_kind(st.st_mode)}, not a regular file")
+    if st.st_size > limit:
+        raise error(f"{path}: {st.st_size:,} bytes, larger than {_mib(limit)}: too big for {what}")
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "FIFO"
+    if stat.S_ISCHR(mode):
+        return "character device"
+    if stat.S_ISBLK(mode):
+        return "block device"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "special file"
+
+
+def _mib(n: int) -> str:
+    return f"{n // (1024 * 1024)} MiB" if n >= 1024 * 1024 else f"{n // 1024} KiB"

@@ -43,6 +43,8 @@ DEFAULT_ARCH = "x86_64"
 DEFAULT_TOOLCHAIN = "zig"
 _PROFILE_KEYS = {"description", "busybox", "arch", "base"}
 _BUILD_KEYS = {"toolchain"}
+#: Profiles are a few KB; tomlkit parses about 1 MB a second, so larger files are refused unread.
+MAX_PROFILE_BYTES = 256 * 1024
 _TOOLCHAIN_RE = re.compile(r"^(zig|musl-gcc|[A-Za-z0-9_.+]+(?:-[A-Za-z0-9_.+]+)*-)$")
 
 Assignments = list[tuple[str, str]]
@@ -67,6 +69,8 @@ class Profile:
     base: str = "defconfig"
     toolchain: str = DEFAULT_TOOLCHAIN
     config: dict[str, object] = field(default_factory=dict)
+    # Line of each [config] key; rendering the document per key was quadratic in its size.
+    _lines: dict[str, int] | None = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -80,15 +84,17 @@ class Profile:
         """``file:line`` of ``key`` in the [config] table, for error messages."""
         if self.path is None:
             return self.where
-        text = self.doc.as_string()
-        in_config = False
-        for n, line in enumerate(text.splitlines(), 1):
-            s = line.strip()
-            if s.startswith("["):
-                in_config = s.replace(" ", "") == "[config]"
-            elif in_config and re.match(rf'^"?{re.escape(key)}"?\s*=', s):
-                return f"{self.path}:{n}"
-        return str(self.path)
+        if self._lines is None:
+            self._lines = {}
+            in_config = False
+            for n, line in enumerate(self.doc.as_string().splitlines(), 1):
+                s = line.strip()
+                if s.startswith("["):
+                    in_config = s.replace(" ", "") == "[config]"
+                elif in_config and (m := re.match(r'^"?([^"=\s]+)"?\s*=', s)):
+                    self._lines.setdefault(m.group(1), n)
+        n = self._lines.get(key)
+        return f"{self.path}:{n}" if n else str(self.path)
 
 
 def new_profile(
@@ -116,7 +122,9 @@ def new_profile(
 def load_profile(path: Path | str) -> Profile:
     """Read and check a profile file (not its symbols: see :func:`resolve_profile`)."""
     path = Path(path)
-    return parse_profile(read_user_file(path, "no such profile", ProfileError), path)
+    return parse_profile(
+        read_user_file(path, "no such profile", ProfileError, MAX_PROFILE_BYTES, "a profile"), path
+    )
 
 
 def parse_profile(text: str, path: Path | None) -> Profile:
@@ -125,6 +133,9 @@ def parse_profile(text: str, path: Path | None) -> Profile:
         doc = tomlkit.parse(text)
     except tomlkit.exceptions.ParseError as e:
         raise ProfileError(f"{where}:{e.line}:{e.col}: TOML error: {_toml_reason(e)}") from None
+    except tomlkit.exceptions.TOMLKitError as e:
+        # A key repeated inside an inline or dotted table is raised without a position.
+        raise ProfileError(f"{where}{_line_of_repeat(text, e)}: TOML error: {e}") from None
     for key in doc:
         if key not in ("profile", "config", "build"):
             raise ProfileError(
@@ -169,6 +180,20 @@ def parse_profile(text: str, path: Path | None) -> Profile:
         if key.startswith("CONFIG_"):
             raise ProfileError(f"{prof.line_of(key)}: write {key[7:]} without the CONFIG_ prefix")
     return prof
+
+
+def _line_of_repeat(text: str, e: Exception) -> str:
+    """``:LINE`` of the second definition of the key a KeyAlreadyPresent names, if found."""
+    m = re.match(r'Key "(.*)" already exists', str(e))
+    if not m:
+        return ""
+    key = re.compile(rf"(^|[{{,.\s]){re.escape(m.group(1))}\s*=")
+    seen = 0
+    for n, line in enumerate(text.splitlines(), 1):
+        seen += len(key.findall(line.split("#", 1)[0]))
+        if seen >= 2:
+            return f":{n}"
+    return ""
 
 
 def _toml_reason(e: tomlkit.exceptions.ParseError) -> str:
@@ -334,6 +359,7 @@ def write_overrides(profile: Profile, tree: KconfigTree, overrides: Assignments)
         if name not in table or _plain(table[name]) != value:
             table[name] = value
     profile.config = {str(k): _plain(v) for k, v in table.items()}
+    profile._lines = None
 
 
 def apply_changes(profile: Profile, tree: KconfigTree, changes: Iterable[tuple[str, str]]) -> Configuration:
@@ -362,6 +388,7 @@ def set_header(profile: Profile, **fields: str) -> None:
     for key, value in fields.items():
         head[key] = value
         setattr(profile, key, value)
+    profile._lines = None
 
 
 def dumps(profile: Profile) -> str:
