@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from busyconf import __version__
@@ -50,12 +51,13 @@ def cmd_source_list(args: argparse.Namespace) -> int:
                     "default": v == DEFAULT_RELEASE,
                     "cached": c is not None,
                     "verified": bool(c and c.verified),
+                    "trusted": bool(c and c.trusted),
                     "path": str(c.path) if c else None,
                 }
             )
         _print_json({"cache": str(cache.root), "releases": rows})
         return 0
-    table = Table(title=f"BusyBox releases (cache: {cache.root})")
+    table = Table(title=f"BusyBox releases (cache: {escape(str(cache.root))})")
     table.add_column("version")
     table.add_column("cached")
     table.add_column("verified")
@@ -67,11 +69,19 @@ def cmd_source_list(args: argparse.Namespace) -> int:
         table.add_row(
             label,
             "yes" if c else "no",
-            ("yes" if c.verified else "[yellow]no[/]") if c else "-",
+            _verified_cell(c),
             (sha or "-")[:16] + ("…" if sha else ""),
         )
     out.print(table)
     return 0
+
+
+def _verified_cell(c: Any) -> str:
+    if c is None:
+        return "-"
+    if c.verified:
+        return "yes"
+    return "[yellow]no, trusted[/]" if c.trusted else "[yellow]no[/]"
 
 
 def _vkey(v: str) -> tuple[int, ...]:
@@ -100,16 +110,20 @@ def cmd_source_fetch(args: argparse.Namespace) -> int:
             bar.update(task, completed=done, total=total)
 
         rel = cache.fetch(args.version, progress)
-    out.print(f"BusyBox {rel.version}: verified sha256 {rel.sha256}\n  {rel.path}")
+    out.print(f"BusyBox {rel.version}: verified sha256 {rel.sha256}\n  {escape(str(rel.path))}")
     return 0
 
 
 def cmd_source_add(args: argparse.Namespace) -> int:
     from busyconf.source import SourceCache
 
-    rel = SourceCache().add(Path(args.path))
-    state = f"verified sha256 {rel.sha256}" if rel.verified else "[yellow]unverified[/] (not a known release)"
-    out.print(f"BusyBox {rel.version}: {state}\n  {rel.path}")
+    rel = SourceCache().add(Path(args.path), trust=args.trust)
+    state = (
+        f"verified sha256 {rel.sha256}"
+        if rel.verified
+        else "[yellow]unverified, trusted[/] (not a known release; its code runs when it is built)"
+    )
+    out.print(f"BusyBox {rel.version}: {state}\n  {escape(str(rel.path))}")
     return 0
 
 
@@ -336,11 +350,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_source_fetch)
     s = ssub.add_parser(
         "add",
-        help="import a local release tarball or unpacked tree",
-        description="Import a tarball (verified when its version is known) or an unpacked, "
-        "unconfigured source tree. The tree is copied into the cache; it is never modified.",
+        help="import a local release tarball (or, with --trust, any BusyBox tree)",
+        description="Import a release tarball: a known release is accepted only when its sha256 "
+        "matches. Any other tarball, and any unpacked source folder, can only be added with --trust: "
+        "setting it up and building it runs its own scripts, Makefiles and Kconfig preprocessor. "
+        "A known release's folder is refused (add its tarball or use `source fetch`). The input is "
+        "copied into the cache and never modified.",
     )
     s.add_argument("path", help="busybox-X.Y.Z.tar.bz2 or a source folder")
+    s.add_argument(
+        "--trust",
+        action="store_true",
+        help="add a tree busyconf cannot verify: its code (scripts, Makefiles, Kconfig $(shell,...)) "
+        "will run on this machine",
+    )
     s.set_defaults(func=cmd_source_add)
 
     s = sub.add_parser("show", help="resolved settings and enabled applets")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import kconfiglib
 
-from busyconf.errors import UnknownSymbolError
+from busyconf.errors import SourceError, UnknownSymbolError
 from busyconf.source import SourceCache
 
 TYPE_NAMES = {
@@ -108,24 +108,63 @@ class SymbolInfo:
         return bool(self.applets)
 
 
-class KconfigTree:
-    """One parsed BusyBox Kconfig tree. Not thread-safe: hold :attr:`lock`."""
+class _UntrustedKconfig(kconfiglib.Kconfig):  # type: ignore[misc]
+    """kconfiglib's parser for a tree nobody vouched for.
 
-    def __init__(self, release: str, kconfig_dir: Path, src_dir: Path) -> None:
+    kconfiglib's preprocessor runs ``$(shell,...)``, prints ``$(info,...)``
+    and reads any environment variable ``$(NAME)`` while it parses, and
+    ``source`` opens any path. BusyBox's Kconfig files use none of that, so
+    here every macro call and every file outside the tree is refused, at the
+    line that asks for it, before it has any effect.
+    """
+
+    __slots__ = ()
+
+    def _fn_val(self, args: list[str]) -> str:
+        call = ",".join(args)[:60]
+        raise kconfiglib.KconfigError(
+            f"{self.filename}:{self.linenr}: preprocessor call $({call}) (it could run a command "
+            "or read the environment)"
+        )
+
+    def _enter_file(self, filename: str) -> None:
+        root = os.path.realpath(os.environ.get("srctree") or ".")
+        if not os.path.realpath(filename).startswith(root + os.sep):
+            raise kconfiglib.KconfigError(
+                f"{self.filename}:{self.linenr}: sources {filename!r}, outside the tree"
+            )
+        super()._enter_file(filename)
+
+
+class KconfigTree:
+    """One parsed BusyBox Kconfig tree. Not thread-safe: hold :attr:`lock`.
+
+    ``trusted`` (a tree added with ``--trust``) lets kconfiglib's preprocessor
+    run as it would for the kernel; otherwise it may not run or read anything.
+    """
+
+    def __init__(self, release: str, kconfig_dir: Path, src_dir: Path, *, trusted: bool = False) -> None:
         self.release = release
         self.kconfig_dir = kconfig_dir
         self.src_dir = src_dir
         self.lock = threading.RLock()
         top = kconfig_dir / "Config.in"
+        parser = kconfiglib.Kconfig if trusted else _UntrustedKconfig
         old = os.environ.get("srctree")
         os.environ["srctree"] = str(kconfig_dir)
         try:
-            self.kconf = kconfiglib.Kconfig(str(top), warn_to_stderr=False, suppress_traceback=True)
+            self.kconf = parser(str(top), warn_to_stderr=False)
+        except (kconfiglib.KconfigError, OSError) as e:
+            first = next((line for line in str(e).splitlines() if line.strip()), type(e).__name__)
+            how = "" if trusted else " (untrusted tree: `busyconf source add PATH --trust` allows it)"
+            raise SourceError(f"BusyBox {release} Kconfig: {first.strip()}{how}") from None
         finally:
             if old is None:
                 del os.environ["srctree"]
             else:
                 os.environ["srctree"] = old
+        if not trusted:
+            _refuse_env_options(self.kconf, release)
         # kconfiglib warns on every value it has to ignore; we explain those
         # ourselves, and its list would only grow in a long TUI session.
         self.kconf.warn = False
@@ -242,6 +281,18 @@ class KconfigTree:
         return out
 
 
+def _refuse_env_options(kconf: kconfiglib.Kconfig, release: str) -> None:
+    """``option env=NAME`` copies an environment variable into a default: not from an untrusted tree."""
+    for sym in kconf.unique_defined_syms:
+        if sym.env_var is not None:
+            node = sym.nodes[0]
+            raise SourceError(
+                f"BusyBox {release} Kconfig: {node.filename}:{node.linenr}: {sym.name} reads the "
+                f"environment variable {sym.env_var} (untrusted tree: `busyconf source add PATH --trust` "
+                "allows it)"
+            )
+
+
 def menu_path(node: kconfiglib.MenuNode) -> tuple[str, ...]:
     parts = []
     parent = node.parent
@@ -277,6 +328,8 @@ def load_tree(release: str, cache: SourceCache | None = None) -> KconfigTree:
     with _TREES_LOCK:
         tree = _TREES.get(key)
         if tree is None:
-            tree = KconfigTree(release, cache.kconfig_dir(release), cache.tree(release))
+            tree = KconfigTree(
+                release, cache.kconfig_dir(release), cache.tree(release), trusted=cache.trusted(release)
+            )
             _TREES[key] = tree
         return tree

@@ -42,27 +42,68 @@ def _strip(name: str, prefix: str) -> str:
     return name[len(prefix) :].lstrip("/") if prefix else name
 
 
+def _first_line(e: BaseException) -> str:
+    # tarfile's "could not be opened" error lists one line per compression method.
+    lines = [line for line in str(e).splitlines() if line.strip()]
+    return lines[0].rstrip(":") if lines else type(e).__name__
+
+
+def _open(archive: Path) -> tuple[tarfile.TarFile, list[tarfile.TarInfo], str]:
+    """The open archive, its checked members and the top-level folder to strip ("" if none)."""
+    if not archive.is_file():
+        raise UserError(f"{archive}: not a regular file")
+    try:
+        tar = tarfile.open(archive, "r:*")
+    except tarfile.ReadError:
+        raise UserError(f"{archive}: not a tar archive (plain, gzip, bzip2 or xz)") from None
+    except (tarfile.TarError, OSError, EOFError) as e:
+        raise UserError(f"{archive}: not a readable tar archive ({_first_line(e)})") from None
+    try:
+        members = tar.getmembers()
+    except (tarfile.TarError, EOFError, OSError) as e:
+        tar.close()
+        raise UserError(f"{archive}: corrupt tar archive ({_first_line(e)})") from None
+    try:
+        if not members:
+            raise UserError(f"{archive}: empty archive")
+        for m in members:
+            _check_member(archive, m)
+    except UserError:
+        tar.close()
+        raise
+    tops = {m.name.split("/", 1)[0] for m in members}
+    prefix = tops.pop() if len(tops) == 1 and any("/" in m.name for m in members) else ""
+    return tar, members, prefix
+
+
+def read_release_member(archive: Path, name: str, also: str) -> tuple[bytes | None, bool]:
+    """The first 4 KiB of top-level file ``name`` (None if absent) and whether ``also`` exists.
+
+    Nothing is written: this is how a tarball's version is read before it is accepted.
+    """
+    tar, members, prefix = _open(archive)
+    with tar:
+        by_name = {_strip(m.name, prefix): m for m in members}
+        other = by_name.get(also)
+        member = by_name.get(name)
+        if member is None or not member.isfile():
+            return None, bool(other and other.isfile())
+        try:
+            f = tar.extractfile(member)
+            head = f.read(4096) if f is not None else None
+        except (tarfile.TarError, EOFError, OSError) as e:
+            raise UserError(f"{archive}: corrupt tar archive ({_first_line(e)})") from None
+        return head, bool(other and other.isfile())
+
+
 def extract_release(archive: Path, dest: Path) -> None:
     """Extract ``archive`` into ``dest`` (which must not exist yet).
 
     A single top-level directory (``busybox-1.38.0/``) is stripped so that
     ``dest`` becomes the source tree itself.
     """
-    try:
-        tar = tarfile.open(archive, "r:*")
-    except (tarfile.TarError, OSError) as e:
-        raise UserError(f"{archive}: not a readable tar archive ({e})") from None
+    tar, members, prefix = _open(archive)
     with tar:
-        try:
-            members = tar.getmembers()
-        except (tarfile.TarError, EOFError, OSError) as e:
-            raise UserError(f"{archive}: corrupt tar archive ({e})") from None
-        if not members:
-            raise UserError(f"{archive}: empty archive")
-        for m in members:
-            _check_member(archive, m)
-        tops = {m.name.split("/", 1)[0] for m in members}
-        prefix = tops.pop() if len(tops) == 1 and any("/" in m.name for m in members) else ""
         selected = []
         for m in members:
             new = _strip(m.name, prefix)
@@ -78,4 +119,4 @@ def extract_release(archive: Path, dest: Path) -> None:
             # such as setuid: a second line of defence, not the first.
             tar.extractall(dest, members=selected, filter="data")
         except (tarfile.TarError, OSError) as e:
-            raise UnsafeArchiveError(f"{archive}: refused while extracting ({e})") from None
+            raise UnsafeArchiveError(f"{archive}: refused while extracting ({_first_line(e)})") from None
