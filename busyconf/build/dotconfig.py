@@ -1,4 +1,4 @@
-"""Just enough .config handling for the build: read values, set some, vet strings."""
+"""Just enough .config handling for the build: read values, set some (strings are vetted in gate.py)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,9 @@ from busyconf.errors import UserError
 _SET = re.compile(r"^CONFIG_([A-Za-z0-9_]+)=(.*)$")
 _UNSET = re.compile(r"^# CONFIG_([A-Za-z0-9_]+) is not set$")
 
-# String symbols that end up on make or shell command lines unquoted.
-# (CROSS_COMPILER_PREFIX and SYSROOT are not here: the build blanks them.)
-COMMAND_LINE_STRINGS: tuple[str, ...] = (
-    "EXTRA_CFLAGS",
-    "EXTRA_LDFLAGS",
-    "EXTRA_LDLIBS",
-    "PREFIX",
-)
-# Characters that let a value escape into make or the shell: $( ` ; | & < > newline ...
-_UNSAFE = re.compile(r"[$`;|&<>\\\n\r'\"(){}*?!#~]")
+# Line breaks and other control characters: one in a value would start a new
+# .config line, which make and the shell read as code.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 
 
 def parse(text: str) -> dict[str, str]:
@@ -44,7 +37,14 @@ def unquote(value: str) -> str:
     return value
 
 
+def _no_line_break(what: str, value: str) -> None:
+    if _CONTROL.search(value):
+        raise UserError(f"{what}: {value[:60]!r} holds a line break or control character; refusing it")
+
+
 def quote(value: str) -> str:
+    """``value`` as a .config string (refusing a line break, which would end the line)."""
+    _no_line_break("a .config string", value)
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -59,6 +59,8 @@ def set_values(text: str, changes: Mapping[str, str]) -> str:
     ``'"quoted"'`` for strings.
     """
     pending = {k.removeprefix("CONFIG_"): v for k, v in changes.items()}
+    for symbol, value in pending.items():
+        _no_line_break(f"CONFIG_{symbol}", value)
     out: list[str] = []
     for line in text.splitlines():
         stripped = line.strip()
@@ -69,23 +71,3 @@ def set_values(text: str, changes: Mapping[str, str]) -> str:
             out.append(line)
     out.extend(_line(sym, val) for sym, val in pending.items())
     return "\n".join(out) + "\n"
-
-
-def check_command_line_strings(values: Mapping[str, str]) -> None:
-    """Refuse string symbols that could inject commands into make or the shell.
-
-    Raises:
-        UserError: naming the first offending symbol.
-    """
-    for symbol in COMMAND_LINE_STRINGS:
-        raw = values.get(symbol)
-        if raw is None or raw == "n":
-            continue
-        content = unquote(raw)
-        inner = raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] == '"' else raw
-        # Check the escaped form too: conf turns "\n" in a string into a newline.
-        if _UNSAFE.search(inner) or _UNSAFE.search(content):
-            raise UserError(
-                f"CONFIG_{symbol}: value {content!r} contains shell or make metacharacters "
-                "(such as $( ` ; | & or a newline); refusing to build"
-            )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import kconfiglib
 
+from busyconf.build.gate import check_string
 from busyconf.errors import ValueRangeError
 from busyconf.model.dotconfig import check_ranges, check_value
 from busyconf.model.kconfig import KconfigTree
@@ -55,7 +56,11 @@ def resolve(tree: KconfigTree, assignments: Assignments) -> Configuration:
 
 
 def to_kconfig(tree: KconfigTree, name: str, value: object, where: str) -> str:
-    """A TOML or command-line value as kconfiglib's string for ``name``."""
+    """A TOML or command-line value as kconfiglib's string for ``name``.
+
+    A string goes through the build's gate (:mod:`busyconf.build.gate`), so a
+    value BusyBox's build would run is refused before anything is saved.
+    """
     kind = tree.type_of(name)
     if kind in ("bool", "tristate"):
         if isinstance(value, bool):
@@ -66,7 +71,8 @@ def to_kconfig(tree: KconfigTree, name: str, value: object, where: str) -> str:
     if kind == "string":
         if not isinstance(value, str):
             raise ValueRangeError(f'{where}: {name} is a string; quote it ("...")')
-        return value
+        # The command line's `where` is the name itself, which the gate's message already says.
+        return check_string(name, value, None if where == name else where)
     if isinstance(value, bool):
         raise ValueRangeError(f"{where}: {name} is {kind}; {value!r} is not a number")
     text = str(value) if kind == "int" or isinstance(value, str) else hex(int(value))  # type: ignore[call-overload]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import kconfiglib
 
+from busyconf.build.gate import check_string
 from busyconf.errors import ConfigSyntaxError, UnknownSymbolError, ValueRangeError
 from busyconf.model.kconfig import KconfigTree
 
@@ -40,7 +41,7 @@ class DotConfig:
 def unescape_string(raw: str, where: str) -> str:
     """Undo ``conf``'s quoting of a string value (``"a\\"b"`` -> ``a"b``)."""
     if len(raw) < 2 or not raw.startswith('"'):
-        raise ConfigSyntaxError(f"{where}: string value must be in double quotes: {raw}")
+        raise ConfigSyntaxError(f"{where}: string value must be in double quotes")
     out = []
     i = 1
     while i < len(raw):
@@ -51,14 +52,17 @@ def unescape_string(raw: str, where: str) -> str:
             continue
         if c == '"':
             if raw[i + 1 :].strip():
-                raise ConfigSyntaxError(f"{where}: text after the closing quote: {raw}")
+                raise ConfigSyntaxError(f"{where}: text after the closing quote")
             return "".join(out)
         out.append(c)
         i += 1
-    raise ConfigSyntaxError(f"{where}: unterminated string: {raw}")
+    raise ConfigSyntaxError(f"{where}: unterminated string")
 
 
 def escape_string(value: str) -> str:
+    """``value`` in ``conf``'s quoting; a line break would end the .config line, so it is refused."""
+    if "\n" in value or "\r" in value:
+        raise ValueRangeError(f"{value[:60]!r}: a line break cannot be written into .config; refusing it")
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -143,7 +147,8 @@ def parse_dotconfig(text: str, filename: str, tree: KconfigTree, drop_unknown: b
         else:
             m = _SET.match(stripped)
             if not m:
-                raise ConfigSyntaxError(f"{where}: malformed line: {line.strip()[:60]}")
+                # Never quote the line: the file may be anything (a base naming /etc/shadow).
+                raise ConfigSyntaxError(f"{where}: malformed line (not CONFIG_NAME=value or a # comment)")
             name, value = m.group(1), m.group(2).strip()
         if not tree.has(name):
             if drop_unknown:
@@ -154,7 +159,7 @@ def parse_dotconfig(text: str, filename: str, tree: KconfigTree, drop_unknown: b
                 "use --drop-unknown to drop such symbols"
             )
         if tree.symbols[name].orig_type == kconfiglib.STRING and not _UNSET.match(stripped):
-            value = unescape_string(value, where)
+            value = check_string(name, unescape_string(value, where), where)
         elif tree.symbols[name].orig_type == kconfiglib.STRING:
             value = ""
         elif _UNSET.match(stripped) and tree.symbols[name].orig_type in (kconfiglib.INT, kconfiglib.HEX):
@@ -203,7 +208,7 @@ def _config_line(sym: kconfiglib.Symbol) -> str:
             return f"# CONFIG_{sym.name} is not set\n"
         return f"CONFIG_{sym.name}={val}\n"
     if kind == kconfiglib.STRING:
-        return f"CONFIG_{sym.name}={escape_string(val)}\n"
+        return f"CONFIG_{sym.name}={escape_string(check_string(sym.name, val))}\n"
     if kind == kconfiglib.INT:
         return f"CONFIG_{sym.name}={val or '0'}\n"
     return f"CONFIG_{sym.name}={val}\n"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from busyconf.build import broken, dotconfig, get_arch, known_arches, resolve_toolchain
+from busyconf.build import broken, gate, get_arch, known_arches, resolve_toolchain
 from busyconf.build.build import SuiteResult
 from busyconf.build.known_failures import known_failure
 from busyconf.build.toolchain import ZIG_DROPPED_FLAGS
@@ -121,11 +121,11 @@ def test_lfs_off_is_broken_only_on_32_bit_cpus_and_efence_everywhere() -> None:
 )
 def test_unsafe_string_symbols_are_refused(symbol: str, value: str) -> None:
     with pytest.raises(UserError, match=f"CONFIG_{symbol}"):
-        dotconfig.check_command_line_strings({symbol: value})
+        gate.check_config_text(f"CONFIG_{symbol}={value}\n")
 
 
 def test_safe_flags_pass() -> None:
-    dotconfig.check_command_line_strings({"EXTRA_CFLAGS": '"-Os -DFOO=1 -I/opt/x"', "PREFIX": '"./_install"'})
+    gate.check_config_text('CONFIG_EXTRA_CFLAGS="-Os -DFOO=1 -Iinclude"\nCONFIG_PREFIX="./_install"\n')
 
 
 def test_changed_flags_change_the_tool_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

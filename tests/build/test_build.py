@@ -154,8 +154,16 @@ def test_malicious_profile_strings_run_nothing(
             "SYSROOT": f'"`touch {marker}`"',
         },
     )
-    r = build(evil, defconfig.applets, RELEASE, "x86_64", out_dir=tmp_path / "out", source_tree=source_tree)
+    # The gate refuses them even though the build would blank both.
+    with pytest.raises(UserError, match="CONFIG_CROSS_COMPILER_PREFIX"):
+        build(evil, defconfig.applets, RELEASE, "x86_64", out_dir=tmp_path / "out", source_tree=source_tree)
     assert not marker.exists()
+    harmless = dotconfig.set_values(
+        defconfig.text, {"CROSS_COMPILER_PREFIX": '"/opt/x/bin/arm-linux-"', "SYSROOT": '"/opt/sysroot"'}
+    )
+    r = build(
+        harmless, defconfig.applets, RELEASE, "x86_64", out_dir=tmp_path / "out", source_tree=source_tree
+    )
     text = r.config.read_text()
     assert 'CONFIG_CROSS_COMPILER_PREFIX=""' in text and 'CONFIG_SYSROOT=""' in text
     worse = dotconfig.set_values(defconfig.text, {"EXTRA_CFLAGS": f'"-Os $(shell touch {marker})"'})
