@@ -37,7 +37,7 @@ def register(sub: Any) -> None:
         "instead of stopping",
     )
     s.add_argument("--json", action="store_true", help="print the manifest as JSON on stdout")
-    s.add_argument("-j", "--jobs", type=int, help="parallel compile jobs (default: CPU count)")
+    s.add_argument("-j", "--jobs", type=positive_int, help="parallel compile jobs (default: CPU count)")
     s.add_argument("--release", help="release of a .config without a version header")
     s.set_defaults(func=cmd_build)
 
@@ -58,18 +58,43 @@ def register(sub: Any) -> None:
     s.set_defaults(func=cmd_test)
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1 (``-j 0`` or ``-j -1`` would reach make)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 1 or n > 4096:
+        raise argparse.ArgumentTypeError(f"{text} is not between 1 and 4096")
+    return n
+
+
+def check_target_args(arch: str | None, toolchain: str | None) -> None:
+    """``--arch`` and ``--toolchain`` as given (an empty one too), before anything is loaded or made."""
+    from busyconf.build import get_arch
+    from busyconf.build.toolchain import check_toolchain_name
+
+    if arch is not None:
+        get_arch(arch)
+    if toolchain is not None:
+        check_toolchain_name(toolchain)
+
+
 def _prepare(args: argparse.Namespace, arch: str | None) -> tuple[Any, str, str, str, tuple[str, ...]]:
     """Resolve the profile, apply --drop-broken through the model, export it."""
     from busyconf.build import broken, get_arch
+    from busyconf.build.toolchain import check_toolchain_name
     from busyconf.model.config import resolve
     from busyconf.model.dotconfig import write_dotconfig
     from busyconf.model.sources import load_any
 
+    check_target_args(arch, args.toolchain)
     loaded = load_any(Path(args.profile), release=args.release)
     prof = loaded.profile
-    arch = arch or (prof.arch if prof else "x86_64")
+    arch = arch if arch is not None else (prof.arch if prof else "x86_64")
     get_arch(arch)
-    toolchain = args.toolchain or (prof.toolchain if prof else "zig")
+    toolchain = args.toolchain if args.toolchain is not None else (prof.toolchain if prof else "zig")
+    check_toolchain_name(toolchain)
     tree = loaded.tree
     assignments = list(loaded.assignments)
     problems = broken.check(loaded.config.values, release=tree.release, toolchain=toolchain, arch=arch)

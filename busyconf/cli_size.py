@@ -49,11 +49,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         metavar="ARCH",
         help="calibrate: take the compile-level toggles measured for ARCH (same release), scaled",
     )
-    p.add_argument("--top", type=int, default=40, help="rows to show (default 40; 0 = all)")
+    p.add_argument("--top", type=_count, default=40, help="rows to show (default 40; 0 = all)")
     p.set_defaults(func=cmd_size)
 
 
+def _count(text: str) -> int:
+    """argparse type: 0 or more (a negative --top would cut rows from the end)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 0 or n > 1_000_000:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1000000")
+    return n
+
+
+def _check_names(arch: str | None, toolchain: str | None, release: str | None = None) -> None:
+    """Every name that becomes part of a cache path, checked before anything is read or made."""
+    from busyconf.build import get_arch
+    from busyconf.build.toolchain import check_toolchain_name
+    from busyconf.source.releases import check_version
+
+    if arch is not None:
+        get_arch(arch)
+    if toolchain is not None:
+        check_toolchain_name(toolchain)
+    if release is not None:
+        check_version(release)
+
+
 def cmd_size(args: argparse.Namespace) -> int:
+    _check_names(args.arch, args.toolchain, args.release)
     if args.profile == "calibrate" and not Path("calibrate").exists():
         return _calibrate(args)
     for flag in ("release", "borrow"):
@@ -67,7 +93,10 @@ def _load(path: str, arch: str | None, toolchain: str | None) -> tuple[Any, Any,
 
     prof = load_profile(Path(path))
     config = resolve_profile(prof)
-    return prof, config, arch or prof.arch, toolchain or prof.toolchain
+    arch = arch if arch is not None else prof.arch
+    toolchain = toolchain if toolchain is not None else prof.toolchain
+    _check_names(arch, toolchain)
+    return prof, config, arch, toolchain
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -210,8 +239,10 @@ def _calibrate(args: argparse.Namespace) -> int:
 
     if not args.arch:
         raise UserError("busyconf size calibrate: --arch is required")
-    release = args.release or DEFAULT_RELEASE
-    toolchain = args.toolchain or "zig"
+    release = args.release if args.release is not None else DEFAULT_RELEASE
+    toolchain = args.toolchain if args.toolchain is not None else "zig"
+    if args.borrow is not None:
+        _check_names(args.borrow, None)
     with _progress() as bar:
         tasks: dict[str, Any] = {}
 

@@ -18,10 +18,16 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from busyconf.build import broken, dotconfig, gate, runner
+from busyconf.build import broken, dotconfig, runner
 from busyconf.build.arch import Arch, get_arch, host_arch
 from busyconf.build.known_failures import known_failure
-from busyconf.build.toolchain import MakeTools, Toolchain, is_safe_word, resolve_toolchain
+from busyconf.build.toolchain import (
+    MakeTools,
+    Toolchain,
+    check_toolchain_name,
+    is_safe_word,
+    resolve_toolchain,
+)
 from busyconf.build.verify import VerifyResult, verify
 from busyconf.errors import BuildError, EnvError, Interrupted, UserError
 
@@ -135,8 +141,26 @@ def cache_build_root() -> Path:
 
 
 def build_dir_for(release: str, arch: str, toolchain: str) -> Path:
+    """The build folder of (release, arch, toolchain); every name is checked first.
+
+    Raises:
+        UserError: a release that is no version number, an unknown arch, a bad toolchain name.
+    """
+    from busyconf.source.releases import check_version
+
+    check_version(release)
+    get_arch(arch)
+    check_toolchain_name(toolchain)
     slug = toolchain.rstrip("-") or "cross"
     return cache_build_root() / f"{release}-{arch}-{slug}"
+
+
+def _check_target(arch_name: str, toolchain_name: str) -> None:
+    """Fail on an unsupported CPU or a missing compiler before the build folder or its lock is made."""
+    arch = get_arch(arch_name)
+    if not arch.supported:
+        raise UserError(f"arch {arch.name} is not supported: {arch.reason}")
+    resolve_toolchain(toolchain_name, arch)
 
 
 def _sha256(path: Path) -> str:
@@ -234,8 +258,8 @@ def _error_line(tail: Sequence[str]) -> str:
 def _prepare_config(
     config_text: str, release: str, arch: Arch, toolchain: Toolchain, drop_broken: bool
 ) -> tuple[str, tuple[str, ...]]:
-    gate.check_config_text(config_text)
     values = dotconfig.parse(config_text)
+    dotconfig.check_command_line_strings(values)
     problems = broken.check(values, release=release, toolchain=toolchain.kind, arch=arch.name)
     if problems and not drop_broken:
         raise UserError("; ".join(str(p) for p in problems))
@@ -434,9 +458,8 @@ def build(
         Interrupted: ``cancel`` was set or Ctrl-C was pressed.
     """
     start = time.monotonic()
-    gate.check_config_text(config_text)
     build_dir = build_dir_for(release, arch, toolchain)
-    get_arch(arch)
+    _check_target(arch, toolchain)
     with _locked(build_dir, progress, cancel):
         compiled = _compile(
             config_text, release, arch, toolchain, source_tree, progress, cancel, drop_broken, jobs
@@ -546,8 +569,8 @@ def run_testsuite(
     arch = host_arch()
     if arch is None:
         raise EnvError("this machine's CPU is not one busyconf knows; make check needs the host CPU")
-    gate.check_config_text(config_text)
     build_dir = build_dir_for(release, arch, toolchain)
+    _check_target(arch, toolchain)
     start = time.monotonic()
     with _locked(build_dir, progress, cancel):
         compiled = _compile(

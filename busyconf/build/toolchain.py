@@ -45,7 +45,9 @@ ZIG_DROPPED_FLAGS: tuple[str, ...] = (
 ZIG_SIZE_FLAGS: tuple[str, ...] = ("-mllvm", "-inline-threshold=0")
 
 _SAFE_WORD = re.compile(r"^[A-Za-z0-9_./+=,:@%-]+$")
-_SAFE_PREFIX = re.compile(r"^[A-Za-z0-9_.+-]+-$")
+# A cross prefix is a triplet and a dash: words joined by '-' or '.', never '..',
+# no '/' (it becomes part of a cache folder's name and of program names on PATH).
+_SAFE_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+]*(?:[-.][A-Za-z0-9_+]+)*-$")
 
 
 @dataclass(frozen=True)
@@ -295,6 +297,19 @@ def _musl_version() -> str | None:
     return None
 
 
+def check_toolchain_name(name: str) -> str:
+    """``name`` if it is zig, musl-gcc or a well-formed cross prefix; else a one-line UserError.
+
+    Checked before any folder named after it is made.
+    """
+    if name in ("zig", "musl-gcc") or (len(name) <= 100 and _SAFE_PREFIX.match(name)):
+        return name
+    raise UserError(
+        f"unknown toolchain {name!r}; use zig, musl-gcc or a cross prefix ending in '-' "
+        "(such as aarch64-linux-musl-)"
+    )
+
+
 def resolve_toolchain(name: str, arch: Arch) -> Toolchain:
     """The toolchain called ``name`` for ``arch``.
 
@@ -302,6 +317,7 @@ def resolve_toolchain(name: str, arch: Arch) -> Toolchain:
         UserError: unknown name, or a toolchain that cannot target ``arch``.
         ToolchainError: the toolchain is not installed.
     """
+    check_toolchain_name(name)
     if name == "zig":
         zig = find_zig()
         if zig is None:
@@ -318,15 +334,10 @@ def resolve_toolchain(name: str, arch: Arch) -> Toolchain:
         version = _version([exe, "--version"])
         musl = _musl_version()
         return Toolchain("musl-gcc", "musl-gcc", Path(exe), version + (f" + musl {musl}" if musl else ""))
-    if _SAFE_PREFIX.match(name):
-        cross = shutil.which(name + "gcc")
-        if cross is None:
-            raise ToolchainError(f"toolchain {name}: {name}gcc not found on PATH")
-        return Toolchain(name, "cross", Path(cross), _version([cross, "--version"]))
-    raise UserError(
-        f"unknown toolchain {name!r}; use zig, musl-gcc or a cross prefix ending in '-' "
-        "(such as aarch64-linux-musl-)"
-    )
+    cross = shutil.which(name + "gcc")
+    if cross is None:
+        raise ToolchainError(f"toolchain {name}: {name}gcc not found on PATH")
+    return Toolchain(name, "cross", Path(cross), _version([cross, "--version"]))
 
 
 def detect_toolchains(arch: Arch) -> list[str]:

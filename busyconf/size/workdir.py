@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from busyconf.build import broken, gate, runner
+from busyconf.build import broken, runner
 from busyconf.build import dotconfig as bdot
 from busyconf.build.arch import Arch, get_arch
 from busyconf.build.build import FORCED, _locked, _prepared_source, _source_date_epoch
@@ -61,6 +61,13 @@ class WorkTree:
 
 
 def work_root(release: str, arch: str, toolchain: str) -> Path:
+    """The measuring tree's folder; every name in it is checked before anyone makes it."""
+    from busyconf.build.toolchain import check_toolchain_name
+    from busyconf.source.releases import check_version
+
+    check_version(release)
+    get_arch(arch)
+    check_toolchain_name(toolchain)
     slug = toolchain.rstrip("-") or "cross"
     return Path(cache_root()) / "size" / "work" / f"{release}-{arch}-{slug}"
 
@@ -72,8 +79,8 @@ def open_worktree(release: str, arch_name: str, toolchain_name: str = "zig") -> 
         raise UserError(f"arch {arch.name} is not supported: {arch.reason}")
     toolchain = resolve_toolchain(toolchain_name, arch)
     root = work_root(release, arch.name, toolchain.name)
-    root.mkdir(parents=True, exist_ok=True)
     src = SourceCache().tree(release)
+    root.mkdir(parents=True, exist_ok=True)
     srctree = _prepared_source(src, arch, release, root)
     tools = toolchain.write_wrappers(arch, release, root / "tools")
     (root / "obj").mkdir(exist_ok=True)
@@ -81,12 +88,7 @@ def open_worktree(release: str, arch_name: str, toolchain_name: str = "zig") -> 
 
 
 def buildable(config_text: str, release: str, arch: str, toolchain_kind: str) -> str:
-    """``config_text`` with the build's forced values and known-broken options off.
-
-    Raises:
-        UserError: a value the build gate refuses (the text is written as .config for make).
-    """
-    gate.check_config_text(config_text)
+    """``config_text`` with the build's forced values and known-broken options off."""
     values = bdot.parse(config_text)
     problems = broken.check(values, release=release, toolchain=toolchain_kind, arch=arch)
     changes = dict(FORCED)
