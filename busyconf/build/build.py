@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from busyconf.build import broken, dotconfig, runner
+from busyconf.build import broken, dotconfig, gate, runner
 from busyconf.build.arch import Arch, get_arch, host_arch
 from busyconf.build.known_failures import known_failure
 from busyconf.build.toolchain import (
@@ -258,8 +258,8 @@ def _error_line(tail: Sequence[str]) -> str:
 def _prepare_config(
     config_text: str, release: str, arch: Arch, toolchain: Toolchain, drop_broken: bool
 ) -> tuple[str, tuple[str, ...]]:
+    gate.check_config_text(config_text)
     values = dotconfig.parse(config_text)
-    dotconfig.check_command_line_strings(values)
     problems = broken.check(values, release=release, toolchain=toolchain.kind, arch=arch.name)
     if problems and not drop_broken:
         raise UserError("; ".join(str(p) for p in problems))
@@ -458,6 +458,7 @@ def build(
         Interrupted: ``cancel`` was set or Ctrl-C was pressed.
     """
     start = time.monotonic()
+    gate.check_config_text(config_text)
     build_dir = build_dir_for(release, arch, toolchain)
     _check_target(arch, toolchain)
     with _locked(build_dir, progress, cancel):
@@ -569,6 +570,7 @@ def run_testsuite(
     arch = host_arch()
     if arch is None:
         raise EnvError("this machine's CPU is not one busyconf knows; make check needs the host CPU")
+    gate.check_config_text(config_text)
     build_dir = build_dir_for(release, arch, toolchain)
     _check_target(arch, toolchain)
     start = time.monotonic()

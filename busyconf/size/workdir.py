@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from busyconf.build import broken, runner
+from busyconf.build import broken, gate, runner
 from busyconf.build import dotconfig as bdot
 from busyconf.build.arch import Arch, get_arch
 from busyconf.build.build import FORCED, _locked, _prepared_source, _source_date_epoch
@@ -88,7 +88,12 @@ def open_worktree(release: str, arch_name: str, toolchain_name: str = "zig") -> 
 
 
 def buildable(config_text: str, release: str, arch: str, toolchain_kind: str) -> str:
-    """``config_text`` with the build's forced values and known-broken options off."""
+    """``config_text`` with the build's forced values and known-broken options off.
+
+    Raises:
+        UserError: a value the build gate refuses (the text is written as .config for make).
+    """
+    gate.check_config_text(config_text)
     values = bdot.parse(config_text)
     problems = broken.check(values, release=release, toolchain=toolchain_kind, arch=arch)
     changes = dict(FORCED)
