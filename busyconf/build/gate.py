@@ -35,7 +35,7 @@ _SHOWN = 60
 _ASSIGN = re.compile(r"^CONFIG_([A-Za-z0-9_]+)=(.*)$")
 _PLAIN_VALUE = re.compile(r"^(?:[ymn]|-?[0-9]+|(?:0[xX])?[0-9a-fA-F]+)$")
 _QUOTED = re.compile(r'^"([^"\\]*)"$')
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 
 
 @dataclass(frozen=True)
