@@ -164,7 +164,7 @@ class SourceCache:
             hint = (
                 f"run `busyconf source fetch {version}`"
                 if version in RELEASES
-                else "run `busyconf source add PATH` with its tarball"
+                else "run `busyconf source add PATH --trust` with its tarball"
             )
             raise SourceError(f"BusyBox {version} is not in the cache ({self.root}); {hint}")
         meta = self._meta(d)

@@ -59,5 +59,5 @@ def known_release(version: str) -> Release:
         known = ", ".join(sorted(RELEASES, key=version_key))
         raise SourceError(
             f"BusyBox {version} is not a known release (known: {known}); "
-            "use `busyconf source add PATH` to import its tarball"
+            "`busyconf source add PATH --trust` imports its tarball (its code will run here)"
         ) from None
