@@ -113,8 +113,7 @@ def rules() -> Rules:
 
 
 def _shown(value: str) -> str:
-    text = repr(value)
-    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+    return repr(value) if len(value) <= _SHOWN else repr(value[:_SHOWN]) + "..."
 
 
 def _refuse(symbol: str, value: str, why: str, where: str | None) -> ValueRangeError:
@@ -166,8 +165,8 @@ def _linker_problem(options: str) -> str | None:
         entry, ok = _match(rules().linker, part, None)
         if not ok:
             if entry is not None and entry.prefix is not None:
-                return f"linker option {part!r} takes {_value_says(entry, rules().values)}"
-            return f"linker option {part!r} is not on the allow-list"
+                return f"linker option {_shown(part)} takes {_value_says(entry, rules().values)}"
+            return f"linker option {_shown(part)} is not on the allow-list"
         i += 1
     return None
 
@@ -179,12 +178,12 @@ def _flag_problem(word: str, group: str) -> str | None:
         return None
     if entry is None:
         what = {"cflags": "compiler", "ldflags": "linker", "ldlibs": "library"}.get(group, group)
-        return f"{word!r}, which is not an allowed {what} flag (see busyconf/build/string_rules.toml)"
+        return f"{_shown(word)}, which is not an allowed {what} flag (see busyconf/build/string_rules.toml)"
     if entry.value == "linker":
-        return f"{word!r}, but {_linker_problem(word[len(entry.prefix or '') :])}"
+        return f"{_shown(word)}, but {_linker_problem(word[len(entry.prefix or '') :])}"
     if entry.prefix == "":
-        return f"{word!r}, which is not {_value_says(entry, rules().values)}"
-    return f"{word!r}, but {entry.prefix} takes {_value_says(entry, rules().values)}"
+        return f"{_shown(word)}, which is not {_value_says(entry, rules().values)}"
+    return f"{_shown(word)}, but {entry.prefix} takes {_value_says(entry, rules().values)}"
 
 
 def problem(symbol: str, value: str) -> str | None:
