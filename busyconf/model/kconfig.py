@@ -108,6 +108,12 @@ class SymbolInfo:
         return bool(self.applets)
 
 
+#: Handed to kconfiglib as its ``KCONFIG_FUNCTIONS`` module: no extra preprocessor
+#: functions. Without it kconfiglib imports any ``kconfigfunctions.py`` on
+#: ``sys.path``, which under ``python -m busyconf`` includes the current folder.
+functions: dict[str, object] = {}
+
+
 class _UntrustedKconfig(kconfiglib.Kconfig):  # type: ignore[misc]
     """kconfiglib's parser for a tree nobody vouched for.
 
@@ -150,8 +156,9 @@ class KconfigTree:
         self.lock = threading.RLock()
         top = kconfig_dir / "Config.in"
         parser = kconfiglib.Kconfig if trusted else _UntrustedKconfig
-        old = os.environ.get("srctree")
+        saved = {k: os.environ.get(k) for k in ("srctree", "KCONFIG_FUNCTIONS")}
         os.environ["srctree"] = str(kconfig_dir)
+        os.environ["KCONFIG_FUNCTIONS"] = __name__
         try:
             self.kconf = parser(str(top), warn_to_stderr=False)
         except (kconfiglib.KconfigError, OSError) as e:
@@ -159,10 +166,11 @@ class KconfigTree:
             how = "" if trusted else " (untrusted tree: `busyconf source add PATH --trust` allows it)"
             raise SourceError(f"BusyBox {release} Kconfig: {first.strip()}{how}") from None
         finally:
-            if old is None:
-                del os.environ["srctree"]
-            else:
-                os.environ["srctree"] = old
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
         if not trusted:
             _refuse_env_options(self.kconf, release)
         # kconfiglib warns on every value it has to ignore; we explain those

@@ -286,6 +286,23 @@ def test_untrusted_kconfig_refuses_preprocessor_and_outside_files(
     assert not marker.exists()
 
 
+def test_no_kconfigfunctions_module_is_imported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """kconfiglib imports ``kconfigfunctions`` from sys.path (the current folder under ``python -m``)."""
+    import sys
+
+    marker = tmp_path / "MARKER"
+    evil = tmp_path / "evil"
+    evil.mkdir()
+    (evil / "kconfigfunctions.py").write_text(f"open({str(marker)!r}, 'w').close()\nfunctions = {{}}\n")
+    monkeypatch.syspath_prepend(str(evil))
+    monkeypatch.delitem(sys.modules, "kconfigfunctions", raising=False)
+    monkeypatch.setenv("KCONFIG_FUNCTIONS", "kconfigfunctions")
+    kdir = _mini_tree(tmp_path / "k", 'config A\n\tbool "a"\n')
+    for trusted in (False, True):
+        KconfigTree("9.9.9", kdir, kdir, trusted=trusted)
+    assert not marker.exists() and os.environ["KCONFIG_FUNCTIONS"] == "kconfigfunctions"
+
+
 def test_help_text_dollar_paren_is_not_a_macro(tmp_path: Path) -> None:
     """BusyBox's shell/Config.in says ``$(command)`` in help text: that is never expanded."""
     kdir = _mini_tree(tmp_path / "k", 'config A\n\tbool "a"\n\thelp\n\t  Enable $(command) and $((1+2)).\n')
