@@ -10,8 +10,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -30,6 +28,7 @@ from busyconf.build.toolchain import (
 )
 from busyconf.build.verify import VerifyResult, verify
 from busyconf.errors import BuildError, EnvError, Interrupted, UserError
+from busyconf.model import savefile
 
 BINARY_NAME = "busybox"
 CONFIG_NAME = "busybox.config"
@@ -384,41 +383,23 @@ def _compile(
     )
 
 
-@contextlib.contextmanager
-def _no_sigint() -> Iterator[None]:
-    """Hold Ctrl-C while artifacts are swapped in (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+def check_out_dir(out_dir: Path | str) -> None:
+    """Refuse an ``out_dir`` busyconf did not make (a non-empty folder without its marker).
+
+    Called before anything is compiled, so a wrong ``-o`` costs nothing.
+    """
+    savefile.check_out_dir(out_dir)
 
 
 def _write_artifacts(out_dir: Path, files: dict[str, bytes], modes: dict[str, int]) -> None:
-    """Write ``files`` into ``out_dir`` atomically per file, the manifest last.
+    """Make ``out_dir`` hold ``files`` and nothing else, all at once.
 
-    Everything is first written to a temporary directory beside ``out_dir``, so
-    a failure before the final renames leaves earlier artifacts untouched.
+    They are written into a fresh sibling folder that is exchanged with
+    ``out_dir`` in one step (see :func:`busyconf.model.savefile.publish_dir`),
+    so ``manifest.json`` always describes the ``busybox`` beside it, whatever
+    interrupts the build.
     """
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
-        for name, data in files.items():
-            path = tmp / name
-            with path.open("wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            path.chmod(modes.get(name, 0o644))
-        with _no_sigint():
-            out_dir.mkdir(parents=True, exist_ok=True)
-            for name in files:
-                os.replace(tmp / name, out_dir / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    savefile.publish_dir(out_dir, files, modes)
 
 
 def build(
@@ -458,6 +439,7 @@ def build(
         Interrupted: ``cancel`` was set or Ctrl-C was pressed.
     """
     start = time.monotonic()
+    check_out_dir(out_dir)
     gate.check_config_text(config_text)
     build_dir = build_dir_for(release, arch, toolchain)
     _check_target(arch, toolchain)

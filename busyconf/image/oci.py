@@ -13,16 +13,14 @@ import gzip
 import hashlib
 import io
 import json
-import os
-import shutil
 import tarfile
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from busyconf.errors import UserError
 from busyconf.image.rootfs import Rootfs, tar_bytes
+from busyconf.model.savefile import publish_dir, write_atomic
 
 MEDIA_INDEX = "application/vnd.oci.image.index.v1+json"
 MEDIA_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -259,27 +257,10 @@ def _is_replaceable(dest: Path) -> bool:
 
 
 def write_layout(image: OciImage, dest: Path) -> None:
-    """Write an OCI image layout directory; an earlier layout there is replaced whole."""
+    """Write an OCI image layout directory; an earlier layout there is replaced whole, in one step."""
     if not _is_replaceable(dest):
         raise UserError(f"{dest}: exists and is not an OCI image layout; choose a new directory")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
-    try:
-        for name, data in _layout_files(image).items():
-            path = tmp / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-            path.chmod(0o644)
-        tmp.chmod(0o755)
-        old = None
-        if dest.exists():
-            old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
-            os.replace(dest, old)
-        os.replace(tmp, dest)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    publish_dir(dest, _layout_files(image), marker=False)
 
 
 def docker_archive_bytes(image: PlatformImage, repo_tag: str, mtime: int) -> bytes:
@@ -336,14 +317,5 @@ def docker_archive_bytes(image: PlatformImage, repo_tag: str, mtime: int) -> byt
 
 
 def write_bytes_atomic(dest: Path, data: bytes) -> None:
-    """Replace ``dest`` with ``data`` (temp file + rename in the same folder)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """Replace ``dest`` with ``data`` (temp file + rename; a symlink's target; a FIFO written directly)."""
+    write_atomic(dest, data)
