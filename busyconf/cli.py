@@ -7,6 +7,7 @@ Every command returns an exit code (:class:`~busyconf.errors.ExitCode`); a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -171,11 +172,17 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_set(args: argparse.Namespace) -> int:
-    from busyconf.model.config import explain, missing_dependencies, parse_assignment, resolve
-    from busyconf.model.profile import apply_changes, load_profile, save_profile, tree_for
+    from busyconf.model.profile import editing, tree_for
 
-    prof = load_profile(args.profile)
-    tree = tree_for(prof)
+    with editing(args.profile) as prof:
+        return _set_locked(args, prof, tree_for(prof))
+
+
+def _set_locked(args: argparse.Namespace, prof: Any, tree: Any) -> int:
+    """``set`` with the profile's lock held: no other save lands between its read and its write."""
+    from busyconf.model.config import explain, missing_dependencies, parse_assignment, resolve
+    from busyconf.model.profile import apply_changes, save_profile
+
     before = resolve(tree, _assignments(tree, prof))
     changes = [parse_assignment(tree, a) for a in args.assignments]
     if args.with_deps:
@@ -273,39 +280,50 @@ def _fmt(value: object) -> str:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from busyconf.model.kconfig import load_tree
-    from busyconf.model.profile import dumps, import_dotconfig, known_arches, write_atomic
+    from busyconf.model.profile import base_for, dumps, import_dotconfig, known_arches, profile_lock
+    from busyconf.model.savefile import write_output
     from busyconf.model.sources import dotconfig_release
     from busyconf.source import SourceCache
 
+    if not args.output:
+        raise UserError("-o '': name the profile to write (or - for standard output)")
     src = Path(args.dotconfig)
     dest = Path(args.output)
     text = read_user_file(src)
-    if dest.exists() and not args.force:
+    if args.output != "-" and dest.is_file() and not args.force:
         raise UserError(f"{dest}: already exists; pass --force to replace it")
     if args.arch not in known_arches():
         raise UserError(f"unknown arch {args.arch!r} (known: {', '.join(known_arches())})")
+    # A base given here is named from the current folder and written as the new profile finds it.
+    base = base_for(args.base, Path.cwd(), dest)
     cache = SourceCache()
     tree = load_tree(dotconfig_release(text, args.release, cache), cache)
     prof, dropped = import_dotconfig(
         text,
         str(src),
         tree,
-        base=args.base,
+        base=base,
         out_path=dest,
         arch=args.arch,
         description=args.description or "",
         drop_unknown=args.drop_unknown,
     )
-    write_atomic(dest, dumps(prof))
+    with profile_lock(dest) if args.output != "-" else contextlib.nullcontext():
+        if args.output != "-" and dest.is_file() and not args.force:
+            raise UserError(f"{dest}: was created meanwhile; pass --force to replace it")
+        where = write_output(args.output, dumps(prof))
     for name in dropped:
-        err.print(f"{src}: dropped unknown symbol CONFIG_{name}")
-    out.print(f"wrote {dest}: {len(prof.config)} settings over {args.base} (BusyBox {tree.release})")
+        err.print(f"{src}: dropped unknown symbol CONFIG_{name}", markup=False)
+    # The profile itself may be on stdout: the summary goes to stderr then.
+    (err if args.output == "-" else out).print(
+        f"wrote {where}: {len(prof.config)} settings over {base} (BusyBox {tree.release})", markup=False
+    )
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from busyconf.model.dotconfig import write_dotconfig
-    from busyconf.model.profile import write_atomic
+    from busyconf.model.savefile import write_output
     from busyconf.model.sources import load_any
 
     loaded = load_any(Path(args.profile), release=args.release, drop_unknown=args.drop_unknown)
@@ -315,7 +333,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.output == "-":
         sys.stdout.write(text)
     else:
-        write_atomic(Path(args.output), text)
+        write_output(args.output, text)
         out.print(
             f"wrote {args.output} ({len(loaded.config.applets)} applets, BusyBox {loaded.tree.release})"
         )

@@ -141,9 +141,12 @@ class _Bar:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from busyconf.build import build
+    from busyconf.build.build import check_out_dir
     from busyconf.cli import err, out
     from busyconf.source import SourceCache
 
+    if args.output is not None:
+        check_out_dir(args.output)  # before any work: -o DIR belongs to busyconf
     config, text, arch, toolchain, dropped = _prepare(args, args.arch)
     for name in dropped:
         err.print(f"busyconf: set CONFIG_{name} (known not to build otherwise)")

@@ -201,12 +201,14 @@ def _keep_list(args: argparse.Namespace) -> list[str]:
 
 
 def _check_output(args: argparse.Namespace) -> Path | None:
-    if not args.output:
+    if args.output is None:
         return None
+    if not args.output:
+        raise UserError("-o '': name the profile to write")
     path = Path(args.output)
     if path.suffix != ".toml":
         raise UserError(f"{path}: a profile file name ends in .toml")
-    if path.exists() and not args.force:
+    if path.is_file() and not args.force:
         raise UserError(f"{path}: already exists; pass --force to replace it")
     return path
 
@@ -228,7 +230,7 @@ def _trim_scan(args: argparse.Namespace) -> int:
     from busyconf.cli import err, out
     from busyconf.image import plan_trim, scan_paths, trimmed_profile_text
     from busyconf.image.trim import check_keep
-    from busyconf.model.profile import new_profile, profile_assignments, tree_for, write_atomic
+    from busyconf.model.profile import new_profile, profile_assignments, profile_lock, tree_for, write_atomic
     from busyconf.model.sources import load_any
 
     output = _check_output(args)
@@ -255,7 +257,8 @@ def _trim_scan(args: argparse.Namespace) -> int:
         plan = plan_trim(scan, tree, [*assignments, *((p.symbol, p.safe) for p in problems)], keep)
     description = f"trimmed from {base_name} to what {len(scan.files)} scanned file(s) run"
     text = trimmed_profile_text(plan, tree, arch, toolchain, description, output)
-    write_atomic(output, text)
+    with profile_lock(output):
+        write_atomic(output, text)
 
     if args.json:
         sys.stdout.write(json.dumps({
@@ -304,11 +307,12 @@ def _trim_budget(args: argparse.Namespace) -> int:
     from busyconf.image.trim import check_keep
     from busyconf.model.profile import (
         apply_changes,
-        dumps,
         load_profile,
         minimal_overrides,
         new_profile,
-        write_atomic,
+        profile_lock,
+        relocate,
+        save_profile,
         write_overrides,
     )
     from busyconf.model.sources import load_any
@@ -326,14 +330,17 @@ def _trim_budget(args: argparse.Namespace) -> int:
     plan = plan_budget(loaded.tree, loaded.assignments, est, budget, keep)
 
     if output is not None:
-        if prof is not None and prof.path is not None:
-            new = load_profile(prof.path)
-            apply_changes(new, loaded.tree, plan.changes)
-        else:
-            new = new_profile(loaded.tree.release, arch, "defconfig",
-                              f"imported from {Path(args.profile).name}", toolchain, path=output)
-            write_overrides(new, loaded.tree, minimal_overrides(loaded.tree, [], plan.config))
-        write_atomic(output, dumps(new))
+        # Read, change and write under the output's lock (the same lock when trimming in place).
+        with profile_lock(output):
+            if prof is not None and prof.path is not None:
+                new = load_profile(prof.path)
+                relocate(new, loaded.tree, output)
+                apply_changes(new, loaded.tree, plan.changes)
+            else:
+                new = new_profile(loaded.tree.release, arch, "defconfig",
+                                  f"imported from {Path(args.profile).name}", toolchain, path=output)
+                write_overrides(new, loaded.tree, minimal_overrides(loaded.tree, [], plan.config))
+            save_profile(new, output)
 
     if args.json:
         sys.stdout.write(json.dumps({

@@ -20,10 +20,11 @@ a save; saves are atomic and minimal.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import re
-import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +36,8 @@ from busyconf.errors import ProfileError, SourceError, UserError, read_user_file
 from busyconf.model.config import Configuration, resolve, to_kconfig, to_toml
 from busyconf.model.dotconfig import check_ranges, parse_dotconfig
 from busyconf.model.kconfig import KconfigTree, load_tree
-from busyconf.source import DEFAULT_RELEASE, SourceCache
+from busyconf.model.savefile import newline_of, path_lock, write_atomic
+from busyconf.source import DEFAULT_RELEASE, SourceCache, cache_root
 from busyconf.source.releases import RELEASES, check_version
 
 BUILTIN_BASES = ("defconfig", "allnoconfig")
@@ -45,6 +47,8 @@ _PROFILE_KEYS = {"description", "busybox", "arch", "base"}
 _BUILD_KEYS = {"toolchain"}
 #: Profiles are a few KB; tomlkit parses about 1 MB a second, so larger files are refused unread.
 MAX_PROFILE_BYTES = 256 * 1024
+#: Bases may name bases; a longer chain is a mistake (and would exhaust the stack).
+MAX_BASE_DEPTH = 32
 _TOOLCHAIN_RE = re.compile(r"^(zig|musl-gcc|[A-Za-z0-9_.+]+(?:-[A-Za-z0-9_.+]+)*-)$")
 
 Assignments = list[tuple[str, str]]
@@ -69,6 +73,8 @@ class Profile:
     base: str = "defconfig"
     toolchain: str = DEFAULT_TOOLCHAIN
     config: dict[str, object] = field(default_factory=dict)
+    #: sha256 of the text read from ``path`` (None: not read from a file); a save compares it.
+    disk_sha256: str | None = None
     # Line of each [config] key; rendering the document per key was quadratic in its size.
     _lines: dict[str, int] | None = field(default=None, repr=False, compare=False)
 
@@ -93,8 +99,8 @@ class Profile:
                     in_config = s.replace(" ", "") == "[config]"
                 elif in_config and (m := re.match(r'^"?([^"=\s]+)"?\s*=', s)):
                     self._lines.setdefault(m.group(1), n)
-        n = self._lines.get(key)
-        return f"{self.path}:{n}" if n else str(self.path)
+        found = self._lines.get(key)
+        return f"{self.path}:{found}" if found else str(self.path)
 
 
 def new_profile(
@@ -122,9 +128,37 @@ def new_profile(
 def load_profile(path: Path | str) -> Profile:
     """Read and check a profile file (not its symbols: see :func:`resolve_profile`)."""
     path = Path(path)
-    return parse_profile(
-        read_user_file(path, "no such profile", ProfileError, MAX_PROFILE_BYTES, "a profile"), path
-    )
+    text = read_user_file(path, "no such profile", ProfileError, MAX_PROFILE_BYTES, "a profile")
+    prof = parse_profile(text, path)
+    prof.disk_sha256 = _text_sha256(text)
+    return prof
+
+
+def _text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def profile_lock(path: Path | str) -> contextlib.AbstractContextManager[None]:
+    """The lock every writer of the profile at ``path`` holds across read-modify-write."""
+    return path_lock(path)
+
+
+@contextlib.contextmanager
+def editing(path: Path | str) -> Iterator[Profile]:
+    """Load ``path`` under its lock; :func:`save_profile` inside the block cannot lose another's edit."""
+    with profile_lock(path):
+        yield load_profile(path)
+
+
+def changed_on_disk(profile: Profile) -> bool:
+    """Whether the file is no longer what ``profile`` was read from (deleted counts)."""
+    if profile.path is None or profile.disk_sha256 is None:
+        return False
+    try:
+        text = read_user_file(profile.path, "no such profile", ProfileError, MAX_PROFILE_BYTES, "a profile")
+    except ProfileError:
+        return True
+    return _text_sha256(text) != profile.disk_sha256
 
 
 def parse_profile(text: str, path: Path | None) -> Profile:
@@ -237,34 +271,111 @@ def tree_for(profile: Profile, cache: SourceCache | None = None) -> KconfigTree:
 
 
 def base_assignments(
-    tree: KconfigTree, base: str, relative_to: Path | None, stack: tuple[Path, ...] = ()
+    tree: KconfigTree,
+    base: str,
+    relative_to: Path | None,
+    stack: tuple[Path, ...] = (),
+    root: Path | None = None,
 ) -> Assignments:
-    """The assignments a base stands for (``defconfig`` is none at all)."""
+    """The assignments a base stands for (``defconfig`` is none at all).
+
+    A base file must be inside ``root`` (default: the folder of
+    ``relative_to``, the profile naming it) or the cache: a shared profile
+    cannot make busyconf read files elsewhere on the machine.
+    """
     if base == "defconfig":
         return []
     if base == "allnoconfig":
         return allnoconfig_assignments(tree)
-    folder = relative_to.parent if relative_to else Path.cwd()
     where = str(relative_to) if relative_to else "profile"
-    candidates = [folder / base] if "/" in base or base.endswith((".toml", ".config")) else []
-    if not candidates:
-        candidates = [folder / f"{base}.toml", folder / base]
-    for cand in candidates:
-        if not cand.is_file():
-            continue
-        if cand.suffix == ".toml":
-            resolved = cand.resolve()
-            if resolved in stack:
-                chain = " -> ".join(p.name for p in (*stack, resolved))
-                raise ProfileError(f"{where}: base cycle: {chain}")
-            parent = load_profile(cand)
-            return profile_assignments(tree, parent, (*stack, resolved))
-        text = read_user_file(cand, error=ProfileError)
-        return parse_dotconfig(text, str(cand), tree).assignments
-    raise ProfileError(
-        f"{where}: unknown base {base!r}: not defconfig, allnoconfig, a profile "
-        f"({folder / (base + '.toml')}) or a .config file"
-    )
+    folder = relative_to.parent if relative_to else Path.cwd()
+    root = root or folder.resolve()
+    if len(stack) > MAX_BASE_DEPTH:
+        raise ProfileError(f"{where}: base chain deeper than {MAX_BASE_DEPTH} profiles")
+    cand = find_base_file(base, folder)
+    if cand is None:
+        tried = " or ".join(str(c) for c in base_candidates(base, folder))
+        raise ProfileError(
+            f"{where}: unknown base {base!r}: not defconfig, allnoconfig, a profile or a .config ({tried})"
+        )
+    resolved = cand.resolve()
+    if not _inside(resolved, root) and not _inside(resolved, Path(cache_root()).resolve()):
+        raise ProfileError(
+            f"{where}: base {base!r} is outside {root}; a profile may only name files in its own folder"
+        )
+    if cand.suffix == ".toml":
+        if resolved in stack:
+            chain = " -> ".join(p.name for p in (*stack, resolved))
+            raise ProfileError(f"{where}: base cycle: {chain}")
+        parent = load_profile(cand)
+        return profile_assignments(tree, parent, (*stack, resolved), root)
+    text = read_user_file(cand, error=ProfileError)
+    return parse_dotconfig(text, str(cand), tree).assignments
+
+
+def base_candidates(base: str, folder: Path) -> list[Path]:
+    """The files a base name may stand for, in the order they are tried."""
+    if "/" in base or base.endswith((".toml", ".config")):
+        return [folder / base]
+    return [folder / f"{base}.toml", folder / base]
+
+
+def find_base_file(base: str, folder: Path) -> Path | None:
+    """The file ``base`` names from ``folder`` (None for a built-in base or no such file)."""
+    if base in BUILTIN_BASES:
+        return None
+    return next((c for c in base_candidates(base, folder) if c.is_file()), None)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def base_for(base: str, given_in: Path, output: Path) -> str:
+    """``base`` (named from the folder ``given_in``) as the profile at ``output`` must name it.
+
+    A base file is written relative to ``output``'s folder; one outside that
+    folder could not be read from the new profile, so it is refused.
+    """
+    if base in BUILTIN_BASES:
+        return base
+    cand = find_base_file(base, given_in)
+    if cand is None:
+        tried = " or ".join(str(c) for c in base_candidates(base, given_in))
+        raise UserError(f"base {base!r}: no such profile or .config ({tried})")
+    out_folder = output.absolute().parent.resolve()
+    real = cand.resolve()
+    if not _inside(real, out_folder):
+        raise UserError(
+            f"base {base!r} is outside {out_folder}, so {output} could not read it; "
+            "copy it next to the new profile"
+        )
+    rel = real.relative_to(out_folder).as_posix()
+    return rel if "/" in rel or rel.endswith((".toml", ".config")) else f"./{rel}"
+
+
+def relocate(profile: Profile, tree: KconfigTree, output: Path) -> None:
+    """Make ``profile`` (read from its path) right for saving at ``output``.
+
+    A base file is renamed relative to the new folder; one the new profile
+    could not reach is folded in (base ``defconfig`` plus every difference).
+    """
+    source = profile.path
+    if source is not None and os.path.realpath(source) == os.path.realpath(output):
+        return
+    base = profile.base
+    here = (source or Path("x")).absolute().parent.resolve()
+    if base not in BUILTIN_BASES and here != output.absolute().parent.resolve():
+        try:
+            base = base_for(base, source.parent if source else Path.cwd(), output)
+        except UserError:
+            target = resolve(tree, profile_assignments(tree, profile))
+            set_header(profile, base="defconfig")
+            write_overrides(profile, tree, minimal_overrides(tree, [], target))
+            base = "defconfig"
+        set_header(profile, base=base)
+    profile.path = output
+    profile.disk_sha256 = None
 
 
 def allnoconfig_assignments(tree: KconfigTree) -> Assignments:
@@ -287,11 +398,13 @@ def own_assignments(tree: KconfigTree, profile: Profile) -> Assignments:
     return out
 
 
-def profile_assignments(tree: KconfigTree, profile: Profile, stack: tuple[Path, ...] = ()) -> Assignments:
+def profile_assignments(
+    tree: KconfigTree, profile: Profile, stack: tuple[Path, ...] = (), root: Path | None = None
+) -> Assignments:
     """The base's assignments followed by the profile's own, range-checked."""
     if profile.path is not None and not stack:
         stack = (profile.path.resolve(),)
-    base = base_assignments(tree, profile.base, profile.path, stack)
+    base = base_assignments(tree, profile.base, profile.path, stack, root)
     own = own_assignments(tree, profile)
     with tree.lock:
         tree.apply(base + own)
@@ -395,35 +508,26 @@ def dumps(profile: Profile) -> str:
     return profile.doc.as_string()
 
 
-def save_profile(profile: Profile, path: Path | None = None) -> Path:
-    """Write the profile atomically (temp file + rename in the same folder)."""
+def save_profile(profile: Profile, path: Path | None = None, force: bool = False) -> Path:
+    """Write the profile atomically, under its lock, keeping the file's line ends.
+
+    Refuses (ProfileError, nothing written) when the file changed on disk
+    since ``profile`` was read from it, unless ``force``. A symlink stays a
+    link: its target is replaced.
+    """
     target = Path(path or profile.path or "")
     if not str(target):
         raise UserError("no file name to save the profile to")
-    write_atomic(target, dumps(profile))
+    with profile_lock(target):
+        same = profile.path is not None and os.path.realpath(target) == os.path.realpath(profile.path)
+        if same and not force and changed_on_disk(profile):
+            raise ProfileError(f"{target}: changed on disk since it was read; reload it and try again")
+        text = dumps(profile)
+        newline = newline_of(target)
+        write_atomic(target, text.replace("\n", newline) if newline != "\n" else text)
     profile.path = target
+    profile.disk_sha256 = _text_sha256(text)
     return target
-
-
-def write_atomic(target: Path, text: str, check: Callable[[Path], None] | None = None) -> None:
-    """Replace ``target`` with ``text`` so readers see the old or the new file, never half."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        if target.exists():
-            os.chmod(tmp, target.stat().st_mode & 0o777)
-        else:
-            os.chmod(tmp, 0o644)
-        if check:
-            check(Path(tmp))
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def import_dotconfig(
