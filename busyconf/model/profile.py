@@ -36,7 +36,8 @@ from busyconf.errors import ProfileError, SourceError, UserError, read_user_file
 from busyconf.model.config import Configuration, resolve, to_kconfig, to_toml
 from busyconf.model.dotconfig import check_ranges, parse_dotconfig
 from busyconf.model.kconfig import KconfigTree, load_tree
-from busyconf.model.savefile import newline_of, path_lock, write_atomic
+from busyconf.model.savefile import newline_of, path_lock
+from busyconf.model.savefile import write_atomic as write_atomic  # re-exported: callers save through here
 from busyconf.source import DEFAULT_RELEASE, SourceCache, cache_root
 from busyconf.source.releases import RELEASES, check_version
 
