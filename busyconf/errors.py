@@ -101,18 +101,25 @@ def read_user_file(
     limit: int = MAX_USER_FILE,
     what: str = "a profile or a .config",
 ) -> str:
-    """A regular file the user named, as text; anything else means a one-line UserError.
+    """A regular file the user named, as text; anything else means a one-line UserError."""
+    data = read_user_bytes(path, limit, what, missing, error)
+    try:
+        text = data.decode()
+    except UnicodeDecodeError as e:
+        raise error(f"{path}: not UTF-8 text (byte {e.start})") from None
+    # Universal newlines, as text-mode reading always gave the parsers.
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_user_bytes(
+    path: Path, limit: int, what: str, missing: str = "no such file", error: type[UserError] = UserError
+) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; anything else is a one-line UserError.
 
     FIFOs and devices are refused before a byte is read (reading them hangs or
     never ends), and so is a file over ``limit`` bytes.
     """
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise error(f"{path}: {missing}") from None
-    except OSError as e:
-        raise error(f"{path}: cannot read ({e.strerror or e})") from None
-    _check_regular(path, st, limit, error, what)
+    check_regular_file(path, limit, what, missing, error)
     try:
         # O_NONBLOCK: if a FIFO replaced the file since the stat, open() must not wait for a writer.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
@@ -126,12 +133,7 @@ def read_user_file(
             raise error(f"{path}: cannot read ({e.strerror or e})") from None
     if len(data) > limit:
         raise error(f"{path}: larger than {_mib(limit)}: too big for {what}")
-    try:
-        text = data.decode()
-    except UnicodeDecodeError as e:
-        raise error(f"{path}: not UTF-8 text (byte {e.start})") from None
-    # Universal newlines, as text-mode reading always gave the parsers.
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return data
 
 
 def check_regular_file(

@@ -25,6 +25,8 @@ FEATURE_LOSS = 1.0
 APPLET_LOSS = 3.0
 PROTECTED_SYMBOLS = frozenset({"BUSYBOX", "STATIC", "ASH", "SH_IS_ASH", "HUSH", "SH_IS_HUSH"})
 
+#: No BusyBox comes near this; larger numbers are typos (and 400 digits overflow a float).
+MAX_BUDGET = 1024**4
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]?)(?:i?B)?\s*$", re.IGNORECASE)
 
 
@@ -33,9 +35,13 @@ def parse_size(text: str) -> int:
     m = _SIZE.match(text)
     if not m:
         raise UserError(f"bad budget {text!r}: expected bytes or a size like 600K or 1.2M")
+    if len(m.group(1)) > 20:
+        raise UserError(f"bad budget {text[:30]!r}...: a number of at most 20 digits")
     value = float(m.group(1)) * {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}[m.group(2).upper()]
     if value < 1:
         raise UserError(f"bad budget {text!r}: must be at least 1 byte")
+    if value > MAX_BUDGET:
+        raise UserError(f"bad budget {text!r}: more than 1 TiB")
     return int(value)
 
 

@@ -119,18 +119,24 @@ def shfmt_path() -> str:
     return found
 
 
+#: Seconds shfmt may take on one piece of code (a 1 MB script takes well under that).
+PARSE_TIMEOUT = 120
+
 _ERR = re.compile(r"^(?:[^:]*:)??(\d+):(\d+): (.*)$")
 
 
 def parse(code: str) -> Node:
     """The syntax tree of ``code`` (bash dialect: a superset of what ash accepts)."""
-    proc = subprocess.run(
-        [shfmt_path(), "-ln", "bash", "--to-json"],
-        input=code.encode(),
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
+    try:
+        proc = subprocess.run(
+            [shfmt_path(), "-ln", "bash", "--to-json"],
+            input=code.encode(errors="replace"),
+            capture_output=True,
+            timeout=PARSE_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise ParseError(1, 1, f"the shell parser took more than {PARSE_TIMEOUT} s") from None
     if proc.returncode != 0:
         msg = proc.stderr.decode(errors="replace").strip().splitlines()
         first = msg[0] if msg else "cannot parse"

@@ -20,11 +20,12 @@ import json
 import os
 import re
 import shlex
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from busyconf.errors import UserError
+from busyconf.errors import UserError, read_user_bytes
 from busyconf.image.shellscan import (
     Findings,
     Note,
@@ -45,6 +46,8 @@ from busyconf.model.profile import (
 )
 
 #: Commands the shell itself provides (ash and hush); not applets, not missing.
+#: Larger files are no script a container runs (and shfmt would take minutes on them).
+MAX_SCRIPT_BYTES = 1024 * 1024
 SHELL_BUILTINS = frozenset(
     ". : alias bg break cd chdir command continue eval exec exit export fg getopts hash help "
     "history jobs let local read readonly return set shift source times trap type ulimit umask "
@@ -139,14 +142,24 @@ def scan_paths(paths: Sequence[Path]) -> Scan:
     skipped: list[tuple[str, str]] = []
     errors: list[str] = []
     for top in paths:
-        if not top.exists():
-            raise UserError(f"{top}: no such file or directory")
-        explicit = top.is_file()
+        try:
+            explicit = not stat.S_ISDIR(os.stat(top).st_mode)
+        except FileNotFoundError:
+            raise UserError(f"{top}: no such file or directory") from None
+        except OSError as e:
+            raise UserError(f"{top}: cannot read ({e.strerror})") from None
         for path in [top] if explicit else _walk(top):
-            try:
-                data = path.read_bytes()
-            except OSError as e:
-                raise UserError(f"{path}: cannot read ({e.strerror})") from None
+            if explicit:
+                # A FIFO or a device named here is refused unread; a huge file is no script.
+                data = read_user_bytes(path, MAX_SCRIPT_BYTES, "a script")
+            else:
+                try:
+                    if path.stat().st_size > MAX_SCRIPT_BYTES:
+                        skipped.append((str(path), f"larger than {MAX_SCRIPT_BYTES // 1024 // 1024} MiB"))
+                        continue
+                    data = path.read_bytes()
+                except OSError as e:
+                    raise UserError(f"{path}: cannot read ({e.strerror})") from None
             kind, reason = _kind_of(path, data, explicit)
             if kind == "skip":
                 skipped.append((str(path), reason))
