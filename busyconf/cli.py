@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
+import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from rich.console import Console
 from rich.markup import escape
@@ -21,12 +24,65 @@ from rich.table import Table
 from busyconf import __version__
 from busyconf.errors import BusyconfError, ExitCode, UserError, read_user_file
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# emoji=False: ":x:" in a description or a path is text, not an emoji code.
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 DEFAULT_PROFILE = Path("configs/defconfig.toml")
 
 Handler = Callable[[argparse.Namespace], int]
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def plain(value: object) -> str:
+    """User text made safe for a terminal: control characters (newlines, ESC) shown as escapes."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(value))
+
+
+def esc(value: object) -> str:
+    """User text for a Rich markup string: shown as is, never read as markup."""
+    return escape(plain(value))
+
+
+def check_output_dir(name: str | Path) -> Path:
+    """``-o DIR`` checked before any work: named, not a file, and writable where it will be made."""
+    if not str(name).strip():
+        raise UserError("-o: an empty folder name; name the output folder")
+    path = Path(name)
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{path}: not a folder; -o names a folder here")
+    _check_writable(path)
+    return path
+
+
+def check_output_file(name: str | Path) -> Path:
+    """``-o FILE`` checked before any work: named, not a folder, and its folder writable."""
+    if not str(name).strip():
+        raise UserError("-o: an empty file name; name the file to write")
+    path = Path(name)
+    if str(name).endswith("/") or path.is_dir():
+        raise UserError(f"{path}: is a directory; -o names a file here")
+    _check_writable(path.parent)
+    return path
+
+
+def _check_writable(path: Path) -> None:
+    """Create and remove a file in ``path`` or the folder it would be made in (access() lies to root)."""
+    import tempfile
+
+    where = path.absolute()
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    if not where.is_dir():
+        raise UserError(f"{path}: {where} is not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(dir=where, prefix=".busyconf-probe-")
+    except OSError as e:
+        raise UserError(f"{path}: cannot write in {where} ({e.strerror or e})") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def _print_json(data: Any) -> None:
@@ -92,20 +148,22 @@ def _vkey(v: str) -> tuple[int, ...]:
 
 
 def cmd_source_fetch(args: argparse.Namespace) -> int:
-    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
     from busyconf.source import SourceCache
 
     cache = SourceCache()
     with Progress(
-        "[progress.description]{task.description}",
+        TextColumn("{task.description}", style="progress.description", markup=False),
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
         console=err,
         transient=True,
+        # Off a terminal a live display only leaves an empty line before the error or the result.
+        disable=not err.is_terminal,
     ) as bar:
-        task = bar.add_task(f"BusyBox {args.version}", total=None)
+        task = bar.add_task(plain(f"BusyBox {args.version}"), total=None)
 
         def progress(done: int, total: int | None) -> None:
             bar.update(task, completed=done, total=total)
@@ -154,20 +212,23 @@ def cmd_show(args: argparse.Namespace) -> int:
         )
         return 0
     if prof:
-        out.print(f"[bold]{prof.name}[/]  {prof.description}")
-        out.print(f"BusyBox {tree.release}, arch {prof.arch}, base {prof.base}, toolchain {prof.toolchain}")
+        out.print(f"[bold]{esc(prof.name)}[/]  {esc(prof.description)}")
+        out.print(
+            f"BusyBox {esc(tree.release)}, arch {esc(prof.arch)}, base {esc(prof.base)}, "
+            f"toolchain {esc(prof.toolchain)}"
+        )
     else:
-        out.print(f"[bold]{loaded.path}[/]  BusyBox {tree.release}")
+        out.print(f"[bold]{esc(loaded.path)}[/]  BusyBox {esc(tree.release)}")
     if overrides:
         out.print(f"\n[bold]Settings[/] ({len(overrides)} differ from the base)")
         for k, v in overrides.items():
-            out.print(f"  {k} = {json.dumps(v)}")
+            out.print(f"  {k} = {json.dumps(v)}", markup=False)
     if args.all:
         out.print("\n[bold]All symbols[/]")
         for n, v in cfg.values.items():
-            out.print(f"  {n} = {json.dumps(to_toml(tree, n, v))}")
+            out.print(f"  {n} = {json.dumps(to_toml(tree, n, v))}", markup=False)
     out.print(f"\n[bold]Applets[/] ({len(cfg.applets)})")
-    out.print("  " + " ".join(cfg.applets))
+    out.print("  " + " ".join(cfg.applets), markup=False)
     return 0
 
 
@@ -197,17 +258,20 @@ def _set_locked(args: argparse.Namespace, prof: Any, tree: Any) -> int:
             if deps and value != "n":
                 hint = f" (--with-deps turns on {', '.join(deps)})"
             raise UserError(f"{args.profile}: cannot set {name}={value}: {reason}{hint}")
-    save_profile(prof)
+    # The report is made before the save and printed as plain text after it: nothing that
+    # follows a successful save can fail on the user's text.
     changed = before.diff(after)
-    for name, old, new in changed:
-        out.print(f"  {name}: {old} -> {new}")
+    report = [plain(f"  {name}: {old} -> {new}") for name, old, new in changed]
     gained = sorted(set(after.applets) - set(before.applets))
     lost = sorted(set(before.applets) - set(after.applets))
     if gained:
-        out.print(f"  applets added: {' '.join(gained)}")
+        report.append(f"  applets added: {' '.join(gained)}")
     if lost:
-        out.print(f"  applets removed: {' '.join(lost)}")
-    out.print(f"saved {args.profile} ({len(changed)} symbols changed)")
+        report.append(f"  applets removed: {' '.join(lost)}")
+    report.append(plain(f"saved {args.profile} ({len(changed)} symbols changed)"))
+    save_profile(prof)
+    for line in report:
+        out.print(line, markup=False)
     return 0
 
 
@@ -262,11 +326,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
         out.print("no differences")
         return 0
     for n, x, y in diff:
-        out.print(f"{n}: {_fmt(show(a.tree, n, x))} -> {_fmt(show(b.tree, n, y))}")
+        out.print(plain(f"{n}: {_fmt(show(a.tree, n, x))} -> {_fmt(show(b.tree, n, y))}"), markup=False)
     if lost:
-        out.print(f"applets only in {args.a}: {' '.join(lost)}")
+        out.print(plain(f"applets only in {args.a}: {' '.join(lost)}"), markup=False)
     if gained:
-        out.print(f"applets only in {args.b}: {' '.join(gained)}")
+        out.print(plain(f"applets only in {args.b}: {' '.join(gained)}"), markup=False)
     out.print(f"{len(diff)} symbols differ")
     return 0
 
@@ -292,6 +356,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     text = read_user_file(src)
     if args.output != "-" and dest.is_file() and not args.force:
         raise UserError(f"{dest}: already exists; pass --force to replace it")
+    if args.output != "-":
+        check_output_file(args.output)
     if args.arch not in known_arches():
         raise UserError(f"unknown arch {args.arch!r} (known: {', '.join(known_arches())})")
     # A base given here is named from the current folder and written as the new profile finds it.
@@ -313,10 +379,11 @@ def cmd_import(args: argparse.Namespace) -> int:
             raise UserError(f"{dest}: was created meanwhile; pass --force to replace it")
         where = write_output(args.output, dumps(prof))
     for name in dropped:
-        err.print(f"{src}: dropped unknown symbol CONFIG_{name}", markup=False)
+        err.print(plain(f"{src}: dropped unknown symbol CONFIG_{name}"), markup=False)
     # The profile itself may be on stdout: the summary goes to stderr then.
     (err if args.output == "-" else out).print(
-        f"wrote {where}: {len(prof.config)} settings over {base} (BusyBox {tree.release})", markup=False
+        plain(f"wrote {where}: {len(prof.config)} settings over {base} (BusyBox {tree.release})"),
+        markup=False,
     )
     return 0
 
@@ -326,6 +393,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     from busyconf.model.savefile import write_output
     from busyconf.model.sources import load_any
 
+    if args.output != "-":
+        check_output_file(args.output)
     loaded = load_any(Path(args.profile), release=args.release, drop_unknown=args.drop_unknown)
     with loaded.tree.lock:
         loaded.tree.apply(loaded.assignments)
@@ -335,7 +404,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         write_output(args.output, text)
         out.print(
-            f"wrote {args.output} ({len(loaded.config.applets)} applets, BusyBox {loaded.tree.release})"
+            plain(f"wrote {args.output} ({len(loaded.config.applets)} applets, ")
+            + f"BusyBox {plain(loaded.tree.release)})",
+            markup=False,
         )
     return 0
 
@@ -344,7 +415,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="busyconf",
         description="Configure, size and build BusyBox from small per-device profiles.",
         epilog="Run `busyconf COMMAND --help` for each command. With no command, "
@@ -466,11 +537,64 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except BusyconfError as e:
-        err.print(f"busyconf: {e}", markup=False)
+        err.print(f"busyconf: {plain(e)}", markup=False)
         return int(e.exit_code)
     except KeyboardInterrupt:
         err.print("busyconf: interrupted")
         return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        # The reader of stdout went away (`| head`): no traceback, and none at exit either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return int(ExitCode.ENVIRONMENT)
+    except OSError as e:
+        err.print(f"busyconf: {plain(_os_error(e))}", markup=False)
+        return int(ExitCode.USAGE if e.errno in _USER_ERRNOS else ExitCode.ENVIRONMENT)
+    except Exception as e:
+        if os.environ.get("BUSYCONF_DEBUG"):
+            raise
+        err.print(
+            f"busyconf: internal error: {type(e).__name__}: {plain(e)} "
+            "(a bug; BUSYCONF_DEBUG=1 shows the traceback)",
+            markup=False,
+        )
+        return int(ExitCode.ENVIRONMENT)
+
+
+#: A path the user named cannot be used: their input to fix, not the machine's failure.
+_USER_ERRNOS = frozenset(
+    {
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+        errno.EISDIR,
+        errno.ENOTDIR,
+        errno.ENOENT,
+        errno.EEXIST,
+        errno.ENAMETOOLONG,
+        errno.ELOOP,
+        errno.EINVAL,
+        errno.ENXIO,
+        errno.ETXTBSY,
+        errno.ENOTEMPTY,
+    }
+)
+
+
+def _os_error(e: OSError) -> str:
+    """``PATH: reason`` for an OSError (a rename names its target, not the temporary file)."""
+    name = e.filename2 if e.filename2 is not None else e.filename
+    reason = e.strerror or str(e)
+    return f"{os.fsdecode(name)}: {reason}" if name is not None else reason
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors in busyconf's one-line form (subcommands inherit this class)."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("busyconf").strip()
+        where = f"{command}: " if command else ""
+        err.print(f"busyconf: {where}{plain(message)} (see {self.prog} --help)", markup=False)
+        raise SystemExit(int(ExitCode.USAGE))
 
 
 def _commands(parser: argparse.ArgumentParser) -> set[str]:
@@ -482,8 +606,7 @@ def _commands(parser: argparse.ArgumentParser) -> set[str]:
 
 def _run_tui(argv: list[str], parser: argparse.ArgumentParser) -> int:
     if len(argv) > 1:
-        parser.print_usage(sys.stderr)
-        err.print(f"busyconf: error: unknown command {argv[0]!r}")
+        err.print(plain(f"busyconf: unknown command {argv[0]!r} (see busyconf --help)"), markup=False)
         return int(ExitCode.USAGE)
     try:
         from busyconf.tui import run_tui
@@ -494,5 +617,5 @@ def _run_tui(argv: list[str], parser: argparse.ArgumentParser) -> int:
     try:
         return int(run_tui(profile))
     except BusyconfError as e:
-        err.print(f"busyconf: {e}", markup=False)
+        err.print(f"busyconf: {plain(e)}", markup=False)
         return int(e.exit_code)

@@ -10,9 +10,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from busyconf.cli import check_output_dir, esc, plain
 from busyconf.errors import UserError
 
 
@@ -118,13 +118,15 @@ class _Bar:
 
     def __init__(self, console: Any, title: str) -> None:
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
+            TextColumn("{task.description}", style="bold", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[step]}"),
+            TextColumn("{task.fields[step]}", markup=False),
             TimeElapsedColumn(),
             console=console,
             transient=True,
+            # Off a terminal a live display only leaves an empty line before the error or the result.
+            disable=not console.is_terminal,
         )
         self.task = self.progress.add_task(title, total=None, step="")
 
@@ -132,10 +134,10 @@ class _Bar:
         from busyconf.build import PhaseEvent, ProgressEvent
 
         if isinstance(event, PhaseEvent):
-            self.progress.update(self.task, description=event.phase, step=event.message[:50])
+            self.progress.update(self.task, description=event.phase, step=plain(event.message[:50]))
         elif isinstance(event, ProgressEvent):
             self.progress.update(
-                self.task, completed=event.done, total=event.total, step=event.step.path[-50:]
+                self.task, completed=event.done, total=event.total, step=plain(event.step.path[-50:])
             )
 
 
@@ -149,8 +151,10 @@ def cmd_build(args: argparse.Namespace) -> int:
         check_out_dir(args.output)  # before any work: -o DIR belongs to busyconf
     config, text, arch, toolchain, dropped = _prepare(args, args.arch)
     for name in dropped:
-        err.print(f"busyconf: set CONFIG_{name} (known not to build otherwise)")
-    out_dir = Path(args.output or Path("out") / f"{Path(args.profile).stem}-{arch}")
+        err.print(plain(f"busyconf: set CONFIG_{name} (known not to build otherwise)"), markup=False)
+    # Checked now, not after a compile of several minutes.
+    default = Path("out") / f"{Path(args.profile).stem}-{arch}"
+    out_dir = check_output_dir(default if args.output is None else args.output)
     bar = _Bar(err, f"build {arch}")
     cancel = threading.Event()
     with bar.progress:
@@ -176,16 +180,19 @@ def cmd_build(args: argparse.Namespace) -> int:
         return 0
     m = result.manifest
     out.print(
-        f"[green]built[/] {result.binary} ({m.binary_size:,} bytes, {len(m.applets)} applets) "
-        f"for {arch} with {m.toolchain_version} in {result.seconds:.1f} s"
+        f"[green]built[/] {esc(result.binary)} ({m.binary_size:,} bytes, {len(m.applets)} applets) "
+        f"for {esc(arch)} with {esc(m.toolchain_version)} in {result.seconds:.1f} s"
     )
     how = (
         "--list matches the profile"
         if result.verification.listed
         else "its applet-name table matches the profile (no busybox applet, so no --list)"
     )
-    out.print(f"verified ({m.verified_with}): {how}; smoke checks {', '.join(m.smoke_checks) or 'none'}")
-    out.print(f"manifest: {result.manifest_path}")
+    out.print(
+        plain(f"verified ({m.verified_with}): {how}; smoke checks {', '.join(m.smoke_checks) or 'none'}"),
+        markup=False,
+    )
+    out.print(plain(f"manifest: {result.manifest_path}"), markup=False)
     return 0
 
 
@@ -220,12 +227,15 @@ def cmd_test(args: argparse.Namespace) -> int:
         for name in res.failures:
             known = known_failure(name, config.release)
             if known is None:
-                out.print(f"  [red]FAIL[/] {escape(name)}")
+                out.print(f"  [red]FAIL[/] {esc(name)}")
             else:
-                out.print(f"  [yellow]FAIL[/] {escape(name)} [dim](known: {escape(known.reason)})[/]")
+                out.print(f"  [yellow]FAIL[/] {esc(name)} [dim](known: {esc(known.reason)})[/]")
         n_known = res.failed - len(res.unexpected)
         out.print(
-            f"{res.passed} passed, {res.failed} failed ({n_known} known), {res.skipped} skipped "
-            f"(BusyBox's own test suite; log {res.log})"
+            plain(
+                f"{res.passed} passed, {res.failed} failed ({n_known} known), {res.skipped} skipped "
+                f"(BusyBox's own test suite; log {res.log})"
+            ),
+            markup=False,
         )
     return 0 if not res.unexpected else 1

@@ -11,6 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from busyconf.cli import check_output_dir, check_output_file, esc, plain
+from busyconf.cli_build import positive_int
 from busyconf.errors import UserError
 
 
@@ -33,7 +35,7 @@ def register(sub: Any) -> None:
     s.add_argument("--toolchain", help="zig (default), musl-gcc, or a cross prefix")
     s.add_argument("--drop-broken", action="store_true", help="set known-broken options to values that build")
     s.add_argument("--release", help="release of a .config without a version header")
-    s.add_argument("-j", "--jobs", type=int, help="parallel compile jobs (default: CPU count)")
+    s.add_argument("-j", "--jobs", type=positive_int, help="parallel compile jobs (default: CPU count)")
     s.add_argument("--json", action="store_true", help="print digests and sizes as JSON on stdout")
     s.set_defaults(func=cmd_image)
 
@@ -65,7 +67,7 @@ def _arches(args: argparse.Namespace) -> list[str]:
     from busyconf.build import get_arch
     from busyconf.image import platform_for
 
-    if args.arch:
+    if args.arch is not None:
         names = [a.strip() for a in args.arch.split(",") if a.strip()]
     else:
         from busyconf.model.profile import load_profile
@@ -121,7 +123,11 @@ def cmd_image(args: argparse.Namespace) -> int:
 
     arches = _arches(args)
     check_tag(args.tag)
-    output = Path(args.output)
+    # Every output is checked before the first compile, not after it.
+    one_tar = args.format == "docker-archive" and len(arches) == 1 and args.output.endswith(".tar")
+    output = check_output_file(args.output) if one_tar else check_output_dir(args.output)
+    if args.rootfs_tar is not None:
+        check_output_file(args.rootfs_tar)
     stem = Path(args.profile).stem
     if args.format == "oci" and not _is_replaceable(output):
         raise UserError(f"{output}: exists and is not an OCI image layout; choose a new directory")
@@ -133,7 +139,9 @@ def cmd_image(args: argparse.Namespace) -> int:
     for arch in arches:
         config, text, arch, toolchain, dropped = _prepare(args, arch)
         for name in dropped:
-            err.print(f"busyconf: set CONFIG_{name} for {arch} (known not to build otherwise)")
+            err.print(
+                plain(f"busyconf: set CONFIG_{name} for {arch} (known not to build otherwise)"), markup=False
+            )
         bar = _Bar(err, f"build {arch}")
         cancel = threading.Event()
         with tempfile.TemporaryDirectory(prefix="busyconf-image-") as tmp, bar.progress:
@@ -185,12 +193,15 @@ def cmd_image(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return 0
     if args.format == "oci":
-        out.print(f"[green]wrote[/] OCI image layout {output} (tag {args.tag}): {image.digest}")
-        out.print(f"  check: skopeo inspect oci:{output}:{args.tag}")
+        out.print(
+            f"[green]wrote[/] OCI image layout {esc(output)} (tag {esc(args.tag)}): {esc(image.digest)}"
+        )
+        out.print(plain(f"  check: skopeo inspect oci:{output}:{args.tag}"), markup=False)
     for row in rows:
         where = f" -> {row['archive']}" if row["archive"] else ""
-        out.print(f"  {row['platform']}: {row['compressed_size']:,} bytes compressed "
-                  f"({row['binary_size']:,}-byte busybox, {row['applets']} applets){where}")
+        out.print(plain(f"  {row['platform']}: {row['compressed_size']:,} bytes compressed "
+                        f"({row['binary_size']:,}-byte busybox, {row['applets']} applets){where}"),
+                  markup=False)
     return 0
 
 
@@ -208,6 +219,7 @@ def _check_output(args: argparse.Namespace) -> Path | None:
     path = Path(args.output)
     if path.suffix != ".toml":
         raise UserError(f"{path}: a profile file name ends in .toml")
+    check_output_file(path)
     if path.is_file() and not args.force:
         raise UserError(f"{path}: already exists; pass --force to replace it")
     return path
@@ -219,6 +231,11 @@ def cmd_trim(args: argparse.Namespace) -> int:
     if args.scan:
         if args.profile:
             raise UserError(f"trim --scan: unexpected {args.profile!r}; the base profile goes in --base")
+        for name in args.scan:
+            if name.endswith(".toml"):
+                raise UserError(
+                    f"trim --scan {name}: a profile is not a script; the base profile goes in --base"
+                )
         return _trim_scan(args)
     if not args.profile:
         raise UserError("trim --budget: name the profile to fit")
@@ -240,14 +257,15 @@ def _trim_scan(args: argparse.Namespace) -> int:
         loaded = load_any(Path(args.base))
         tree, assignments = loaded.tree, loaded.assignments
         prof = loaded.profile
-        arch = args.arch or (prof.arch if prof else "x86_64")
+        arch = args.arch if args.arch is not None else (prof.arch if prof else "x86_64")
         toolchain = prof.toolchain if prof else "zig"
         base_name = args.base
     else:
         prof = new_profile()
         tree = tree_for(prof)
         assignments = profile_assignments(tree, prof)
-        arch, toolchain, base_name = args.arch or prof.arch, prof.toolchain, "defconfig"
+        arch = args.arch if args.arch is not None else prof.arch
+        toolchain, base_name = prof.toolchain, "defconfig"
     get_arch(arch)
     keep = check_keep(tree, _keep_list(args))
     scan = scan_paths([Path(p) for p in args.scan])
@@ -290,11 +308,11 @@ def _trim_scan(args: argparse.Namespace) -> int:
                   markup=False)
     for p in problems:
         err.print(f"set CONFIG_{p.symbol}={p.safe} (known not to build otherwise)", markup=False)
-    out.print(f"[green]wrote[/] {output}: {len(plan.kept)} applets from {len(scan.files)} file(s), "
-              f"{len(plan.dropped)} dropped from {base_name}")
-    out.print("  " + " ".join(plan.kept))
+    out.print(f"[green]wrote[/] {esc(output)}: {len(plan.kept)} applets from {len(scan.files)} file(s), "
+              f"{len(plan.dropped)} dropped from {esc(base_name)}")
+    out.print(plain("  " + " ".join(plan.kept)), markup=False)
     if plan.added:
-        out.print(f"  [yellow]not in the base, added:[/] {' '.join(plan.added)}")
+        out.print(f"  [yellow]not in the base, added:[/] {esc(' '.join(plan.added))}")
     return 0
 
 
@@ -322,7 +340,7 @@ def _trim_budget(args: argparse.Namespace) -> int:
     output = _check_output(args)
     loaded = load_any(Path(args.profile))
     prof = loaded.profile
-    arch = args.arch or (prof.arch if prof else "x86_64")
+    arch = args.arch if args.arch is not None else (prof.arch if prof else "x86_64")
     get_arch(arch)
     toolchain = prof.toolchain if prof else "zig"
     keep = check_keep(loaded.tree, _keep_list(args))
@@ -350,16 +368,16 @@ def _trim_budget(args: argparse.Namespace) -> int:
             "output": str(output) if output else None,
         }, indent=2) + "\n")
         return 0
-    table = Table(title=f"{args.profile}: {format_size(plan.before)} -> {format_size(plan.after)} "
-                        f"(budget {format_size(budget)}; estimate: {plan.basis})")
+    table = Table(title=f"{esc(args.profile)}: {format_size(plan.before)} -> {format_size(plan.after)} "
+                        f"(budget {format_size(budget)}; estimate: {esc(plan.basis)})")
     table.add_column("switch off")
     table.add_column("applets lost")
     table.add_column("saves", justify="right")
     for r in plan.removals:
-        table.add_row(r.symbol, " ".join(r.applets) or "-", f"{r.saved:,}")
+        table.add_row(esc(r.symbol), esc(" ".join(r.applets) or "-"), f"{r.saved:,}")
     out.print(table)
     if not plan.removals:
         out.print("already within the budget: nothing to remove")
     if output:
-        out.print(f"[green]wrote[/] {output}")
+        out.print(f"[green]wrote[/] {esc(output)}")
     return 0

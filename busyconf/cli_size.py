@@ -18,10 +18,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from busyconf.cli import esc, plain
 from busyconf.errors import UserError
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# emoji=False: ":x:" in a path or a name is text, not an emoji code.
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -170,20 +172,23 @@ def _kb(n: int) -> str:
 
 def _print_report(data: dict[str, Any], top: int) -> None:
     style = "green" if data["calibrated"] else "yellow"
-    out.print(f"[bold]{data['profile']}[/]  BusyBox {data['release']}  {data['arch']}/{data['toolchain']}")
-    out.print(f"estimate: [bold]{_kb(data['estimate'])}[/] bytes  ([{style}]{data['basis']}[/])")
+    out.print(
+        f"[bold]{esc(data['profile'])}[/]  BusyBox {esc(data['release'])}  "
+        f"{esc(data['arch'])}/{esc(data['toolchain'])}"
+    )
+    out.print(f"estimate: [bold]{_kb(data['estimate'])}[/] bytes  ([{style}]{esc(data['basis'])}[/])")
     if data["measured"]:
         out.print(f"measured: [bold]{_kb(data['measured'])}[/] bytes  (error {data['error_percent']:+.2f} %)")
     if "against" in data:
         a = data["against"]
         out.print(
-            f"against {a['other']}: {_kb(a['other_estimate'])} bytes, "
+            f"against {esc(a['other'])}: {_kb(a['other_estimate'])} bytes, "
             f"add/remove: {a['added']}/{a['removed']}  up/down: {a['up']:+,}/{a['down']:+,} ({a['delta']:+,})"
         )
         t = Table("symbol", "change", "old", "new", "delta")
         rows = a["symbols"][:top] if top else a["symbols"]
         for r in rows:
-            t.add_row(r["name"], r["change"], _kb(r["old"]), _kb(r["new"]), f"{r['delta']:+,}")
+            t.add_row(esc(r["name"]), r["change"], _kb(r["old"]), _kb(r["new"]), f"{r['delta']:+,}")
         out.print(t)
         return
     t = Table(
@@ -194,7 +199,7 @@ def _print_report(data: dict[str, Any], top: int) -> None:
     )
     rows = data["symbols"][:top] if top else data["symbols"]
     for r in rows:
-        t.add_row(r["name"], r["kind"], _kb(r["bytes"]))
+        t.add_row(esc(r["name"]), r["kind"], _kb(r["bytes"]))
     out.print(t)
     if top and len(data["symbols"]) > top:
         out.print(f"({len(data['symbols']) - top} more; --top 0 shows all)")
@@ -202,13 +207,15 @@ def _print_report(data: dict[str, Any], top: int) -> None:
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         TaskProgressColumn(),
         TimeElapsedColumn(),
-        TextColumn("{task.fields[detail]}"),
+        TextColumn("{task.fields[detail]}", markup=False),
         console=err,
         transient=True,
+        # Off a terminal a live display only leaves an empty line before the error or the result.
+        disable=not err.is_terminal,
     )
 
 
@@ -224,11 +231,11 @@ def _measure(config: Any, arch: str, toolchain: str, quiet: bool) -> int:
         text = write_dotconfig(tree)
     engine = engine_for(config.release, arch, toolchain)
     with _progress() as bar:
-        task = bar.add_task(f"measuring {arch}", total=None, detail="")
+        task = bar.add_task(plain(f"measuring {arch}"), total=None, detail="")
 
         def on_line(line: str) -> None:
             if line.startswith("  CC "):
-                bar.update(task, advance=1, detail=line.strip()[-40:])
+                bar.update(task, advance=1, detail=plain(line.strip()[-40:]))
 
         return engine.measure(text, on_line=on_line).size
 
@@ -265,7 +272,7 @@ def _calibrate(args: argparse.Namespace) -> int:
                 tasks[key],
                 completed=event.done,
                 total=event.total or None,
-                detail=event.message[-40:],
+                detail=plain(event.message[-40:]),
             )
 
         path, model = calibrate(release, args.arch, toolchain, progress=on, borrow=args.borrow)
@@ -276,16 +283,17 @@ def _calibrate(args: argparse.Namespace) -> int:
             doc["sparse"] = dict(model.sparse.info)
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return 0
-    out.print(f"size table: {path}")
+    out.print(plain(f"size table: {path}"), markup=False)
     out.print(
-        f"reference ({info.get('reference')}): {_kb(int(info.get('reference_size', 0)))} bytes; "
+        f"reference ({esc(info.get('reference'))}): {_kb(int(info.get('reference_size', 0)))} bytes; "
         f"{info.get('applet_symbols', 0)} applet symbols relinked, "
         f"{info.get('toggled_symbols', 0)} symbols measured by exact toggles"
     )
     if model.sparse is not None:
         low = model.sparse.info
         out.print(
-            f"sparse reference ({low.get('reference')}): {_kb(int(low.get('reference_size', 0)))} bytes; "
+            f"sparse reference ({esc(low.get('reference'))}): "
+            f"{_kb(int(low.get('reference_size', 0)))} bytes; "
             f"blended by the share of {len(model.blend)} features on"
         )
     return 0
