@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import kconfiglib
 
-from busyconf.errors import BusyconfError
+from busyconf.errors import BusyconfError, UserError
 from busyconf.model.config import Configuration, explain, resolve, to_kconfig
 from busyconf.model.dotconfig import check_ranges
 from busyconf.model.kconfig import KconfigTree
@@ -23,11 +23,13 @@ from busyconf.model.profile import (
     Profile,
     apply_changes,
     base_assignments,
+    changed_on_disk,
     dumps,
     load_profile,
     new_profile,
     own_assignments,
     parse_profile,
+    profile_lock,
     save_profile,
     set_header,
     tree_for,
@@ -63,6 +65,12 @@ class SizeInfo:
 
 
 NO_SIZE = SizeInfo(None, {}, "size: n/a")
+
+
+class ChangedOnDisk(UserError):
+    """The profile file is not what the editor read: saving would drop someone's edit."""
+
+    title = "Changed on disk"
 
 
 def load_estimator(release: str, arch: str) -> Estimator | None:
@@ -135,6 +143,11 @@ class Session:
     @property
     def dirty(self) -> bool:
         return self.new_file or self.config.values != self.saved_config.values or self.arch != self.saved_arch
+
+    @property
+    def has_edits(self) -> bool:
+        """Changes the user made (a new file alone is dirty but has none)."""
+        return self.config.values != self.saved_config.values or self.arch != self.saved_arch
 
     def _push(self, state: State) -> None:
         self.undo_stack.append(self.state)
@@ -210,10 +223,32 @@ class Session:
             apply_changes(prof, self.tree, list(self.state.changes))
         return prof
 
-    def save(self, path: Path | None = None) -> Path:
-        """Write the profile (the same bytes ``busyconf set`` would write)."""
-        prof = self.profile_after_changes(path)
-        target = save_profile(prof, path)
+    def changed_on_disk(self) -> bool:
+        """Whether the profile file is no longer the one this session read or last saved."""
+        if self.new_file:
+            return self.profile.path is not None and self.profile.path.exists()
+        return changed_on_disk(self.profile)
+
+    def save(self, path: Path | None = None, force: bool = False) -> Path:
+        """Write the profile (the same bytes ``busyconf set`` would write).
+
+        Raises ChangedOnDisk, writing nothing, when the file changed since it
+        was read, unless ``force``; the check and the write hold the profile's lock.
+        """
+        target = Path(path or self.profile.path or "")
+        if not str(target):
+            raise UserError("no file name to save the profile to")
+        ours = self.profile.path is not None and (path is None or _same_file(target, self.profile.path))
+        with profile_lock(target):
+            if ours and not force and self.changed_on_disk():
+                raise ChangedOnDisk(f"{target}: changed on disk since the editor read it")
+            prof = self.profile_after_changes(path)
+            prof.disk_sha256 = self.profile.disk_sha256
+            target = save_profile(prof, path, force=True)
+        self._saved(prof)
+        return target
+
+    def _saved(self, prof: Profile) -> None:
         self.profile = prof
         self.base = base_assignments(self.tree, prof.base, prof.path, _stack(prof))
         self.own = own_assignments(self.tree, prof)
@@ -225,7 +260,64 @@ class Session:
         self.config = self._resolve()
         self.saved_config = self.config
         self.new_file = False
-        return target
+
+    def rebase(self) -> None:
+        """Take the file as it is on disk now as the saved state, keeping this session's changes.
+
+        What ``busyconf set`` does to a file: the next save writes their file
+        with these changes on top.
+        """
+        path = self.profile.path
+        if path is None or not path.exists():
+            raise UserError(f"{path}: no longer exists")
+        prof = load_profile(path)
+        if prof.busybox != self.tree.release:
+            raise UserError(f"{path}: now uses BusyBox {prof.busybox}, not {self.tree.release}")
+        base = base_assignments(self.tree, prof.base, prof.path, _stack(prof))
+        own = own_assignments(self.tree, prof)
+        self.profile, self.base, self.own = prof, base, own
+        self.saved_text = dumps(prof)
+        self.saved_arch = prof.arch
+        self.base_config = resolve(self.tree, base)
+        self.saved_config = resolve(self.tree, base + own)
+        self.config = self._resolve()
+        self._size = None
+        self._deltas.clear()
+        self.new_file = False
+
+    # -- recovery --------------------------------------------------------------
+    def recovery_text(self) -> str:
+        """The profile text a save would write now (what a recovery file keeps)."""
+        return dumps(self.profile_after_changes())
+
+    def restore(self, text: str) -> bool:
+        """Take a recovered profile text as unsaved changes (undoable); False when it changes nothing.
+
+        The file on disk is untouched: the changes are this session's until saved.
+        """
+        where = self.profile.path
+        rec = parse_profile(text, where)
+        if rec.busybox != self.tree.release:
+            raise UserError(f"the recovered profile uses BusyBox {rec.busybox}, not {self.tree.release}")
+        rec_base = base_assignments(self.tree, rec.base, where, _stack(rec))
+        rec_own = dict(own_assignments(self.tree, rec))
+        target = dict(resolve(self.tree, rec_base + list(rec_own.items())).values)
+        if target == dict(self.config.values) and rec.arch == self.arch:
+            return False
+        merged = dict(_merge(self.own, list(self.state.changes)))
+        # A name set here but not in the recovered file takes its recovered value.
+        wanted = {n: target.get(n, v) for n, v in merged.items() if n not in rec_own} | rec_own
+        changes = dict(self.state.changes) | {n: v for n, v in wanted.items() if merged.get(n) != v}
+        if self._reaches(changes) != target:
+            # Another base on disk: every value that differs, spelled out.
+            changes |= {n: v for n, v in target.items() if self.config.values.get(n) != v}
+            if self._reaches(changes) != target:
+                raise UserError("the recovered profile cannot be reached from the file as it is now")
+        self._push(State(tuple(changes.items()), rec.arch))
+        return True
+
+    def _reaches(self, changes: dict[str, str]) -> dict[str, str]:
+        return dict(resolve(self.tree, self.base + _merge(self.own, list(changes.items()))).values)
 
     # -- sizes ---------------------------------------------------------------
     def ensure_estimator(self) -> bool:
@@ -295,3 +387,7 @@ def _merge(own: Assignments, changes: list[tuple[str, str]]) -> Assignments:
 
 def _stack(profile: Profile) -> tuple[Path, ...]:
     return (profile.path.resolve(),) if profile.path else ()
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve()
