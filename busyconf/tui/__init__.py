@@ -6,6 +6,7 @@ it alike); :func:`run_tui` runs it and returns the exit code.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ def make_app(
     cache: SourceCache | None = None,
     out_dir: Path | None = None,
     build_fn: Any = None,
+    recovery_root: Path | None = None,
 ) -> BusyconfApp:
     """The app for ``profile_path``.
 
@@ -31,6 +33,7 @@ def make_app(
         cache: where BusyBox sources are (default: the per-user cache).
         out_dir: where the build screen writes artifacts (default ``out/NAME-ARCH``).
         build_fn: replaces ``busyconf.build.build`` (for screenshots of failure paths).
+        recovery_root: where recovery files go (default: the cache's ``recovery`` folder).
     """
     from busyconf.errors import SourceError
     from busyconf.model.profile import load_profile
@@ -43,14 +46,24 @@ def make_app(
         session = Session.open(path, cache)
     except SourceError as e:
         release = load_profile(path).busybox if path.exists() else DEFAULT_RELEASE
-        return BusyconfApp(path, cache=cache, out_dir=out_dir, build_fn=build_fn, missing=(release, e))
-    return BusyconfApp(path, cache=cache, out_dir=out_dir, build_fn=build_fn, session=session)
+        return BusyconfApp(path, cache, out_dir, build_fn, missing=(release, e), recovery_root=recovery_root)
+    return BusyconfApp(path, cache, out_dir, build_fn, session=session, recovery_root=recovery_root)
 
 
 def run_tui(profile_path: Path) -> int:
-    """Run the editor on ``profile_path``; bad profiles raise ProfileError before it starts."""
+    """Run the editor on ``profile_path``; bad profiles raise ProfileError before it starts.
+
+    However the app ends, changes the user did not save or discard go to a
+    recovery file that the next start offers.
+    """
     app = make_app(profile_path)
-    result = app.run()
+    try:
+        result = app.run()
+    finally:
+        if app.kept is None:
+            app.keep_unsaved("the editor stopped without asking")
+    if app.kept is not None and not app.is_headless:
+        print(f"busyconf: unsaved changes kept in {app.kept}", file=sys.stderr)
     return int(result or 0)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -53,7 +54,7 @@ class BudgetModal(ModalScreen[list[str] | None]):
             self.plan = plan_budget(self.session.tree, self.session.assignments, estimator, budget)  # type: ignore[arg-type]
         except BusyconfError as e:
             self.plan = None
-            error.update(str(e))
+            error.update(Text(str(e)))
             self.query_one("#apply", Button).disabled = True
             return
         error.update("")

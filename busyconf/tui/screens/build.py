@@ -58,7 +58,7 @@ class BuildScreen(Screen[None]):
         name = s.profile.path.name if s.profile.path else s.profile.name
         with Vertical(id="build-top"):
             what = f"BusyBox {s.tree.release} for {s.arch} with {s.profile.toolchain}"
-            yield Label(f" Build {name}: {what}  ->  {self.out_dir}", id="build-title")
+            yield Label(Text(f" Build {name}: {what}  ->  {self.out_dir}"), id="build-title")
             with Horizontal(id="build-progress-row"):
                 yield ProgressBar(total=None, show_eta=False, id="build-progress")
                 yield Label("starting", id="build-phase")
@@ -116,7 +116,7 @@ class BuildScreen(Screen[None]):
             elif kind == "ProgressEvent":
                 bar.update(total=max(event.total, 1), progress=event.done)
             elif kind == "PhaseEvent":
-                self.query_one("#build-phase", Label).update(f"{event.phase}: {event.message}")
+                self.query_one("#build-phase", Label).update(Text(f"{event.phase}: {event.message}"))
                 lines.append(f"== {event.phase}: {event.message}")
         if lines:
             log.write_lines(lines)

@@ -1,9 +1,11 @@
-"""Small modal dialogs: quit with unsaved changes, save as, pick an arch."""
+"""Small modal dialogs: quit with unsaved changes, a file changed on disk, a recovery file,
+save as, pick an arch."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -30,6 +32,83 @@ class ConfirmQuitModal(ModalScreen[str | None]):
                 yield Button("Save and quit", id="save", variant="primary")
                 yield Button("Discard", id="discard", variant="error")
                 yield Button("Stay", id="cancel")
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id)
+
+    def action_choose(self, choice: str) -> None:
+        self.dismiss(choice)
+
+
+class ChangedOnDiskModal(ModalScreen[str | None]):
+    """Asked when a save finds the profile file changed since the editor read it."""
+
+    BINDINGS = [
+        Binding("escape", "choose('cancel')", "Cancel"),
+        Binding("m", "choose('merge')", "Merge"),
+        Binding("o", "choose('overwrite')", "Overwrite"),
+        Binding("r", "choose('reload')", "Reload"),
+    ]
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="changed-on-disk"):
+            yield Label("The profile changed on disk", classes="dialog-title")
+            yield Static(
+                Text(
+                    f"{self.path} is not the file the editor read: something else saved it.\n\n"
+                    "Merge: their file with your changes on top (m)\n"
+                    "Overwrite: your version replaces theirs (o)\n"
+                    "Reload: their file, dropping your changes (r)"
+                )
+            )
+            with Horizontal(classes="buttons"):
+                yield Button("Merge", id="merge", variant="primary")
+                yield Button("Overwrite", id="overwrite", variant="warning")
+                yield Button("Reload", id="reload", variant="error")
+                yield Button("Cancel", id="cancel")
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id)
+
+    def action_choose(self, choice: str) -> None:
+        self.dismiss(choice)
+
+
+class RecoveryModal(ModalScreen[str | None]):
+    """Offered at start when the last editor on this profile left unsaved changes behind."""
+
+    BINDINGS = [
+        Binding("escape,k", "choose('keep')", "Keep for later"),
+        Binding("r", "choose('restore')", "Restore"),
+        Binding("d", "choose('discard')", "Discard"),
+    ]
+
+    def __init__(self, file: Path, written: str) -> None:
+        super().__init__()
+        self.file = file
+        self.written = written
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="recovery"):
+            yield Label("Unsaved changes were kept", classes="dialog-title")
+            yield Static(
+                Text(
+                    f"The editor on this profile closed with unsaved changes, {self.written}.\n"
+                    "Restore makes them this session's unsaved changes; the file is not "
+                    "touched until you save.\n\n"
+                )
+                + Text(str(self.file), style="dim")
+            )
+            with Horizontal(classes="buttons"):
+                yield Button("Restore", id="restore", variant="primary")
+                yield Button("Discard", id="discard", variant="error")
+                yield Button("Keep for later", id="keep")
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
@@ -68,7 +147,7 @@ class SaveAsModal(ModalScreen[Path | None]):
         if path.suffix != ".toml":
             path = path.with_name(path.name + ".toml")
         if path.is_dir():
-            self.query_one("#error", Static).update(f"{path} is a folder.")
+            self.query_one("#error", Static).update(Text(f"{path} is a folder."))
             return
         self.dismiss(path)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kconfiglib import expr_value
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -28,7 +29,7 @@ class EditValueModal(ModalScreen[str | None]):
         tree = self.session.tree
         info = tree.info(self.symbol)
         with Vertical(classes="dialog"):
-            yield Label(f"{info.prompt or self.symbol}", classes="dialog-title")
+            yield Label(Text(info.prompt or self.symbol), classes="dialog-title")
             yield Static(self._hint(), classes="dim")
             yield Input(self.session.config.values.get(self.symbol, ""), id="value")
             yield Static("", id="error", classes="error")
@@ -49,7 +50,8 @@ class EditValueModal(ModalScreen[str | None]):
         try:
             value = self.session.check_value(self.symbol, event.value)
         except BusyconfError as e:
-            self.query_one("#error", Static).update(str(e))
+            # Text, not markup: the reason may quote what was typed, brackets and all.
+            self.query_one("#error", Static).update(Text(str(e)))
             return
         self.dismiss(value)
 

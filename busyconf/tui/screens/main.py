@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ from textual.widgets import DataTable, Footer, Tree
 
 from busyconf.errors import BusyconfError
 from busyconf.tui.menu import Entry, entries, menu_of, node_for, visible
-from busyconf.tui.session import Estimator, Session, load_estimator
+from busyconf.tui.session import ChangedOnDisk, Estimator, Session, load_estimator
 from busyconf.tui.widgets import DetailPane, EntryList, MenuTree, ProfileHeader, SizeMeter
 from busyconf.tui.widgets.detail_pane import symbol_details
 from busyconf.tui.widgets.size_meter import short_size
@@ -251,10 +252,10 @@ class MainScreen(Screen[None]):
         try:
             reason = self.session.set_value(name, value)
         except BusyconfError as e:
-            self.notify(str(e), title=e.title, severity="error")
+            self.notify(str(e), title=e.title, severity="error", markup=False)
             return
         if reason:
-            self.notify(reason, title=f"Cannot set {name}={value}", severity="warning")
+            self.notify(reason, title=f"Cannot set {name}={value}", severity="warning", markup=False)
         self.refresh_view()
 
     def edit(self, entry: Entry) -> None:
@@ -290,46 +291,56 @@ class MainScreen(Screen[None]):
         self.refresh_view()
 
     # -- files -------------------------------------------------------------------
-    def action_save(self) -> bool:
+    def action_save(self) -> None:
+        self.save()
+
+    def save(
+        self, path: Path | None = None, then: Callable[[], None] | None = None, force: bool = False
+    ) -> None:
+        """Save (to ``path``), asking first when the file changed on disk; ``then`` runs once saved."""
         try:
-            path = self.session.save()
+            saved = self.session.save(path, force=force)
+        except ChangedOnDisk:
+            self._changed_on_disk(path, then)
+            return
         except BusyconfError as e:
-            self.notify(str(e), title=e.title, severity="error")
-            return False
-        self.notify(f"Saved {path}", timeout=3)
+            self.notify(str(e), title=e.title, severity="error", markup=False)
+            return
+        self.app.saved()  # type: ignore[attr-defined]
+        self.notify(f"Saved {saved}", timeout=3, markup=False)
         self.refresh_view()
-        return True
+        if then is not None:
+            then()
+
+    def _changed_on_disk(self, path: Path | None, then: Callable[[], None] | None) -> None:
+        from busyconf.tui.screens.dialogs import ChangedOnDiskModal
+
+        def done(choice: str | None) -> None:
+            if choice == "overwrite":
+                self.save(path, then, force=True)
+            elif choice == "merge":
+                try:
+                    self.session.rebase()
+                except BusyconfError as e:
+                    self.notify(str(e), title="Cannot merge", severity="error", markup=False)
+                    return
+                self.save(path, then)
+            elif choice == "reload":
+                self.app.open_profile(offer_recovery=False)  # type: ignore[attr-defined]
+
+        self.app.push_screen(ChangedOnDiskModal(self.session.profile.path or Path("profile")), done)
 
     def action_save_as(self) -> None:
         from busyconf.tui.screens.dialogs import SaveAsModal
 
         def done(path: Path | None) -> None:
-            if path is None:
-                return
-            try:
-                saved = self.session.save(path)
-            except BusyconfError as e:
-                self.notify(str(e), title=e.title, severity="error")
-                return
-            self.notify(f"Saved {saved}", timeout=3)
-            self.refresh_view()
+            if path is not None:
+                self.save(path)
 
         self.app.push_screen(SaveAsModal(self.session.profile.path), done)
 
     def action_quit(self) -> None:
-        from busyconf.tui.screens.dialogs import ConfirmQuitModal
-
-        if not self.session.dirty:
-            self.app.exit(0)
-            return
-
-        def done(choice: str | None) -> None:
-            if choice == "save" and self.action_save():
-                self.app.exit(0)
-            elif choice == "discard":
-                self.app.exit(0)
-
-        self.app.push_screen(ConfirmQuitModal(), done)
+        self.app.request_quit()  # type: ignore[attr-defined]
 
     # -- other screens -------------------------------------------------------------
     def action_search(self) -> None:
