@@ -33,7 +33,8 @@ DEFAULT_PROFILE = Path("configs/defconfig.toml")
 Handler = Callable[[argparse.Namespace], int]
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# C0 and C1 controls (newlines, ESC, 8-bit CSI) and the bidi overrides that reorder what a line shows.
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def plain(value: object) -> str:
