@@ -250,6 +250,8 @@ def _calibrate(args: argparse.Namespace) -> int:
     toolchain = args.toolchain if args.toolchain is not None else "zig"
     if args.borrow is not None:
         _check_names(args.borrow, None)
+        if args.borrow == args.arch:
+            raise UserError(f"--borrow {args.borrow}: a CPU cannot borrow its own toggles, leave it out")
     with _progress() as bar:
         tasks: dict[str, Any] = {}
 

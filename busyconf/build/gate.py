@@ -30,6 +30,8 @@ RULES_FILE = Path(__file__).with_name("string_rules.toml")
 # .config line (newline, CR) or hide text from a reader (other controls).
 _FORBIDDEN = re.compile(r'[$`\\"\x00-\x1f\x7f\x85\u2028\u2029]')
 _SHOWN = 60
+# Longer than any real flag list or path; a longer value is a mistake or a payload.
+MAX_LENGTH = 4096
 
 # .config lines the build accepts: what conf writes, nothing else.
 _ASSIGN = re.compile(r"^CONFIG_([A-Za-z0-9_]+)=(.*)$")
@@ -189,6 +191,8 @@ def _flag_problem(word: str, group: str) -> str | None:
 def problem(symbol: str, value: str) -> str | None:
     """Why ``value`` may not be ``symbol``'s (a phrase after the value), or None when it may."""
     kind = rules().rule_for(symbol).kind
+    if len(value) > MAX_LENGTH:
+        return f"is {len(value)} characters long, more than the {MAX_LENGTH} any BusyBox string needs"
     if not kind.pattern.match(value):
         return kind.says
     if _FORBIDDEN.search(value):

@@ -11,6 +11,7 @@ from busyconf.model.dotconfig import parse_dotconfig
 from busyconf.model.kconfig import KconfigTree, load_tree
 from busyconf.model.profile import Profile, load_profile, profile_assignments, tree_for
 from busyconf.source import SourceCache
+from busyconf.source.releases import check_version
 
 
 @dataclass
@@ -55,6 +56,8 @@ def load_any(
     cache: SourceCache | None = None,
 ) -> Loaded:
     cache = cache or SourceCache()
+    if release is not None:
+        check_version(release)
     if is_profile(path):
         prof = load_profile(path)
         tree = tree_for(prof, cache)

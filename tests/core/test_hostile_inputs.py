@@ -522,7 +522,8 @@ CASES: list[Case] = [
     Case("set-int-hex", ("set", "p.toml", "FEATURE_EDITING_HISTORY=0x10")),
     Case("set-int-exponent", ("set", "p.toml", "FEATURE_EDITING_HISTORY=1e3")),
     Case("set-same-symbol-twice", ("set", "p.toml", "LS=n", "LS=y")),
-    Case("set-string-long", ("set", "p.toml", "UNAME=y", "UNAME_OSNAME=" + "a(" * 50_000), code=0),
+    Case("set-string-long", ("set", "p.toml", "UNAME=y", "UNAME_OSNAME=" + "a(" * 50_000)),
+    Case("set-string-4k", ("set", "p.toml", "UNAME=y", "UNAME_OSNAME=" + "a" * 4096), code=0),
     Case("set-needs-dependency", ("set", "p.toml", "FEATURE_VI_COLON=y")),
     Case("set-conflict", ("set", "p.toml", "FEATURE_LS_COLOR=y", "LS=n")),
     Case("set-bad-profile-after-good", ("set", "m.toml", "LS=n"), profile(config="NO_SUCH = true")),
@@ -592,6 +593,7 @@ CASES: list[Case] = [
     ),
     # ---- diff ----
     Case("diff-missing-a", ("diff", "nope.toml", "p.toml")),
+    Case("diff-release-path", ("diff", "p.toml", "p.toml", "--release", "../x")),
     Case("diff-missing-b", ("diff", "p.toml", "nope.toml")),
     Case("diff-fifo", ("diff", "p.toml", "f.toml"), fifo("f.toml"), proc=True),
     Case("diff-dev-zero", ("diff", "p.toml", "/dev/zero"), proc=True),
@@ -910,6 +912,7 @@ CASES: list[Case] = [
     ),
     # ---- size ----
     Case("size-missing", ("size", "nope.toml")),
+    Case("size-borrow-self", ("size", "calibrate", "--arch", "x86_64", "--borrow", "x86_64"), proc=True),
     Case("size-fifo", ("size", "f.toml"), fifo("f.toml"), proc=True),
     Case("size-dev-zero", ("size", "/dev/zero"), proc=True),
     Case("size-dotconfig", ("size", "in.config"), dotconfig()),
