@@ -119,7 +119,7 @@ class BusyconfApp(App[int]):
                 self._main().save(then=self.leave)
             elif choice == "discard":
                 if self.restored is not None:
-                    discard_recovery(self.profile_path, self.recovery_root)
+                    self.restored.unlink(missing_ok=True)
                 self.leave()
 
         self.push_screen(ConfirmQuitModal(), done)
@@ -131,8 +131,11 @@ class BusyconfApp(App[int]):
     def saved(self) -> None:
         """Called after every save: a restored recovery file has done its job."""
         if self.restored is not None:
-            discard_recovery(self.profile_path, self.recovery_root)
+            self.restored.unlink(missing_ok=True)
             self.restored = None
+        if self.session is not None and self.session.profile.path is not None:
+            # After "save as" the session edits the new file: recover and reload that one.
+            self.profile_path = self.session.profile.path
 
     def _main(self) -> MainScreen:
         return next(s for s in reversed(self.screen_stack) if isinstance(s, MainScreen))

@@ -194,7 +194,8 @@ async def test_hangup_keeps_unsaved_changes_and_the_next_start_offers_them(
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(app, pilot)
         assert isinstance(app.screen, RecoveryModal), app.screen
-        assert str(kept) in str(app.screen.query(Static).last().render())
+        shown = " ".join(str(w.render()) for w in app.screen.query(Static))
+        assert str(kept) in shown
         await pilot.press("r")
         await pilot.pause()
         assert app.screen is screen
@@ -303,7 +304,7 @@ def test_closing_the_terminal_keeps_unsaved_changes(profile: Path) -> None:
         os.environ.update(TERM="xterm-256color", COLUMNS="100", LINES="30")
         os.execv(sys.executable, [sys.executable, "-m", "busyconf", str(profile)])
     try:
-        assert b"busyconf" in _read_until(fd, b"Quit", 60), "the editor did not start"
+        assert b"Estimated" in _read_until(fd, b"Estimated", 60), "the editor did not start"
         for keys in (b"/", b"ls", b"\r"):
             os.write(fd, keys)
             _read_until(fd, b"\x00", 1.5)
@@ -320,6 +321,7 @@ def test_closing_the_terminal_keeps_unsaved_changes(profile: Path) -> None:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
             pytest.fail("the editor did not exit after its terminal closed")
+        assert os.WIFEXITED(status), "SIGHUP is handled, not fatal"
         assert kept.exists(), "no recovery file"
         assert "LS = false" in kept.read_text()
         assert profile.read_bytes() == before
@@ -444,3 +446,60 @@ def test_recovery_is_domain_code() -> None:
         "sys.exit(any(m.split('.')[0] in ('textual', 'rich') for m in sys.modules))"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+async def test_a_new_profile_created_meanwhile_is_not_overwritten(tmp_path: Path, rroot: Path) -> None:
+    path = tmp_path / "fresh.toml"
+    app = app_for(path, rroot)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        path.write_text(THEIRS)
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, ChangedOnDiskModal)
+        await pilot.press("escape")
+        await pilot.pause()
+    assert path.read_text() == THEIRS
+
+
+async def test_markup_in_the_profile_path_is_shown_as_text(tmp_path: Path, rroot: Path) -> None:
+    """A folder named ``[`` makes the path contain ``[/b]``: shown as typed, never parsed as markup."""
+    folder = tmp_path / "["
+    folder.mkdir()
+    path = folder / "b]p.toml"
+    path.write_text(PROFILE)
+    assert "[/b]" in str(path)
+    app = app_for(path, rroot)
+    async with app.run_test(size=SIZE) as pilot:
+        await switch_ls_off(app, pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        path.write_text(THEIRS)
+        await pilot.press("space", "s")
+        await pilot.pause()
+        assert isinstance(app.screen, ChangedOnDiskModal)
+        await pilot.press("m")
+        await pilot.pause()
+        assert any(str(path) in n.message for n in app._notifications)
+        app.hangup(signal.SIGHUP)
+    assert load_profile(path).config == {"FEATURE_LS_COLOR": False, "CAT": False}
+
+
+async def test_after_save_as_a_hangup_keeps_the_changes_for_the_new_file(
+    profile: Path, rroot: Path, tmp_path: Path
+) -> None:
+    app = app_for(profile, rroot)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await switch_ls_off(app, pilot)
+        await pilot.press("S")
+        await pilot.pause()
+        await pilot.press("ctrl+u", *"copy", "enter")
+        await pilot.pause()
+        screen.jump_to_symbol("CAT")
+        await pilot.press("space")
+        await pilot.pause()
+        app.hangup(signal.SIGHUP)
+    copy = tmp_path / "copy.toml"
+    assert read_recovery(profile, rroot) is None
+    found = read_recovery(copy, rroot)
+    assert found is not None and "CAT = false" in found.text and "LS = false" in found.text

@@ -109,6 +109,7 @@ class RecoveryModal(ModalScreen[str | None]):
                 yield Button("Restore", id="restore", variant="primary")
                 yield Button("Discard", id="discard", variant="error")
                 yield Button("Keep for later", id="keep")
+            yield Static("r restore · d discard · Esc keep for later", classes="dim")
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
