@@ -62,8 +62,12 @@ def run_tui(profile_path: Path) -> int:
     finally:
         if app.kept is None:
             app.keep_unsaved("the editor stopped without asking")
-    if app.kept is not None and not app.is_headless:
-        print(f"busyconf: unsaved changes kept in {app.kept}", file=sys.stderr)
+    if app.kept is not None:
+        try:
+            print(f"busyconf: unsaved changes kept in {app.kept}", file=sys.stderr)
+        except OSError:
+            # The terminal is gone (that is usually why they were kept).
+            pass
     return int(result or 0)
 
 

@@ -179,12 +179,14 @@ class BusyconfApp(App[int]):
             threading.Thread(target=self._hangup_thread, args=(signum,), daemon=True).start()
 
     def _hangup_thread(self, signum: int) -> None:
-        self.keep_unsaved(f"{signal.Signals(signum).name}: the editor could not ask")
-        self.quit_confirmed = True
-        # call_from_thread waits for the loop, which may be stuck: ask from a thread that may wait.
-        threading.Thread(target=self._ask_loop_to_exit, args=(128 + signum,), daemon=True).start()
-        threading.Event().wait(HANGUP_GRACE)
-        os._exit(128 + signum)
+        try:
+            self.keep_unsaved(f"{signal.Signals(signum).name}: the editor could not ask")
+            self.quit_confirmed = True
+            # call_from_thread waits for the loop, which may be stuck: ask from a thread that may wait.
+            threading.Thread(target=self._ask_loop_to_exit, args=(128 + signum,), daemon=True).start()
+            threading.Event().wait(HANGUP_GRACE)
+        finally:
+            os._exit(128 + signum)
 
     def _ask_loop_to_exit(self, code: int) -> None:
         try:
