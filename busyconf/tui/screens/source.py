@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from rich.text import Text
@@ -15,6 +16,12 @@ from textual.worker import Worker, WorkerState
 
 from busyconf.errors import BusyconfError
 from busyconf.source import RELEASES, SourceCache
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the current folder when it is inside it (shorter, and what the user typed)."""
+    rel = os.path.relpath(path)
+    return str(path) if rel.startswith("..") else rel
 
 
 class SourceMissingScreen(Screen[None]):
@@ -38,13 +45,15 @@ class SourceMissingScreen(Screen[None]):
         known = self.release in RELEASES
         with Vertical(classes="dialog", id="source-dialog"):
             yield Label(f"BusyBox {self.release} is not in the cache", classes="dialog-title")
-            body = Text(self.message + "\n\n", style="")
-            body.append(f"Profile: {self.profile_path}\nCache:   {self.cache.root}\n\n", style="dim")
+            root = _shown(self.cache.root)
+            body = Text(self.message.replace(str(self.cache.root), root) + "\n\n", style="")
+            body.append(f"Profile: {self.profile_path}\nCache:   {root}\n\n", style="dim")
             if known:
                 body.append("Press f to download it (checked against its sha256), or q to quit.")
             else:
                 body.append(
-                    "busyconf cannot download this release: import it with `busyconf source add PATH`."
+                    "busyconf cannot download this release: import its tarball with "
+                    "`busyconf source add PATH --trust`."
                 )
             yield Static(body, id="source-message")
             yield ProgressBar(total=None, id="source-progress")
