@@ -296,6 +296,25 @@ async def test_save_as_writes_a_new_profile(profile: Path, tmp_path: Path) -> No
     assert "LS" not in load_profile(profile).config
 
 
+async def test_save_as_onto_another_profile_asks_first(profile: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other.toml"
+    other.write_text("# someone else's profile\n")
+    app = make_app(profile)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        await search_and_jump(pilot, "ls")
+        await pilot.press("space", "S")
+        await pilot.pause()
+        await pilot.press("ctrl+u", *"other", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, SaveAsModal)
+        assert "exists" in text_of(app.screen.query_one("#error", Static))
+        assert other.read_text() == "# someone else's profile\n"
+        await pilot.press("enter")
+        await pilot.pause()
+    assert load_profile(other).config["LS"] is False
+
+
 async def test_missing_profile_file_starts_a_new_profile(tmp_path: Path) -> None:
     path = tmp_path / "fresh.toml"
     app = make_app(path)

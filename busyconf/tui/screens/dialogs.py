@@ -119,6 +119,13 @@ class RecoveryModal(ModalScreen[str | None]):
         self.dismiss(choice)
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
 class SaveAsModal(ModalScreen[Path | None]):
     """Asks for a new profile file name (``.toml`` is added when missing)."""
 
@@ -127,6 +134,7 @@ class SaveAsModal(ModalScreen[Path | None]):
     def __init__(self, current: Path | None) -> None:
         super().__init__()
         self.current = current
+        self._confirmed: Path | None = None
 
     def compose(self) -> ComposeResult:
         folder = self.current.parent if self.current else Path("configs")
@@ -149,6 +157,12 @@ class SaveAsModal(ModalScreen[Path | None]):
             path = path.with_name(path.name + ".toml")
         if path.is_dir():
             self.query_one("#error", Static).update(Text(f"{path} is a folder."))
+            return
+        other = self.current is None or not _same_file(path, self.current)
+        if other and (path.exists() or path.is_symlink()) and path != self._confirmed:
+            # Another profile's edits are not ours to drop: replacing it takes a second Enter.
+            self._confirmed = path
+            self.query_one("#error", Static).update(Text(f"{path} exists: Enter again replaces it."))
             return
         self.dismiss(path)
 
