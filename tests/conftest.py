@@ -20,6 +20,11 @@ from busyconf.source import SourceCache
 
 OLDEST = "1.35.0"
 DEFAULT = "1.38.0"
+REPO = Path(__file__).resolve().parents[1]
+
+# Tests that run `python3 -m busyconf` in another folder must run this tree's
+# busyconf, not whichever checkout `pip install -e` last pointed at.
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
 
 
 def testdata_dir() -> Path:
