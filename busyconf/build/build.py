@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import threading
 import time
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from busyconf import __version__
 from busyconf.build import broken, dotconfig, gate, runner
 from busyconf.build.arch import Arch, get_arch, host_arch
 from busyconf.build.known_failures import known_failure
@@ -91,12 +93,22 @@ class Manifest:
     dropped_options: tuple[str, ...] = ()
     verified_with: str = "native"
     smoke_checks: tuple[str, ...] = ()
+    # The reproducer: with busybox.config beside it (pinned by config_sha256),
+    # what `busyconf rebuild` needs to make the same binary again and to say why it cannot.
+    source_sha256: str = ""  # the release tarball the source tree was unpacked from
+    compiler_flags: tuple[str, ...] = ()  # target and CPU flags the compiler wrapper adds
+    make_variables: tuple[str, ...] = ()  # as passed to make, the build folder shown as $BUILD
+    make_env: tuple[str, ...] = ()  # environment make ran with, SOURCE_DATE_EPOCH included
+    busyconf_version: str = ""
+    reproducer: str = ""  # a command line that builds this binary again from busybox.config
 
     def to_json(self) -> str:
         data = asdict(self)
         data["applets"] = list(self.applets)
         data["dropped_options"] = list(self.dropped_options)
         data["smoke_checks"] = list(self.smoke_checks)
+        for name in ("compiler_flags", "make_variables", "make_env"):
+            data[name] = list(getattr(self, name))
         return json.dumps(data, indent=2) + "\n"
 
 
@@ -139,8 +151,9 @@ def cache_build_root() -> Path:
     return Path(cache_root()) / "build"
 
 
-def build_dir_for(release: str, arch: str, toolchain: str) -> Path:
-    """The build folder of (release, arch, toolchain); every name is checked first.
+def build_dir_for(release: str, arch: str, toolchain: str, root: Path | None = None) -> Path:
+    """The build folder of (release, arch, toolchain) under ``root`` (default
+    :func:`cache_build_root`); every name is checked first.
 
     Raises:
         UserError: a release that is no version number, an unknown arch, a bad toolchain name.
@@ -151,7 +164,7 @@ def build_dir_for(release: str, arch: str, toolchain: str) -> Path:
     get_arch(arch)
     check_toolchain_name(toolchain)
     slug = toolchain.rstrip("-") or "cross"
-    return cache_build_root() / f"{release}-{arch}-{slug}"
+    return (cache_build_root() if root is None else root) / f"{release}-{arch}-{slug}"
 
 
 def _check_target(arch_name: str, toolchain_name: str) -> None:
@@ -236,8 +249,24 @@ def _prepared_source(source_tree: Path, arch: Arch, release: str, build_dir: Pat
     return dest
 
 
-def _source_date_epoch(srctree: Path) -> int:
-    """``$SOURCE_DATE_EPOCH``, else the release's own Makefile date (stable per release)."""
+#: The environment make runs with, besides SOURCE_DATE_EPOCH (recorded in the manifest).
+MAKE_ENV: dict[str, str] = {"KCONFIG_NOTIMESTAMP": "1", "LC_ALL": "C", "TZ": "UTC"}
+
+
+def source_sha256(source_tree: Path) -> str:
+    """The sha256 of the tarball a cached tree was unpacked from, as the cache recorded it ("" if none)."""
+    try:
+        meta = json.loads((source_tree.parent / "release.json").read_text())
+    except (OSError, ValueError):
+        return ""
+    sha = meta.get("sha256") if isinstance(meta, dict) else None
+    return sha if isinstance(sha, str) else ""
+
+
+def _source_date_epoch(srctree: Path, given: int | None = None) -> int:
+    """``given``, else ``$SOURCE_DATE_EPOCH``, else the release's own Makefile date (stable per release)."""
+    if given is not None:
+        return given
     env = os.environ.get("SOURCE_DATE_EPOCH", "")
     if env.isdigit():
         return int(env)
@@ -277,6 +306,9 @@ def _compile(
     cancel: threading.Event | None,
     drop_broken: bool,
     jobs: int | None,
+    *,
+    build_root: Path | None = None,
+    source_date_epoch: int | None = None,
 ) -> _Compiled:
     arch = get_arch(arch_name)
     if not arch.supported:
@@ -286,7 +318,7 @@ def _compile(
     if not (source_tree / "Makefile").is_file():
         raise UserError(f"{source_tree}: not a BusyBox source tree (no Makefile)")
 
-    build_dir = build_dir_for(release, arch.name, toolchain.name)
+    build_dir = build_dir_for(release, arch.name, toolchain.name, build_root)
     for path in (build_dir, source_tree.resolve()):
         if not is_safe_word(str(path)):
             raise UserError(f"{path}: path has characters make cannot handle; set BUSYCONF_CACHE")
@@ -305,14 +337,9 @@ def _compile(
         last_input.unlink(missing_ok=True)
         config_path.write_text(text)
 
-    epoch = _source_date_epoch(srctree)
+    epoch = _source_date_epoch(srctree, source_date_epoch)
     env = dict(os.environ)
-    env.update(
-        SOURCE_DATE_EPOCH=str(epoch),
-        KCONFIG_NOTIMESTAMP="1",
-        LC_ALL="C",
-        TZ="UTC",
-    )
+    env.update(SOURCE_DATE_EPOCH=str(epoch), **MAKE_ENV)
     env.pop("MAKEFLAGS", None)
     env.pop("MFLAGS", None)
     make_vars = tuple(f"{k}={v}" for k, v in tools.variables.items())
@@ -383,6 +410,26 @@ def _compile(
     )
 
 
+def reproducer(release: str, arch: str, toolchain: str, epoch: int) -> str:
+    """The command line that builds the binary again from the ``busybox.config`` beside the manifest."""
+    return shlex.join(
+        [
+            f"SOURCE_DATE_EPOCH={epoch}",
+            "busyconf",
+            "build",
+            CONFIG_NAME,
+            "--release",
+            release,
+            "--arch",
+            arch,
+            "--toolchain",
+            toolchain,
+            "-o",
+            "rebuilt",
+        ]
+    )
+
+
 def check_out_dir(out_dir: Path | str) -> None:
     """Refuse an ``out_dir`` busyconf did not make (a non-empty folder without its marker).
 
@@ -415,6 +462,8 @@ def build(
     cancel: threading.Event | None = None,
     drop_broken: bool = False,
     jobs: int | None = None,
+    build_root: Path | None = None,
+    source_date_epoch: int | None = None,
 ) -> BuildResult:
     """Build, verify and publish a static BusyBox.
 
@@ -431,6 +480,8 @@ def build(
         cancel: set it to stop the build (raises ``Interrupted``).
         drop_broken: set known-broken options off instead of refusing them.
         jobs: parallel make jobs (default: CPU count).
+        build_root: where the build folder goes (default the cache's; a rebuild passes a fresh one).
+        source_date_epoch: the build date (default ``$SOURCE_DATE_EPOCH``, else the release's).
 
     Raises:
         UserError: unknown arch, a known-broken option, an unsafe string symbol.
@@ -441,11 +492,21 @@ def build(
     start = time.monotonic()
     check_out_dir(out_dir)
     gate.check_config_text(config_text)
-    build_dir = build_dir_for(release, arch, toolchain)
+    build_dir = build_dir_for(release, arch, toolchain, build_root)
     _check_target(arch, toolchain)
     with _locked(build_dir, progress, cancel):
         compiled = _compile(
-            config_text, release, arch, toolchain, source_tree, progress, cancel, drop_broken, jobs
+            config_text,
+            release,
+            arch,
+            toolchain,
+            source_tree,
+            progress,
+            cancel,
+            drop_broken,
+            jobs,
+            build_root=build_root,
+            source_date_epoch=source_date_epoch,
         )
         binary = compiled.obj / BINARY_NAME
         _emit(progress, PhaseEvent("verify", f"running {BINARY_NAME} --list and smoke checks"))
@@ -468,6 +529,17 @@ def build(
             dropped_options=compiled.dropped,
             verified_with=" ".join(Path(p).name for p in checked.runner[:1]) or "native",
             smoke_checks=checked.checks,
+            source_sha256=source_sha256(source_tree),
+            compiler_flags=compiled.toolchain.compile_flags(compiled.arch, release),
+            make_variables=tuple(v.replace(str(build_dir), "$BUILD") for v in compiled.make_vars),
+            make_env=tuple(
+                f"{k}={v}"
+                for k, v in sorted({**MAKE_ENV, "SOURCE_DATE_EPOCH": str(compiled.source_date_epoch)}.items())
+            ),
+            busyconf_version=__version__,
+            reproducer=reproducer(
+                release, compiled.arch.name, compiled.toolchain.name, compiled.source_date_epoch
+            ),
         )
         _emit(progress, PhaseEvent("write", f"writing artifacts to {out_dir}"))
         _write_artifacts(

@@ -1,0 +1,1 @@
+"""Supply chain: what was built, provably (SBOMs, CVE applicability, reproducible rebuilds)."""
