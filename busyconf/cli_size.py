@@ -3,6 +3,7 @@
 ::
 
     busyconf size PROFILE [--arch A] [--json] [--against OTHER] [--measure]
+    busyconf size PROFILE --against MANIFEST [--max-growth 1%] [--measure]
     busyconf size calibrate --arch A [--release R] [--toolchain T] [--borrow ARCH]
 """
 
@@ -32,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "size",
         help="what a profile's applets and features cost in bytes; 'size calibrate' measures a CPU",
         description="busyconf size PROFILE [--arch A] [--json] [--against OTHER] [--measure]\n"
+        "busyconf size PROFILE --against MANIFEST [--max-growth 1%] [--measure]\n"
         "busyconf size calibrate --arch A [--release R] [--toolchain T] [--borrow ARCH]\n\n"
         "Calibration builds two references (defconfig and allnoconfig, each with every applet), "
         "relinks them per applet and toggles every symbol around each: about an hour per reference on "
@@ -42,7 +44,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("profile", metavar="PROFILE", help="a profile (or 'calibrate')")
     p.add_argument("--arch", help="target CPU (default: the profile's)")
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
-    p.add_argument("--against", metavar="OTHER", help="show what changes from PROFILE to OTHER")
+    p.add_argument(
+        "--against",
+        metavar="OTHER",
+        help="show what changes from PROFILE to OTHER; OTHER a manifest.json: PROFILE against that build",
+    )
+    p.add_argument(
+        "--max-growth",
+        type=_growth,
+        metavar="LIMIT",
+        help="with --against MANIFEST: exit 1 when PROFILE is bigger by more than LIMIT (1%%, 2048, 4K)",
+    )
     p.add_argument("--measure", action="store_true", help="also build and report the real size")
     p.add_argument("--release", help="calibrate: BusyBox release (default 1.38.0)")
     p.add_argument("--toolchain", help="toolchain (default: the profile's, or zig)")
@@ -66,6 +78,16 @@ def _count(text: str) -> int:
     return n
 
 
+def _growth(text: str) -> Any:
+    """argparse type for --max-growth (a bad one is a one-line usage error)."""
+    from busyconf.supply.size_gate import parse_budget
+
+    try:
+        return parse_budget(text)
+    except UserError as e:
+        raise argparse.ArgumentTypeError(str(e).removeprefix("--max-growth ")) from None
+
+
 def _check_names(arch: str | None, toolchain: str | None, release: str | None = None) -> None:
     """Every name that becomes part of a cache path, checked before anything is read or made."""
     from busyconf.build import get_arch
@@ -87,6 +109,12 @@ def cmd_size(args: argparse.Namespace) -> int:
     for flag in ("release", "borrow"):
         if getattr(args, flag):
             raise UserError(f"--{flag} applies to 'busyconf size calibrate' only")
+    if args.against is not None and args.against.endswith(".json"):
+        from busyconf.cli_size_gate import gate
+
+        return gate(args, _load, _measure)
+    if args.max_growth is not None:
+        raise UserError("--max-growth needs --against MANIFEST (a previous build's manifest.json)")
     return _report(args)
 
 
