@@ -31,6 +31,7 @@ from busyconf.build.toolchain import (
 from busyconf.build.verify import VerifyResult, verify
 from busyconf.errors import BuildError, EnvError, Interrupted, UserError
 from busyconf.model import savefile
+from busyconf.supply import sbom
 
 BINARY_NAME = "busybox"
 CONFIG_NAME = "busybox.config"
@@ -101,6 +102,7 @@ class Manifest:
     make_env: tuple[str, ...] = ()  # environment make ran with, SOURCE_DATE_EPOCH included
     busyconf_version: str = ""
     reproducer: str = ""  # a command line that builds this binary again from busybox.config
+    libc: str = ""  # the C library linked in statically: "musl 1.2.5" ("" when the toolchain does not say)
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -473,7 +475,8 @@ def build(
         release: BusyBox release of ``source_tree`` (``"1.38.0"``).
         arch: busyconf CPU name (see ``arches.toml``).
         toolchain: ``zig``, ``musl-gcc`` or a cross prefix (``aarch64-linux-musl-``).
-        out_dir: where ``busybox``, ``busybox.config`` and ``manifest.json`` go,
+        out_dir: where ``busybox``, ``busybox.config``, ``manifest.json`` and the SBOMs
+            (:mod:`busyconf.supply.sbom`) go,
             only after the build and its verification succeed.
         source_tree: a pristine BusyBox tree (never modified).
         progress: called with :data:`BuildEvent` objects, in the calling thread.
@@ -540,6 +543,7 @@ def build(
             reproducer=reproducer(
                 release, compiled.arch.name, compiled.toolchain.name, compiled.source_date_epoch
             ),
+            libc=sbom.libc_version(compiled.toolchain),
         )
         _emit(progress, PhaseEvent("write", f"writing artifacts to {out_dir}"))
         _write_artifacts(
@@ -548,6 +552,7 @@ def build(
                 BINARY_NAME: binary_bytes,
                 CONFIG_NAME: config_bytes,
                 MANIFEST_NAME: manifest.to_json().encode(),
+                **sbom.sbom_files(manifest, compiled.config_text, binary_bytes),
             },
             {BINARY_NAME: 0o755},
         )
