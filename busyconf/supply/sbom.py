@@ -148,12 +148,16 @@ class _Facts:
         libc = manifest.libc
         self.musl_version = libc.split(" ", 1)[1] if libc.startswith("musl ") else ""
         musl_upstream = _upstream_version(self.musl_version)
-        self.musl_cpe = f"cpe:2.3:a:musl-libc:musl:{musl_upstream or '*'}:*:*:*:*:*:*:*"
+        # No CPE for an unknown version: a wildcard one would match every musl CVE ever filed.
+        self.musl_cpe = f"cpe:2.3:a:musl-libc:musl:{musl_upstream}:*:*:*:*:*:*:*" if musl_upstream else ""
+        self.musl_download = ""
         if manifest.toolchain == "musl-gcc" and self.musl_version:
             self.musl_purl = _purl("deb", "debian", "musl", self.musl_version, {})
         elif self.musl_version:
-            musl_url = MUSL_URL.format(version=self.musl_version)
-            self.musl_purl = _purl("generic", "", "musl", self.musl_version, {"download_url": musl_url})
+            self.musl_download = MUSL_URL.format(version=self.musl_version)
+            self.musl_purl = _purl(
+                "generic", "", "musl", self.musl_version, {"download_url": self.musl_download}
+            )
         else:
             self.musl_purl = "pkg:generic/musl"
 
@@ -256,14 +260,13 @@ def spdx_document(manifest: Manifest, config_text: str, binary: bytes) -> dict[s
         "SPDXID": "SPDXRef-Package-musl",
         "name": "musl",
         "supplier": "Organization: musl libc",
-        "downloadLocation": MUSL_URL.format(version=f.musl_version) if f.musl_version else "NOASSERTION",
+        "downloadLocation": f.musl_download or "NOASSERTION",
         "filesAnalyzed": False,
         "homepage": "https://musl.libc.org/",
         "licenseConcluded": MUSL_LICENSE,
         "licenseDeclared": MUSL_LICENSE,
         "copyrightText": "NOASSERTION",
         "externalRefs": [
-            {"referenceCategory": "SECURITY", "referenceType": "cpe23Type", "referenceLocator": f.musl_cpe},
             {
                 "referenceCategory": "PACKAGE-MANAGER",
                 "referenceType": "purl",
@@ -275,6 +278,10 @@ def spdx_document(manifest: Manifest, config_text: str, binary: bytes) -> dict[s
     }
     if f.musl_version:
         musl["versionInfo"] = f.musl_version
+    if f.musl_cpe:
+        musl["externalRefs"].insert(
+            0, {"referenceCategory": "SECURITY", "referenceType": "cpe23Type", "referenceLocator": f.musl_cpe}
+        )
     compiler: dict[str, Any] = {
         "SPDXID": "SPDXRef-Package-toolchain",
         "name": f.compiler,
@@ -365,7 +372,7 @@ def cyclonedx_document(manifest: Manifest, config_text: str, binary: bytes) -> d
         "supplier": {"name": "musl libc", "url": ["https://musl.libc.org/"]},
         "name": "musl",
         "licenses": [{"license": {"id": MUSL_LICENSE}}],
-        "cpe": f.musl_cpe,
+        **({"cpe": f.musl_cpe} if f.musl_cpe else {}),
         "purl": f.musl_purl,
         "properties": _cdx_properties([("busyconf:linkage", "static")]),
     }
