@@ -22,8 +22,10 @@ def register(sub: Any) -> None:
         help="build the profile and write an OCI image (or docker-archive) FROM scratch",
         description="Build the profile for each --arch (comma-separated), make a rootfs "
         "(/bin/busybox, the applet links at BusyBox's own install paths, /etc/passwd, "
-        "/etc/group, /root, /tmp) and write an OCI image layout in -o DIR; several arches give "
-        "one multi-platform index. The same inputs give the same digests.",
+        "/etc/group, /etc/shadow with every account locked, /etc/localtime UTC, the build's SBOMs "
+        f"in {SBOM_DIR}, /root, /tmp) and write an OCI image layout in -o DIR with the standard "
+        "org.opencontainers.image.* annotations; several arches give one multi-platform index. "
+        "The same inputs give the same digests. --check runs docker-library's image tests on it.",
     )
     s.add_argument("profile", help="profile (.toml) or .config")
     s.add_argument("--arch", help="target CPU(s), comma-separated (default: the profile's arch)")
@@ -36,6 +38,9 @@ def register(sub: Any) -> None:
     s.add_argument("--drop-broken", action="store_true", help="set known-broken options to values that build")
     s.add_argument("--release", help="release of a .config without a version header")
     s.add_argument("-j", "--jobs", type=positive_int, help="parallel compile jobs (default: CPU count)")
+    s.add_argument("--check", action="store_true",
+                   help="then run docker-library's image tests (utc, no-hard-coded-passwords, override-cmd, "
+                   "busybox) on each platform, unpacked with umoci; exit 1 if one fails")
     s.add_argument("--json", action="store_true", help="print digests and sizes as JSON on stdout")
     s.set_defaults(func=cmd_image)
 
@@ -62,6 +67,12 @@ def register(sub: Any) -> None:
 
 
 # -- image ----------------------------------------------------------------------------
+
+#: Where the build's SBOMs go in the image: a package's doc folder; syft's SBOM cataloger
+#: finds ``*.spdx.json`` and ``*.cdx.json`` anywhere in a layer.
+SBOM_DIR = "usr/share/doc/busybox"
+SBOM_NAMES = ("sbom.spdx.json", "sbom.cdx.json")
+
 
 def _arches(args: argparse.Namespace) -> list[str]:
     from busyconf.build import get_arch
@@ -105,6 +116,20 @@ def _rootfs_paths(target: str | None, arches: list[str]) -> dict[str, Path]:
     return {a: path.with_name(f"{path.stem}-{a}{path.suffix or '.tar'}") for a in arches}
 
 
+def _description(profile: str) -> str:
+    if not profile.endswith(".toml"):
+        return ""
+    from busyconf.model.profile import load_profile
+
+    return load_profile(Path(profile)).description
+
+
+def _sbom_files(out_dir: Path) -> dict[str, bytes]:
+    """The SBOMs ``build`` wrote beside the manifest, as rootfs paths."""
+    return {f"{SBOM_DIR}/{name}": (out_dir / name).read_bytes()
+            for name in SBOM_NAMES if (out_dir / name).is_file()}
+
+
 def cmd_image(args: argparse.Namespace) -> int:
     from busyconf.build import build
     from busyconf.cli import err, out
@@ -118,11 +143,13 @@ def cmd_image(args: argparse.Namespace) -> int:
         write_bytes_atomic,
         write_layout,
     )
-    from busyconf.image.oci import _is_replaceable, check_tag
+    from busyconf.image.oci import _is_replaceable, build_meta, check_tag
     from busyconf.source import SourceCache
 
     arches = _arches(args)
     check_tag(args.tag)
+    if args.check and args.format != "oci":
+        raise UserError("--check runs on an OCI layout; drop --format docker-archive")
     # Every output is checked before the first compile, not after it.
     one_tar = args.format == "docker-archive" and len(arches) == 1 and args.output.endswith(".tar")
     output = check_output_file(args.output) if one_tar else check_output_dir(args.output)
@@ -133,6 +160,7 @@ def cmd_image(args: argparse.Namespace) -> int:
         raise UserError(f"{output}: exists and is not an OCI image layout; choose a new directory")
     archives = _archive_paths(output, arches, stem) if args.format == "docker-archive" else {}
     rootfs_tars = _rootfs_paths(args.rootfs_tar, arches)
+    description = _description(args.profile)
 
     inputs: list[ImageInput] = []
     built: dict[str, Any] = {}
@@ -155,11 +183,18 @@ def cmd_image(args: argparse.Namespace) -> int:
                 cancel.set()
                 raise
             m = result.manifest
-            rootfs = make_rootfs(result.binary, arch, m.source_date_epoch, release=config.release)
+            sboms = _sbom_files(Path(tmp))
+            rootfs = make_rootfs(result.binary, arch, m.source_date_epoch, release=config.release,
+                                 files=sboms)
+        if not sboms:
+            err.print(plain(f"busyconf: the {arch} build wrote no SBOM; the image carries none"),
+                      markup=False)
         built[arch] = m
+        tool = f"busyconf {m.busyconf_version}" if m.busyconf_version else "busyconf"
         inputs.append(ImageInput(
             arch, rootfs,
-            created_by=f"busyconf image {stem} (BusyBox {m.release}, {m.toolchain_version})",
+            created_by=f"{tool} image {stem} (BusyBox {m.release}, {m.toolchain_version})",
+            meta=build_meta(m.release, m.config_sha256, stem, description),
         ))
     image = oci_image(inputs, args.tag)
     for arch, path in rootfs_tars.items():
@@ -184,14 +219,24 @@ def cmd_image(args: argparse.Namespace) -> int:
             "binary_size": m.binary_size,
             "binary_sha256": m.binary_sha256,
             "applets": len(inp.rootfs.applets),
+            "annotations": json.loads(img.manifest.data).get("annotations", {}),
+            "sbom": sorted("/" + e.path for e in inp.rootfs.entries if e.path.startswith(SBOM_DIR + "/")),
             "archive": str(archives[inp.arch]) if archives else None,
             "rootfs_tar": str(rootfs_tars[inp.arch]) if inp.arch in rootfs_tars else None,
         })
-    doc = {"format": args.format, "output": str(output), "tag": args.tag, "digest": image.digest,
-           "platforms": rows}
+    doc: dict[str, Any] = {"format": args.format, "output": str(output), "tag": args.tag,
+                           "digest": image.digest, "platforms": rows}
+    failed = False
+    results: list[Any] = []
+    if args.check:
+        from busyconf.image.checks import check_layout
+
+        results = check_layout(output, args.tag)
+        doc["checks"] = [r.to_json() for r in results]
+        failed = any(r.status == "fail" for r in results)
     if args.json:
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
-        return 0
+        return 1 if failed else 0
     if args.format == "oci":
         out.print(
             f"[green]wrote[/] OCI image layout {esc(output)} (tag {esc(args.tag)}): {esc(image.digest)}"
@@ -202,7 +247,14 @@ def cmd_image(args: argparse.Namespace) -> int:
         out.print(plain(f"  {row['platform']}: {row['compressed_size']:,} bytes compressed "
                         f"({row['binary_size']:,}-byte busybox, {row['applets']} applets){where}"),
                   markup=False)
-    return 0
+    for r in results:
+        colour = {"pass": "green", "fail": "red"}.get(r.status, "yellow")
+        out.print(f"  [{colour}]{r.status}[/] {esc(r.platform)} {esc(r.check)}: {esc(r.detail)}")
+        for w in r.warnings:
+            out.print(f"    [yellow]warning:[/] {esc(w)}")
+    if failed:
+        err.print(plain("busyconf: an image check failed (see above)"), markup=False)
+    return 1 if failed else 0
 
 
 # -- trim -------------------------------------------------------------------------------

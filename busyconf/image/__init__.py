@@ -18,6 +18,7 @@ from __future__ import annotations
 from busyconf.image.budget import BudgetPlan, Removal, format_size, parse_size, plan_budget
 from busyconf.image.oci import (
     ImageInput,
+    ImageMeta,
     OciImage,
     Platform,
     docker_archive_bytes,
@@ -33,6 +34,7 @@ __all__ = [
     "BudgetPlan",
     "Entry",
     "ImageInput",
+    "ImageMeta",
     "OciImage",
     "Platform",
     "Removal",

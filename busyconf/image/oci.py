@@ -4,6 +4,11 @@ One layer (the rootfs tarball, gzip with mtime 0), FROM scratch. Every byte
 depends only on the rootfs and the metadata, so the same build gives the same
 digests. Several platforms give one image index (``index.json`` points at it
 under the tag) listing one manifest per platform.
+
+Each manifest carries the standard ``org.opencontainers.image.*`` annotations
+(:class:`ImageMeta`); an index carries those its platforms share, and the
+image config carries them as ``Labels`` too, which is what ``docker inspect``
+shows.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ MEDIA_CONFIG = "application/vnd.oci.image.config.v1+json"
 MEDIA_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 MEDIA_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
 REF_NAME = "org.opencontainers.image.ref.name"
+#: The pre-defined annotation keys of the OCI image spec (annotations.md) that busyconf sets.
+ANNOTATION_PREFIX = "org.opencontainers.image."
+LICENSE = "GPL-2.0-only"
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 #: busyconf CPU name -> (OCI architecture, variant), spelled as Go's GOARCH and the image spec do.
@@ -119,6 +127,53 @@ class PlatformImage:
 
 
 @dataclass(frozen=True)
+class ImageMeta:
+    """What the standard annotations say about one platform's image.
+
+    ``created`` is derived from the rootfs's mtime (``SOURCE_DATE_EPOCH``), so
+    annotating an image keeps it reproducible.
+    """
+
+    version: str
+    title: str
+    description: str = ""
+    source: str = ""
+    revision: str = ""
+    licenses: str = LICENSE
+
+    def annotations(self, mtime: int) -> dict[str, str]:
+        fields = {
+            "created": rfc3339(mtime),
+            "version": self.version,
+            "title": self.title,
+            "description": self.description,
+            "source": self.source,
+            "revision": self.revision,
+            "licenses": self.licenses,
+        }
+        return {ANNOTATION_PREFIX + k: v for k, v in sorted(fields.items()) if v}
+
+
+def build_meta(release: str, config_sha256: str, title: str, description: str = "") -> ImageMeta:
+    """The annotations of an image of one busyconf build.
+
+    ``version`` is the BusyBox release and ``source`` its upstream tarball (the
+    source the binary is built from); ``revision`` is the sha256 of the exact
+    ``.config`` (``manifest.json``'s ``config_sha256``), which with the release
+    pins the binary the way a commit pins a checkout.
+    """
+    from busyconf.source.releases import UPSTREAM_URL
+
+    return ImageMeta(
+        version=release,
+        title=title,
+        description=description or f"BusyBox {release} built by busyconf",
+        source=UPSTREAM_URL.format(version=release),
+        revision=config_sha256,
+    )
+
+
+@dataclass(frozen=True)
 class ImageInput:
     """What one platform's image is made of."""
 
@@ -126,6 +181,11 @@ class ImageInput:
     rootfs: Rootfs
     created_by: str = "busyconf image"
     labels: tuple[tuple[str, str], ...] = ()
+    meta: ImageMeta | None = None
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        return self.meta.annotations(self.rootfs.mtime) if self.meta else {}
 
 
 def _json(data: object) -> bytes:
@@ -140,7 +200,8 @@ def gzip_bytes(data: bytes) -> bytes:
     return buf.getvalue()
 
 
-def _created(mtime: int) -> str:
+def rfc3339(mtime: int) -> str:
+    """``SOURCE_DATE_EPOCH`` as RFC 3339 in UTC (``2023-11-14T22:13:20Z``)."""
     return dt.datetime.fromtimestamp(mtime, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -150,9 +211,10 @@ def image_config(inp: ImageInput, diff_id: str) -> dict[str, object]:
     cfg: dict[str, object] = {"Env": [f"PATH={DEFAULT_PATH}"], "WorkingDir": "/"}
     if inp.rootfs.has_shell:
         cfg["Cmd"] = ["sh"]
-    if inp.labels:
-        cfg["Labels"] = dict(sorted(inp.labels))
-    created = _created(inp.rootfs.mtime)
+    labels = inp.annotations | dict(inp.labels)
+    if labels:
+        cfg["Labels"] = dict(sorted(labels.items()))
+    created = rfc3339(inp.rootfs.mtime)
     return {
         **platform.to_json(),
         "created": created,
@@ -168,15 +230,15 @@ def platform_image(inp: ImageInput) -> PlatformImage:
     diff_id = "sha256:" + hashlib.sha256(layer_tar).hexdigest()
     layer = Blob(MEDIA_LAYER_GZIP, gzip_bytes(layer_tar))
     config = Blob(MEDIA_CONFIG, _json(image_config(inp, diff_id)))
-    manifest = Blob(
-        MEDIA_MANIFEST,
-        _json({
-            "schemaVersion": 2,
-            "mediaType": MEDIA_MANIFEST,
-            "config": config.descriptor(),
-            "layers": [layer.descriptor()],
-        }),
-    )
+    doc: dict[str, object] = {
+        "schemaVersion": 2,
+        "mediaType": MEDIA_MANIFEST,
+        "config": config.descriptor(),
+        "layers": [layer.descriptor()],
+    }
+    if inp.annotations:
+        doc["annotations"] = inp.annotations
+    manifest = Blob(MEDIA_MANIFEST, _json(doc))
     platform = platform_for(inp.arch)
     return PlatformImage(platform, manifest, config, layer, layer_tar, (layer, config, manifest))
 
@@ -228,14 +290,18 @@ def oci_image(inputs: Sequence[ImageInput], tag: str = "latest") -> OciImage:
     if len(images) == 1:
         top = images[0].manifest.descriptor(images[0].platform, {REF_NAME: tag})
     else:
-        index = Blob(
-            MEDIA_INDEX,
-            _json({
-                "schemaVersion": 2,
-                "mediaType": MEDIA_INDEX,
-                "manifests": [img.manifest.descriptor(img.platform) for img in images],
-            }),
-        )
+        doc: dict[str, object] = {
+            "schemaVersion": 2,
+            "mediaType": MEDIA_INDEX,
+            "manifests": [img.manifest.descriptor(img.platform) for img in images],
+        }
+        # The index says what every platform's manifest says alike (a revision may differ by CPU).
+        shared = dict(inputs[0].annotations)
+        for inp in inputs[1:]:
+            shared = {k: v for k, v in shared.items() if inp.annotations.get(k) == v}
+        if shared:
+            doc["annotations"] = shared
+        index = Blob(MEDIA_INDEX, _json(doc))
         blobs.append(index)
         top = index.descriptor(annotations={REF_NAME: tag})
     index_json = _json({"schemaVersion": 2, "mediaType": MEDIA_INDEX, "manifests": [top]})
@@ -269,15 +335,16 @@ def docker_archive_bytes(image: PlatformImage, repo_tag: str, mtime: int) -> byt
     The layer is stored uncompressed (``docker load`` has always read that).
     """
     layer = Blob(MEDIA_LAYER_TAR, image.layer_tar)
-    manifest = Blob(
-        MEDIA_MANIFEST,
-        _json({
-            "schemaVersion": 2,
-            "mediaType": MEDIA_MANIFEST,
-            "config": image.config.descriptor(),
-            "layers": [layer.descriptor()],
-        }),
-    )
+    doc: dict[str, object] = {
+        "schemaVersion": 2,
+        "mediaType": MEDIA_MANIFEST,
+        "config": image.config.descriptor(),
+        "layers": [layer.descriptor()],
+    }
+    notes = json.loads(image.manifest.data).get("annotations")
+    if notes:
+        doc["annotations"] = notes
+    manifest = Blob(MEDIA_MANIFEST, _json(doc))
     tag = repo_tag.rsplit(":", 1)[1] if ":" in repo_tag.rsplit("/", 1)[-1] else "latest"
     index_json = _json({
         "schemaVersion": 2,

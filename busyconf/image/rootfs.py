@@ -2,8 +2,9 @@
 
 The tree holds ``/bin/busybox``, one relative symlink per applet at the path
 BusyBox itself installs it to (``busybox --list-full``, run natively or under
-qemu-user), a minimal ``/etc`` (passwd, group), ``/root``, ``/tmp`` (1777) and
-the usual mount points. Tarball entries are sorted and owned by 0:0, with
+qemu-user), a minimal ``/etc`` as docker-library's busybox images have it
+(passwd, group, ``shadow`` 0600 with every password locked, ``localtime`` UTC),
+``/root``, ``/tmp`` (1777) and the usual mount points. Tarball entries are sorted and owned by 0:0, with
 every mtime set to ``SOURCE_DATE_EPOCH``: the same binary gives the same bytes.
 """
 
@@ -14,9 +15,10 @@ import os
 import posixpath
 import re
 import shutil
+import struct
 import subprocess
 import tarfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -133,10 +135,39 @@ def _group() -> bytes:
     return b"root:x:0:\nnobody:x:65534:\n"
 
 
+def _shadow() -> bytes:
+    """Every account locked: ``*`` is no crypt(3) result, so no password logs in.
+
+    docker-library writes ``root:*:`` over Buildroot's empty root password
+    (CVE-2019-5021, an empty root password in Alpine's images).
+    """
+    return b"root:*:::::::\nnobody:*:::::::\n"
+
+
+def utc_tzif() -> bytes:
+    """``/usr/share/zoneinfo/UTC`` (TZif version 2, 114 bytes), built here so the layer is the same anywhere.
+
+    One local time type (offset 0, not DST, abbreviation ``UTC``), no
+    transitions, and the POSIX TZ footer ``UTC0``.
+    """
+    counts = struct.pack(">6l", 0, 0, 0, 0, 1, 4)  # isut, isstd, leap, time, type, char
+    block = b"TZif2" + bytes(15) + counts + struct.pack(">lBB", 0, 0, 0) + b"UTC\0"
+    return block + block + b"\nUTC0\n"
+
+
 def make_rootfs(
-    binary: Path, arch: str, mtime: int, links: Iterable[str] | None = None, release: str | None = None
+    binary: Path,
+    arch: str,
+    mtime: int,
+    links: Iterable[str] | None = None,
+    release: str | None = None,
+    files: Mapping[str, bytes] | None = None,
 ) -> Rootfs:
-    """The rootfs for ``binary`` (built for ``arch``); ``links`` defaults to ``--list-full``."""
+    """The rootfs for ``binary`` (built for ``arch``); ``links`` defaults to ``--list-full``.
+
+    ``files`` adds regular files (mode 0644) by relative path, such as the SBOM
+    under ``usr/share/doc/busybox``; they may not replace anything the rootfs has.
+    """
     paths = sorted(set(links if links is not None else list_full(binary, arch, release)))
     applets = tuple(sorted({posixpath.basename(p) for p in paths}))
     shell = "/bin/sh" if "sh" in applets else "/bin/false"
@@ -144,15 +175,27 @@ def make_rootfs(
     entries["bin/busybox"] = Entry("bin/busybox", FILE, 0o755, binary.read_bytes())
     entries["etc/passwd"] = Entry("etc/passwd", FILE, 0o644, _passwd(shell))
     entries["etc/group"] = Entry("etc/group", FILE, 0o644, _group())
-    for p in paths:
-        if p == "bin/busybox":
-            continue
+    # 0600 as Buildroot's device table (which docker-library applies) gives it.
+    entries["etc/shadow"] = Entry("etc/shadow", FILE, 0o600, _shadow())
+    entries["etc/localtime"] = Entry("etc/localtime", FILE, 0o644, utc_tzif())
+
+    def add_parents(p: str) -> None:
         parent = posixpath.dirname(p)
         while parent and parent not in entries:
             entries[parent] = Entry(parent, DIR, 0o755)
             parent = posixpath.dirname(parent)
+
+    for p in paths:
+        if p == "bin/busybox":
+            continue
+        add_parents(p)
         target = posixpath.relpath("bin/busybox", posixpath.dirname(p) or ".")
         entries[p] = Entry(p, SYMLINK, 0o777, target=target)
+    for p, data in sorted((files or {}).items()):
+        if p in entries or p.startswith("/") or ".." in p.split("/") or not posixpath.basename(p):
+            raise UserError(f"rootfs: cannot add {p!r}: not a new relative file path")
+        add_parents(p)
+        entries[p] = Entry(p, FILE, 0o644, data)
     return Rootfs(tuple(entries[k] for k in sorted(entries)), mtime, applets)
 
 

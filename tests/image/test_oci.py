@@ -15,6 +15,7 @@ from busyconf.build import known_arches
 from busyconf.errors import UserError
 from busyconf.image import (
     ImageInput,
+    ImageMeta,
     docker_archive_bytes,
     make_rootfs,
     oci_image,
@@ -23,8 +24,9 @@ from busyconf.image import (
     write_dir,
     write_layout,
 )
-from busyconf.image.oci import gzip_bytes
-from busyconf.image.rootfs import install_dirs
+from busyconf.image.checks import check_layout, inside, platform_manifests
+from busyconf.image.oci import build_meta, gzip_bytes
+from busyconf.image.rootfs import install_dirs, utc_tzif
 
 LINKS = ["bin/sh", "bin/ash", "bin/ls", "usr/bin/awk", "sbin/ifconfig", "usr/sbin/chroot", "linuxrc"]
 EPOCH = 1_700_000_000
@@ -183,3 +185,138 @@ def test_docker_archive_is_read_by_skopeo(binary: Path, tmp_path: Path) -> None:
                                      text=True, check=True).stdout)
     assert info["Architecture"] == "amd64"
     assert info["Layers"] == [img.images[0].diff_id]
+
+
+# -- annotations, /etc, SBOM files, and the checks' layout reading (issue 17) ------------
+
+#: The pre-defined keys of the OCI image spec's annotations.md.
+SPEC_KEYS = {f"org.opencontainers.image.{k}" for k in (
+    "created", "authors", "url", "documentation", "source", "version", "revision", "vendor", "licenses",
+    "ref.name", "title", "description", "base.digest", "base.name")}
+
+
+def _meta(revision: str = "ab" * 32) -> ImageMeta:
+    return build_meta("1.38.0", revision, "container-shell", "Minimal shell")
+
+
+def test_annotations_on_manifest_index_and_labels(binary: Path) -> None:
+    arches = ("x86_64", "armv7")
+    img = oci_image([ImageInput(a, _rootfs(binary), meta=_meta()) for a in arches])  # type: ignore[arg-type]
+    manifest = json.loads(img.images[0].manifest.data)
+    notes = manifest["annotations"]
+    assert notes == {
+        "org.opencontainers.image.created": "2023-11-14T22:13:20Z",
+        "org.opencontainers.image.version": "1.38.0",
+        "org.opencontainers.image.source": "https://busybox.net/downloads/busybox-1.38.0.tar.bz2",
+        "org.opencontainers.image.revision": "ab" * 32,
+        "org.opencontainers.image.licenses": "GPL-2.0-only",
+        "org.opencontainers.image.title": "container-shell",
+        "org.opencontainers.image.description": "Minimal shell",
+    }
+    assert set(notes) <= SPEC_KEYS
+    assert json.loads(img.index.data)["annotations"] == notes  # type: ignore[union-attr]
+    assert json.loads(img.images[0].config.data)["config"]["Labels"] == notes
+    assert json.loads(img.index_json)["manifests"][0]["annotations"] == {
+        "org.opencontainers.image.ref.name": "latest"}
+    # created follows SOURCE_DATE_EPOCH, so annotating keeps the digest reproducible
+    again = oci_image([ImageInput(a, _rootfs(binary), meta=_meta()) for a in arches])  # type: ignore[arg-type]
+    assert again.digest == img.digest
+
+
+def test_index_keeps_only_what_every_platform_says(binary: Path) -> None:
+    img = oci_image([ImageInput("x86_64", _rootfs(binary), meta=_meta("aa" * 32)),  # type: ignore[arg-type]
+                     ImageInput("aarch64", _rootfs(binary), meta=_meta("bb" * 32))])  # type: ignore[arg-type]
+    shared = json.loads(img.index.data)["annotations"]  # type: ignore[union-attr]
+    assert "org.opencontainers.image.revision" not in shared and "org.opencontainers.image.version" in shared
+    arm = json.loads(img.images[1].manifest.data)["annotations"]
+    assert arm["org.opencontainers.image.revision"] == "bb" * 32
+
+
+def test_docker_archive_keeps_the_annotations(binary: Path) -> None:
+    img = oci_image([ImageInput("x86_64", _rootfs(binary), meta=_meta())])  # type: ignore[arg-type]
+    with tarfile.open(fileobj=io.BytesIO(docker_archive_bytes(img.images[0], "busyconf/t:1", EPOCH))) as tar:
+        index = json.loads(tar.extractfile("index.json").read())  # type: ignore[union-attr]
+        digest = index["manifests"][0]["digest"].split(":")[1]
+        manifest = json.loads(tar.extractfile(f"blobs/sha256/{digest}").read())  # type: ignore[union-attr]
+    assert manifest["annotations"]["org.opencontainers.image.licenses"] == "GPL-2.0-only"
+
+
+def test_shadow_locks_every_account_and_localtime_is_utc(binary: Path) -> None:
+    rootfs = _rootfs(binary)
+    shadow = rootfs.entry("etc/shadow")  # type: ignore[attr-defined]
+    assert shadow.mode == 0o600
+    lines = shadow.data.decode().splitlines()
+    assert lines[0] == "root:*:::::::"
+    users = [line.split(":")[0] for line in rootfs.entry("etc/passwd").data.decode().splitlines()]  # type: ignore[attr-defined]
+    assert [line.split(":")[0] for line in lines] == users
+    assert all(line.split(":")[1] == "*" for line in lines)
+    localtime = rootfs.entry("etc/localtime")  # type: ignore[attr-defined]
+    assert localtime.mode == 0o644
+    # byte for byte the tzdata file docker-library links in (Debian's tzdata here)
+    assert localtime.data == utc_tzif() == Path("/usr/share/zoneinfo/Etc/UTC").read_bytes()
+
+
+def test_extra_files_such_as_the_sbom(binary: Path) -> None:
+    rootfs = make_rootfs(binary, "x86_64", EPOCH, links=LINKS,
+                         files={"usr/share/doc/busybox/sbom.spdx.json": b'{"spdxVersion": "SPDX-2.3"}'})
+    entry = rootfs.entry("usr/share/doc/busybox/sbom.spdx.json")
+    assert entry is not None and entry.mode == 0o644 and entry.data.startswith(b"{")
+    assert rootfs.entry("usr/share/doc") is not None and rootfs.entry("usr/share/doc/busybox") is not None
+    for bad in ("etc/passwd", "/etc/motd", "usr/../../x", "bin/"):
+        with pytest.raises(UserError, match="cannot add"):
+            make_rootfs(binary, "x86_64", EPOCH, links=LINKS, files={bad: b"x"})
+
+
+def test_skopeo_shows_annotations_and_arm_variants(binary: Path, tmp_path: Path) -> None:
+    """Structure only (a stand-in binary): the index skopeo reads names each arm variant."""
+    arches = ("x86_64", "aarch64", "armv7", "armv6", "armv5te")
+    img = oci_image([ImageInput(a, _rootfs(binary), meta=_meta()) for a in arches], tag="1.38.0")  # type: ignore[arg-type]
+    layout = tmp_path / "layout"
+    write_layout(img, layout)
+    raw = json.loads(subprocess.run(["skopeo", "inspect", "--raw", f"oci:{layout}:1.38.0"],
+                                    capture_output=True, text=True, check=True).stdout)
+    assert [(m["platform"]["architecture"], m["platform"].get("variant")) for m in raw["manifests"]] == [
+        ("amd64", None), ("arm64", "v8"), ("arm", "v7"), ("arm", "v6"), ("arm", "v5")]
+    assert raw["annotations"]["org.opencontainers.image.licenses"] == "GPL-2.0-only"
+    # skopeo picks each variant's own image (1.9 prints no Variant: its config says which it read)
+    for variant in ("v7", "v6", "v5"):
+        pick = ["skopeo", "--override-arch", "arm", "--override-variant", variant, "inspect"]
+        info = json.loads(subprocess.run([*pick, f"oci:{layout}:1.38.0"], capture_output=True, text=True,
+                                         check=True).stdout)
+        assert info["Architecture"] == "arm" and info["Digest"] == img.digest
+        assert info["Labels"]["org.opencontainers.image.version"] == "1.38.0"
+        config = json.loads(subprocess.run([*pick, "--config", f"oci:{layout}:1.38.0"], capture_output=True,
+                                           text=True, check=True).stdout)
+        assert (config["architecture"], config["variant"]) == ("arm", variant)
+
+
+def test_checks_read_only_good_layouts(binary: Path, tmp_path: Path) -> None:
+    img = oci_image([ImageInput("x86_64", _rootfs(binary))], tag="v1")  # type: ignore[arg-type]
+    layout = tmp_path / "layout"
+    write_layout(img, layout)
+    assert len(platform_manifests(layout, "v1")) == 1
+    with pytest.raises(UserError, match="names 0 images"):
+        platform_manifests(layout, "v2")
+    with pytest.raises(UserError, match="not an OCI image layout"):
+        platform_manifests(tmp_path, "v1")
+    with pytest.raises(UserError, match="unknown image check"):
+        check_layout(layout, "v1", checks=["nope"])
+    blob = layout / "blobs" / "sha256" / img.images[0].manifest.digest.split(":")[1]
+    blob.chmod(0o644)
+    blob.write_bytes(blob.read_bytes().replace(b"schemaVersion", b"schemaVersioN"))
+    with pytest.raises(UserError, match="does not match its digest"):
+        platform_manifests(layout, "v1")
+
+
+def test_paths_in_the_rootfs_stay_inside_it(tmp_path: Path) -> None:
+    root = tmp_path / "rootfs"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "real").write_text("inside")
+    (root / "etc" / "abs").symlink_to("/etc/real")
+    (root / "etc" / "up").symlink_to("../../../../etc/real")
+    (root / "etc" / "loop").symlink_to("loop")
+    assert inside(root, "/etc/abs") == root / "etc" / "real"
+    assert inside(root, "/etc/up") == root / "etc" / "real"
+    assert inside(root, "/../../etc/real") == root / "etc" / "real"
+    assert inside(root, "/etc/loop") is None
+    assert inside(root, "/etc/passwd") is None
