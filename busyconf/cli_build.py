@@ -39,6 +39,11 @@ def register(sub: Any) -> None:
     s.add_argument("--json", action="store_true", help="print the manifest as JSON on stdout")
     s.add_argument("-j", "--jobs", type=positive_int, help="parallel compile jobs (default: CPU count)")
     s.add_argument("--release", help="release of a .config without a version header")
+    s.add_argument(
+        "--check-reproducible",
+        action="store_true",
+        help="then rebuild from the manifest in a clean tree and compare bit for bit (exit 1 if it differs)",
+    )
     s.set_defaults(func=cmd_build)
 
     s = sub.add_parser(
@@ -171,13 +176,16 @@ def cmd_build(args: argparse.Namespace) -> int:
                 cancel=cancel,
                 jobs=args.jobs,
             )
+            again = _check_reproducible(args, result.manifest_path, bar, cancel)
         except KeyboardInterrupt:
             cancel.set()
             raise
     manifest = asdict(result.manifest)
     if args.json:
+        if again is not None:
+            manifest["reproducible"] = again.to_json()
         sys.stdout.write(json.dumps(manifest, indent=2) + "\n")
-        return 0
+        return 0 if again is None or again.reproduced else 1
     m = result.manifest
     out.print(
         f"[green]built[/] {esc(result.binary)} ({m.binary_size:,} bytes, {len(m.applets)} applets) "
@@ -193,7 +201,21 @@ def cmd_build(args: argparse.Namespace) -> int:
         markup=False,
     )
     out.print(plain(f"manifest: {result.manifest_path}"), markup=False)
+    if again is not None:
+        from busyconf.cli_rebuild import report
+
+        report(again, False)
+        return 0 if again.reproduced else 1
     return 0
+
+
+def _check_reproducible(args: argparse.Namespace, manifest: Path, bar: _Bar, cancel: threading.Event) -> Any:
+    """``--check-reproducible``: the :class:`~busyconf.supply.reproduce.RebuildResult`, else None."""
+    if not args.check_reproducible:
+        return None
+    from busyconf.supply.reproduce import rebuild
+
+    return rebuild(manifest, progress=bar, cancel=cancel, jobs=args.jobs)
 
 
 def cmd_test(args: argparse.Namespace) -> int:
