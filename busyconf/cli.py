@@ -516,12 +516,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_build_commands(sub: Any) -> None:
-    from busyconf import cli_build, cli_cve, cli_image, cli_matrix, cli_size
+    from busyconf import cli_build, cli_cve, cli_image, cli_matrix, cli_rebuild, cli_size
 
     cli_build.register(sub)
     cli_size.register(sub)
     cli_image.register(sub)
     cli_matrix.register(sub)
+    cli_rebuild.register(sub)
     cli_cve.register(sub)
 
 

@@ -215,6 +215,41 @@ def tree_folder(name: str, version: tuple[int, int, int]) -> Setup:
     mk = "VERSION = {}\nPATCHLEVEL = {}\nSUBLEVEL = {}\nEXTRAVERSION =\n".format(*version)
     return files(**{f"{name}__Makefile": mk, f"{name}__Config.in": 'mainmenu "x"\n'})
 
+#: argv of the rebuild rows: the manifest in the folder rebuild_dir() makes.
+REBUILD = ("rebuild", "m/manifest.json")
+
+
+def rebuild_dir(
+    config: str | None = "# Busybox version: 1.38.0\nCONFIG_LS=y\n", sha: str | None = None, **fields: object
+) -> Setup:
+    """``m/manifest.json`` (a valid reproducer unless ``fields`` say otherwise; a field set to None is
+    left out) and ``m/busybox.config`` (``config``, pinned by its sha256 unless ``sha`` is given;
+    None: no config)."""
+    import json
+
+    from busyconf.source.releases import RELEASES
+
+    manifest: dict[str, object] = {
+        "release": "1.38.0",
+        "arch": "x86_64",
+        "toolchain": "zig",
+        "toolchain_version": "zig 0.0.0",
+        "config_sha256": sha or hashlib.sha256((config or "").encode()).hexdigest(),
+        "binary_sha256": "0" * 64,
+        "binary_size": 1000,
+        "applets": ["ls"],
+        "source_date_epoch": 1,
+        "dropped_options": [],
+        "source_sha256": RELEASES["1.38.0"].sha256,
+        "compiler_flags": [],
+        "busyconf_version": "0.1.0",
+    }
+    manifest.update(fields)
+    text = json.dumps({k: v for k, v in manifest.items() if v is not None})
+    if config is None:
+        return files(**{"m__manifest.json": text})
+    return files(**{"m__manifest.json": text, "m__busybox.config": config})
+
 
 # -- checks for the rows that succeed ------------------------------------------------------
 
@@ -1180,6 +1215,51 @@ CASES: list[Case] = [
         code=0,
         check=resolves("sub/x.toml"),
     ),
+    # ---- rebuild: a manifest is untrusted input ----
+    Case("rebuild-missing", ("rebuild", "nope.json")),
+    Case("rebuild-not-object", REBUILD, files(**{"m__manifest.json": "[1]"})),
+    Case("rebuild-bad-json", REBUILD, files(**{"m__manifest.json": "{no"}), said="JSON"),
+    Case("rebuild-size-string", REBUILD, rebuild_dir(binary_size="big"), said="binary_size"),
+    Case("rebuild-size-bool", REBUILD, rebuild_dir(binary_size=True), said="bool"),
+    Case("rebuild-applets-string", REBUILD, rebuild_dir(applets="ls"), said="applets"),
+    Case("rebuild-applet-path", REBUILD, rebuild_dir(applets=["../x"]), said="applets"),
+    Case("rebuild-epoch-negative", REBUILD, rebuild_dir(source_date_epoch=-1)),
+    Case("rebuild-toolchain-path", REBUILD, rebuild_dir(toolchain="../x"), said="../x"),
+    Case("rebuild-arch-vax", REBUILD, rebuild_dir(arch="vax"), said="vax"),
+    Case("rebuild-release-path", REBUILD, rebuild_dir(release="../../x")),
+    Case("rebuild-markup-version", REBUILD, rebuild_dir(toolchain_version="\x1b[31m")),
+    Case("rebuild-old-manifest", REBUILD, rebuild_dir(source_sha256=None), said="older"),
+    Case(
+        "rebuild-config-payload",
+        REBUILD,
+        rebuild_dir(config='# Busybox version: 1.38.0\nCONFIG_EXTRA_CFLAGS="$(touch X)"\n'),
+        said="EXTRA_CFLAGS",
+    ),
+    Case(
+        "rebuild-config-sha-mismatch",
+        REBUILD,
+        rebuild_dir(sha="1" * 64),
+        said="is not the config_sha256",
+    ),
+    Case(
+        "rebuild-config-other-release",
+        REBUILD,
+        rebuild_dir(config="# Busybox version: 1.35.0\nCONFIG_LS=y\n"),
+        said="1.35.0",
+    ),
+    Case("rebuild-no-config", REBUILD, rebuild_dir(config=None)),
+    Case("rebuild-source-lies", REBUILD, rebuild_dir(source_sha256="2" * 64)),
+    Case("rebuild-manifest-fifo", ("rebuild", "f.json"), fifo("f.json"), proc=True),
+    Case("rebuild-binary-fifo", REBUILD, both(rebuild_dir(), fifo("m/busybox")), proc=True),
+    Case(
+        "rebuild-toolchain-mismatch",
+        REBUILD,
+        rebuild_dir(),
+        code=1,
+        said="toolchain mismatch",
+    ),
+    Case("rebuild-cache-is-file", ("rebuild", "m/manifest.json", "--cache", "p.toml"), rebuild_dir()),
+    Case("build-check-reproducible-bad", ("build", "p.toml", "--check-reproducible", "--arch", "vax")),
     # ---- source ----
     Case("source-no-action", ("source",)),
     Case("source-add-missing", ("source", "add", "nope.tar.bz2")),
