@@ -23,11 +23,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from busyconf.errors import UserError, read_user_bytes
-from busyconf.model.config import Configuration
 from busyconf.source.releases import check_version, version_key
+
+if TYPE_CHECKING:
+    # Only for annotations: busyconf.build imports this module (the SBOM's VEX) and model imports build.
+    from busyconf.model.config import Configuration
 
 DATA = Path(__file__).with_name("cves.toml")
 
@@ -270,6 +273,8 @@ def applicability(
         release: the BusyBox release (default: the configuration's).
         patches: sha256 of each patch the build applied on top of the release.
     """
+    from busyconf.model.config import Configuration
+
     values = config.values if isinstance(config, Configuration) else config
     if release is None:
         if not isinstance(config, Configuration):

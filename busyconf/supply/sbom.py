@@ -29,6 +29,7 @@ from urllib.parse import quote
 from busyconf import __version__
 from busyconf.build import dotconfig
 from busyconf.source.releases import RELEASES, UPSTREAM_URL
+from busyconf.supply.cve import applicability, cyclonedx_vulnerabilities
 
 if TYPE_CHECKING:
     from busyconf.build.build import Manifest
@@ -414,6 +415,10 @@ def cyclonedx_document(manifest: Manifest, config_text: str, binary: bytes) -> d
             "component": busybox,
         },
         "components": [musl],
+        # VEX: each known BusyBox CVE, judged by what this .config compiles in (busyconf.supply.cve).
+        "vulnerabilities": cyclonedx_vulnerabilities(
+            applicability(dotconfig.parse(config_text), manifest.release), f.purl
+        ),
         "dependencies": [
             {"ref": f.purl, "dependsOn": [f.musl_purl]},
             {"ref": f.musl_purl, "dependsOn": []},

@@ -453,3 +453,41 @@ def test_cli_table_and_json(cache: SourceCache) -> None:
     assert data["release"] == "1.38.0" and sum(data["counts"].values()) == len(DB.cves)
     statuses = {c["id"]: c["status"] for c in data["cves"]}
     assert statuses["CVE-2022-28391"] == "affected"
+
+
+def test_sbom_carries_the_vex_section(tmp_path: Path, cache: SourceCache) -> None:
+    """The CycloneDX SBOM a build writes embeds the same verdicts, about its BusyBox component."""
+    from busyconf.build.build import Manifest
+    from busyconf.supply import sbom
+
+    assert main(["export", str(CONFIGS / "container-shell.toml"), "-o", str(tmp_path / "c")]) == 0
+    config = (tmp_path / "c").read_text()
+    binary = b"\x7fELF stand-in bytes: the SBOM hashes them, nothing runs them"
+    manifest = Manifest(
+        release="1.38.0",
+        arch="x86_64",
+        toolchain="zig",
+        toolchain_version="zig 0.15.1",
+        config_sha256=hashlib.sha256(config.encode()).hexdigest(),
+        binary_sha256=hashlib.sha256(binary).hexdigest(),
+        binary_size=len(binary),
+        applets=("sh",),
+        build_seconds=1.0,
+        built_at="2026-01-01T00:00:00+00:00",
+        source_date_epoch=1_700_000_000,
+    )
+    cdx = sbom.cyclonedx_document(manifest, config, binary)
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(json.dumps(cdx)) is None
+    ref = cdx["metadata"]["component"]["bom-ref"]
+    vulns = {v["id"]: v for v in cdx["vulnerabilities"]}
+    assert set(vulns) == {c.id for c in DB.cves}
+    assert all(v["affects"] == [{"ref": ref}] for v in vulns.values())
+    assert vulns["CVE-2022-28391"]["analysis"]["state"] == "not_affected"
+    expected = applicability(load_subject(CONFIGS / "container-shell.toml").config)
+    state = {"affected": "exploitable", "not_affected": "not_affected", "fixed": "resolved"}
+    assert {i: v["analysis"]["state"] for i, v in vulns.items()} == {
+        f.cve.id: state[f.status] for f in expected
+    }
