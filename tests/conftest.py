@@ -8,10 +8,15 @@ has not been done: a missing fixture must not look like a pass.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 import tarfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,3 +108,44 @@ class BusyBoxConf:
 def busybox_conf(cache: SourceCache, tmp_path_factory: pytest.TempPathFactory) -> dict[str, BusyBoxConf]:
     base = tmp_path_factory.mktemp("bbconf")
     return {v: BusyBoxConf(cache.tree(v), base / v) for v in (OLDEST, DEFAULT)}
+
+
+#: The starter profiles shipped in configs/.
+STARTERS = sorted((REPO / "configs").glob("*.toml"))
+
+
+@dataclass(frozen=True)
+class StarterBuild:
+    """One starter built for x86_64 by ``busyconf build --json``."""
+
+    profile: Path
+    out: Path
+    manifest: dict[str, Any]  # what --json printed
+    promised: list[str]  # the applets ``busyconf show --json`` promised
+
+
+@pytest.fixture(scope="session")
+def starter_build(
+    cache: SourceCache, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[Path], StarterBuild]:
+    """``starter_build(profile)``: that starter built for x86_64 once per session, whichever tests ask.
+
+    The builds share the user's build tree, so one starter after another recompiles only what
+    their configs change.
+    """
+    built: dict[Path, StarterBuild] = {}
+
+    def cli(*args: str) -> Any:
+        proc = subprocess.run([sys.executable, "-m", "busyconf", *args], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return json.loads(proc.stdout)
+
+    def get(profile: Path) -> StarterBuild:
+        if profile not in built:
+            promised = cli("show", str(profile), "--json")["applets"]
+            out = tmp_path_factory.mktemp(f"starter-{profile.stem}") / "out"
+            manifest = cli("build", str(profile), "--arch", "x86_64", "-j", "2", "-o", str(out), "--json")
+            built[profile] = StarterBuild(profile, out, manifest, promised)
+        return built[profile]
+
+    return get
