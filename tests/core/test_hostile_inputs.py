@@ -217,6 +217,8 @@ def tree_folder(name: str, version: tuple[int, int, int]) -> Setup:
 
 #: argv of the rebuild rows: the manifest in the folder rebuild_dir() makes.
 REBUILD = ("rebuild", "m/manifest.json")
+#: argv of the size gate rows: the same folder, the starter against it.
+GATE = ("size", "p.toml", "--against", "m/manifest.json")
 
 
 def rebuild_dir(
@@ -1009,6 +1011,40 @@ CASES: list[Case] = [
     ),
     Case("size-markup-path", ("size", NAME + ".toml"), profile(NAME + ".toml"), code=0, check=name_kept),
     Case("size-ok", ("size", "p.toml", "--json"), code=0, check=shows('"estimate"')),
+    # ---- size --against MANIFEST: a manifest is untrusted input ----
+    Case("size-gate-missing", ("size", "p.toml", "--against", "nope.json")),
+    Case("size-gate-bad-json", GATE, files(**{"m__manifest.json": "{no"}), said="JSON"),
+    Case("size-gate-not-object", GATE, files(**{"m__manifest.json": "[1]"})),
+    Case("size-gate-nan", GATE, files(**{"m__manifest.json": '{"binary_size": NaN}'})),
+    Case("size-gate-deep", GATE, files(**{"m__manifest.json": "[" * 200_000}), said="too deep"),
+    Case("size-gate-fifo", ("size", "p.toml", "--against", "f.json"), fifo("f.json"), proc=True),
+    Case("size-gate-size-string", GATE, rebuild_dir(binary_size="big"), said="binary_size"),
+    Case("size-gate-size-bool", GATE, rebuild_dir(binary_size=True), said="binary_size"),
+    Case("size-gate-size-zero", GATE, rebuild_dir(binary_size=0), said="binary_size"),
+    Case("size-gate-arch-vax", GATE, rebuild_dir(arch="vax"), said="vax"),
+    Case("size-gate-toolchain-path", GATE, rebuild_dir(toolchain="../x"), said="../x"),
+    Case("size-gate-sha-short", GATE, rebuild_dir(sha="abc"), said="config_sha256"),
+    Case("size-gate-no-config", GATE, rebuild_dir(config=None), said="busybox.config"),
+    Case("size-gate-config-tampered", GATE, rebuild_dir(sha="0" * 64), said="sha256"),
+    Case("size-gate-other-arch", (*GATE, "--arch", "aarch64"), rebuild_dir(), said="aarch64"),
+    Case("size-gate-other-release", GATE, rebuild_dir(release="1.35.0"), said="1.35.0"),
+    Case("size-gate-growth-word", (*GATE, "--max-growth", "lots"), rebuild_dir(), said="lots"),
+    Case("size-gate-growth-negative", (*GATE, "--max-growth=-1%"), rebuild_dir()),
+    Case("size-gate-growth-nan", (*GATE, "--max-growth", "nan%"), rebuild_dir()),
+    Case("size-gate-growth-huge", (*GATE, "--max-growth", "5000%"), rebuild_dir()),
+    Case("size-gate-growth-terabytes", (*GATE, "--max-growth", "5000G"), rebuild_dir()),
+    Case("size-growth-without-manifest", ("size", "p.toml", "--max-growth", "1%"), said="--against"),
+    # ---- matrix: profiles are untrusted, names reach CI files ----
+    Case("matrix-missing", ("matrix", "nope.toml")),
+    Case("matrix-format-unknown", ("matrix", "p.toml", "--format", "yaml"), said="yaml"),
+    Case("matrix-arch-vax", ("matrix", "p.toml", "--arch", "vax"), said="vax"),
+    Case("matrix-arch-empty-item", ("matrix", "p.toml", "--arch", "x86_64,")),
+    Case("matrix-shell-name", ("matrix", "x$(id).toml"), files(**{"x$(id).toml": PROFILE}), said="CI file"),
+    Case("matrix-newline-name", ("matrix", "a\nb.toml"), files(**{"a\nb.toml": PROFILE}), said="a\\nb"),
+    Case("matrix-same-name", ("matrix", "p.toml", "sub/p.toml"), files(**{"sub__p.toml": PROFILE})),
+    Case("matrix-fifo", ("matrix", "f.toml"), fifo("f.toml"), proc=True),
+    Case("matrix-listed-twice", ("matrix", "p.toml", "p.toml"), said="twice"),
+    Case("matrix-ok", ("matrix", "p.toml", "--format", "json"), code=0, check=shows('"artifact"')),
     # ---- image: refused before anything is compiled ----
     Case("image-missing", ("image", "nope.toml", "-o", "img"), proc=True),
     Case("image-fifo", ("image", "f.toml", "-o", "img"), fifo("f.toml"), proc=True),
