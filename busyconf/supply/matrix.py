@@ -93,6 +93,8 @@ def plan(profiles: Sequence[str], arches: list[str] | None) -> list[Job]:
         _safe(path, "the profile path", path)
         _safe(name, "the profile name", path)
         if name in seen:
+            if seen[name] == path:
+                raise UserError(f"{path}: listed twice")
             raise UserError(f"{path}: same name as {seen[name]}; their artifacts would collide")
         seen[name] = path
         check_toolchain_name(prof.toolchain)

@@ -102,8 +102,10 @@ def load_baseline(path: Path) -> Baseline:
         raise UserError(f"{path}: not UTF-8 text (byte {e.start})") from None
     except json.JSONDecodeError as e:
         raise UserError(f"{path}: not JSON ({e.msg}, line {e.lineno} column {e.colno})") from None
-    except (ValueError, RecursionError) as e:
-        raise UserError(f"{path}: not a manifest ({str(e)[:80] or 'nested too deep'})") from None
+    except RecursionError:
+        raise UserError(f"{path}: not a manifest (JSON nested too deep)") from None
+    except ValueError as e:
+        raise UserError(f"{path}: not a manifest ({str(e)[:80]})") from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: not a manifest (a JSON object is expected, got {type(data).__name__})")
     release = _field(data, "release", str, path)
