@@ -26,6 +26,7 @@ from busyconf.build.arch import get_arch
 from busyconf.build.build import (
     BINARY_NAME,
     CONFIG_NAME,
+    MAKE_ENV,
     ProgressCallback,
     build,
     check_out_dir,
@@ -68,6 +69,7 @@ class Recorded:
     dropped_options: tuple[str, ...]
     source_sha256: str
     compiler_flags: tuple[str, ...]
+    make_env: tuple[str, ...]
     busyconf_version: str
     config_text: str
 
@@ -233,6 +235,17 @@ def load_manifest(path: Path) -> Recorded:
         raise UserError(f"{path}: JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: a manifest is a JSON object, not a {type(data).__name__}")
+    # Fields a rebuild only reports must still be what busyconf writes.
+    for key in ("built_at", "verified_with", "reproducer"):
+        if key in data:
+            _text(data, key, path)
+    for key in ("smoke_checks", "make_variables"):
+        if key in data:
+            _words(data, key, path)
+    if "build_seconds" in data and (
+        not isinstance(data["build_seconds"], int | float) or isinstance(data["build_seconds"], bool)
+    ):
+        raise UserError(f"{path}: build_seconds is a {type(data['build_seconds']).__name__}, not a number")
 
     release = _text(data, "release", path)
     try:
@@ -284,6 +297,7 @@ def load_manifest(path: Path) -> Recorded:
         source_sha256=_text(data, "source_sha256", path, _SHA256),
         compiler_flags=_words(data, "compiler_flags", path),
         busyconf_version=_text(data, "busyconf_version", path),
+        make_env=_words(data, "make_env", path),
         config_text=config_text,
     )
 
@@ -323,6 +337,14 @@ def check_environment(rec: Recorded, cache: SourceCache | None = None) -> Path:
         raise EnvError(
             f"toolchain mismatch: {rec.path} was built with {rec.toolchain_version!r}, "
             f"this machine has {toolchain.version!r}; install that version to rebuild"
+        )
+    env = tuple(
+        f"{k}={v}" for k, v in sorted({**MAKE_ENV, "SOURCE_DATE_EPOCH": str(rec.source_date_epoch)}.items())
+    )
+    if env != rec.make_env:
+        raise EnvError(
+            f"{rec.path} was built with make's environment {' '.join(rec.make_env)!r}; this busyconf sets "
+            f"{' '.join(env)!r}; rebuild with busyconf {rec.busyconf_version or '?'}"
         )
     flags = toolchain.compile_flags(arch, rec.release)
     if flags != rec.compiler_flags:

@@ -245,6 +245,7 @@ def rebuild_dir(
         "source_sha256": RELEASES["1.38.0"].sha256,
         "compiler_flags": [],
         "busyconf_version": "0.1.0",
+        "make_env": ["KCONFIG_NOTIMESTAMP=1", "LC_ALL=C", "SOURCE_DATE_EPOCH=1", "TZ=UTC"],
     }
     manifest.update(fields)
     text = json.dumps({k: v for k, v in manifest.items() if v is not None})
@@ -1260,6 +1261,8 @@ CASES: list[Case] = [
     Case("rebuild-applets-string", REBUILD, rebuild_dir(applets="ls"), said="applets"),
     Case("rebuild-applet-path", REBUILD, rebuild_dir(applets=["../x"]), said="applets"),
     Case("rebuild-epoch-negative", REBUILD, rebuild_dir(source_date_epoch=-1)),
+    Case("rebuild-env-string", REBUILD, rebuild_dir(make_env="LC_ALL=C"), said="make_env"),
+    Case("rebuild-seconds-list", REBUILD, rebuild_dir(build_seconds=[1]), said="build_seconds"),
     Case("rebuild-toolchain-path", REBUILD, rebuild_dir(toolchain="../x"), said="../x"),
     Case("rebuild-arch-vax", REBUILD, rebuild_dir(arch="vax"), said="vax"),
     Case("rebuild-release-path", REBUILD, rebuild_dir(release="../../x")),

@@ -90,6 +90,7 @@ def test_other_compiler_flags_stop_before_compiling(tmp_path: Path) -> None:
         "source_sha256": RELEASES["1.38.0"].sha256,
         "compiler_flags": ["-O9"],
         "busyconf_version": "0.0.1",
+        "make_env": ["KCONFIG_NOTIMESTAMP=1", "LC_ALL=C", "SOURCE_DATE_EPOCH=1", "TZ=UTC"],
     }
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     proc = busyconf("rebuild", str(tmp_path / "manifest.json"))
