@@ -215,6 +215,7 @@ def tree_folder(name: str, version: tuple[int, int, int]) -> Setup:
     mk = "VERSION = {}\nPATCHLEVEL = {}\nSUBLEVEL = {}\nEXTRAVERSION =\n".format(*version)
     return files(**{f"{name}__Makefile": mk, f"{name}__Config.in": 'mainmenu "x"\n'})
 
+
 #: argv of the rebuild rows: the manifest in the folder rebuild_dir() makes.
 REBUILD = ("rebuild", "m/manifest.json")
 #: argv of the size gate rows: the same folder, the starter against it.
