@@ -1094,6 +1094,8 @@ CASES: list[Case] = [
         proc=True,
     ),
     Case("image-jobs-negative", ("image", "p.toml", "-o", "img", "-j", "-1"), proc=True),
+    Case("image-check-archive", ("image", "p.toml", "--format", "docker-archive", "-o", "i.tar", "--check"),
+         proc=True, said="--check"),
     Case(
         "image-toolchain-escape",
         ("image", "p.toml", "-o", "img", "--toolchain", "../../../../ESCAPED/x"),
