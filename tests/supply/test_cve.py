@@ -9,8 +9,10 @@ import re
 import subprocess
 import sys
 import tarfile
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -490,4 +492,35 @@ def test_sbom_carries_the_vex_section(tmp_path: Path, cache: SourceCache) -> Non
     state = {"affected": "exploitable", "not_affected": "not_affected", "fixed": "resolved"}
     assert {i: v["analysis"]["state"] for i, v in vulns.items()} == {
         f.cve.id: state[f.status] for f in expected
+    }
+
+
+@pytest.mark.slow
+def test_real_build_manifest(starter_build: Callable[[Path], Any], tmp_path: Path) -> None:
+    """`busyconf cve` on a real container-shell build: its manifest, config, binary hash and SBOM agree."""
+    built = starter_build(CONFIGS / "container-shell.toml")
+    vex = tmp_path / "vex.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "busyconf", "cve", str(built.out), "--json", "--vex", str(vex)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    verdicts = {c["id"]: c["status"] for c in json.loads(run.stdout)["cves"]}
+    assert verdicts["CVE-2022-28391"] == "not_affected"
+    doc = json.loads(vex.read_text())
+    check_openvex(doc)
+    manifest = json.loads((built.out / "manifest.json").read_text())
+    binary = hashlib.sha256((built.out / "busybox").read_bytes()).hexdigest()
+    assert manifest["binary_sha256"] == binary
+    assert doc["statements"][0]["products"][0]["hashes"] == {"sha-256": binary}
+    epoch = datetime.fromtimestamp(manifest["source_date_epoch"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert doc["timestamp"] == epoch
+    # The SBOM the build wrote carries the same verdicts.
+    sbom = json.loads((built.out / "sbom.cdx.json").read_text())
+    states = {v["id"]: v["analysis"]["state"] for v in sbom["vulnerabilities"]}
+    assert states["CVE-2022-28391"] == "not_affected"
+    assert {i for i, s in states.items() if s == "exploitable"} == {
+        i for i, s in verdicts.items() if s == "affected"
     }
