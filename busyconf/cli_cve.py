@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from busyconf.cli import check_output_file, esc
+from busyconf.errors import UserError
 
 out = Console(highlight=False, soft_wrap=True, emoji=False)
 
@@ -47,6 +48,8 @@ def cmd_cve(args: argparse.Namespace) -> int:
     from busyconf.model.savefile import write_output
     from busyconf.supply.cve import applicability, load_subject, openvex
 
+    if args.vex == "-" and args.json:
+        raise UserError("--vex - and --json both write to stdout; give --vex a file name")
     if args.vex is not None and args.vex != "-":
         check_output_file(args.vex)
     subject = load_subject(Path(args.target))

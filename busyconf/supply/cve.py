@@ -373,6 +373,8 @@ def load_subject(path: Path) -> Subject:
 
     if path.is_dir():
         path = path / MANIFEST_NAME
+    elif not path.exists() and not path.is_symlink():
+        raise UserError(f"{path}: no such file or folder")
     if is_profile(path):
         loaded = load_any(path)
         return Subject(path.stem, loaded.config)

@@ -1374,6 +1374,8 @@ CASES: list[Case] = [
     Case("cve-markup-name", ("cve", NAME + ".json")),
     Case("cve-not-a-profile", ("cve", "p.txt"), files(**{"p.txt": "hello"}), said="p.txt"),
     Case("cve-vex-folder", ("cve", "p.toml", "--vex", "sub/"), files(sub__x="")),
+    Case("cve-missing", ("cve", "nope/manifest.json"), said="no such file"),
+    Case("cve-vex-stdout-and-json", ("cve", "p.toml", "--vex", "-", "--json"), said="stdout"),
     Case("cve-profile", ("cve", "p.toml", "--json"), code=0, check=shows('"CVE-2022-28391"', "not_affected")),
     # ---- the command line itself ----
     Case("cli-unknown-option", ("show", "p.toml", "--nope")),
