@@ -209,6 +209,31 @@ def test_symbols_and_files_exist_in_the_trees(trees: dict[str, Path]) -> None:
                     assert set(part.requires) <= known, (c.id, release)
 
 
+def _derived(tree: Path, files: tuple[str, ...]) -> set[str]:
+    """The symbols that compile ``files`` in: their //config: and //kbuild: lines, and Kbuild.src."""
+    out: set[str] = set()
+    for name in files:
+        path = tree / name
+        text = path.read_text(errors="replace")
+        out |= set(re.findall(r"^//config:\s*config\s+([A-Z0-9_]+)", text, re.M))
+        obj = re.compile(rf"(^|\s){re.escape(path.stem)}\.o(\s|$)")
+        kbuild = path.parent / "Kbuild.src"
+        lines = re.findall(r"^//kbuild:lib-\$\(CONFIG_([A-Z0-9_]+)\)\s*\+=(.*)$", text, re.M)
+        if kbuild.is_file():
+            joined = kbuild.read_text().replace("\\\n", " ")
+            lines += re.findall(r"^lib-\$\(CONFIG_([A-Z0-9_]+)\)\s*\+=(.*)$", joined, re.M)
+        out |= {symbol for symbol, objects in lines if obj.search(objects)}
+    return out
+
+
+def test_symbols_come_from_the_files(trees: dict[str, Path]) -> None:
+    """Each CVE's symbols are what compiles its files in, per the release trees' own build files."""
+    for release, tree in trees.items():
+        for c in DB.cves:
+            missing = set(c.symbols) - _derived(tree, c.files)
+            assert not missing, f"{c.id}: {missing} compile none of {c.files} in BusyBox {release}"
+
+
 def test_markers_prove_the_fixed_release(trees: dict[str, Path]) -> None:
     """A fix's code is in every tree from `fixed` (or a partial fix's `since`) on, and in none before."""
     checked = 0
