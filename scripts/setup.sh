@@ -28,7 +28,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 as_root apt-get update -q >/dev/null
 as_root apt-get install -y -q --no-install-recommends \
-    make gcc libc6-dev bzip2 xz-utils dpkg-dev \
+    make gcc libc6-dev bzip2 xz-utils dpkg-dev patch \
     musl-tools qemu-user-static llvm skopeo umoci >/dev/null
 
 echo "== python packages"
