@@ -456,6 +456,10 @@ def rebuild(
     if cache_dir is not None and not is_safe_word(str(cache_dir.absolute())):
         raise UserError(f"{cache_dir}: path has characters make cannot handle; choose another --cache")
     if out_dir is not None:
+        if out_dir.resolve() == manifest.parent.resolve():
+            raise UserError(
+                f"-o {out_dir}: the manifest's own folder; the rebuild would replace what it checks"
+            )
         check_out_dir(out_dir)
     tree = check_environment(rec)
     if cache_dir is not None:

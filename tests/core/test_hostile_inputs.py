@@ -1300,6 +1300,7 @@ CASES: list[Case] = [
         code=1,
         said="toolchain mismatch",
     ),
+    Case("rebuild-into-itself", (*REBUILD, "-o", "m"), rebuild_dir(), said="own folder"),
     Case("rebuild-cache-is-file", ("rebuild", "m/manifest.json", "--cache", "p.toml"), rebuild_dir()),
     Case("build-check-reproducible-bad", ("build", "p.toml", "--check-reproducible", "--arch", "vax")),
     # ---- source ----
