@@ -1,5 +1,6 @@
 """Real images: container-shell for x86_64 and aarch64, checked with skopeo, umoci,
-chroot and qemu-user; two builds give the same digests."""
+chroot and qemu-user; two builds give the same digests; docker-library's image
+checks pass on both platforms."""
 
 from __future__ import annotations
 
@@ -8,27 +9,40 @@ import os
 import shutil
 import subprocess
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from image_helpers import CONTAINER_SHELL, image_json
 
+from busyconf.image.checks import CHECKS, check_layout
+from tests.conftest import StarterBuild
+
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")
-def images(private_builds: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """One build per CPU: a two-platform image, then x86_64 alone twice (incremental builds)."""
+def images(
+    private_builds: Path, tmp_path_factory: pytest.TempPathFactory,
+    starter_build: Callable[[Path], StarterBuild],
+) -> dict[str, Any]:
+    """One build per CPU: a two-platform image, then x86_64 alone twice (incremental builds).
+
+    The session's container-shell build goes first, so the image commands find its tree as
+    they need it and compile nothing again.
+    """
+    starter = starter_build(CONTAINER_SHELL)
     base = tmp_path_factory.mktemp("images")
     multi = image_json(["image", str(CONTAINER_SHELL), "--arch", "x86_64,aarch64", "-o", str(base / "multi"),
                         "--rootfs-tar", str(base / "rootfs.tar")])
     single = image_json(["image", str(CONTAINER_SHELL), "--arch", "x86_64", "-o", str(base / "single")])
     again = image_json(["image", str(CONTAINER_SHELL), "--arch", "x86_64", "-o", str(base / "again"),
-                        "--rootfs-tar", str(base / "again.tar")])
+                        "--rootfs-tar", str(base / "again.tar"), "--check"])
     archive = image_json(["image", str(CONTAINER_SHELL), "--arch", "x86_64", "--format", "docker-archive",
                           "-o", str(base / "cs.tar")])
-    return {"base": base, "multi": multi, "single": single, "again": again, "archive": archive}
+    return {"base": base, "multi": multi, "single": single, "again": again, "archive": archive,
+            "starter": starter}
 
 
 def _skopeo(*args: str) -> Any:
@@ -144,3 +158,30 @@ def test_rootfs_tar_is_sorted_with_fixed_owners(images: dict[str, Any]) -> None:
     assert all(m.uid == 0 and m.gid == 0 for m in members)
     sizes = images["single"]["platforms"][0]
     assert sizes["compressed_size"] < 250_000
+
+
+def test_image_of_a_build_is_that_build(images: dict[str, Any]) -> None:
+    """The image command's binary is the session's `busyconf build` binary, and so are its SBOMs."""
+    starter = images["starter"]
+    row = images["single"]["platforms"][0]
+    assert row["binary_sha256"] == starter.manifest["binary_sha256"]
+    assert row["sbom"] == ["/usr/share/doc/busybox/sbom.cdx.json", "/usr/share/doc/busybox/sbom.spdx.json"]
+    notes = row["annotations"]
+    assert notes["org.opencontainers.image.revision"] == starter.manifest["config_sha256"]
+    assert notes["org.opencontainers.image.title"] == "container-shell"
+    assert notes["org.opencontainers.image.version"] == "1.38.0"
+
+
+def test_image_check_flag_runs_docker_library_checks(images: dict[str, Any]) -> None:
+    checks = images["again"]["checks"]
+    assert [(c["check"], c["status"]) for c in checks] == [(c, "pass") for c in CHECKS]
+
+
+def test_checks_pass_on_both_platforms_of_the_index(images: dict[str, Any]) -> None:
+    """amd64 runs through chroot, arm64 through qemu-aarch64 with -L."""
+    results = check_layout(images["base"] / "multi", "latest")
+    assert sorted({r.platform for r in results}) == ["linux/amd64", "linux/arm64/v8"]
+    assert [r for r in results if r.status != "pass"] == []
+    raw = json.loads(subprocess.run(["skopeo", "inspect", "--raw", f"oci:{images['base'] / 'multi'}:latest"],
+                                    capture_output=True, text=True, check=True).stdout)
+    assert raw["annotations"]["org.opencontainers.image.licenses"] == "GPL-2.0-only"
