@@ -8,6 +8,8 @@
     image = oci_image([ImageInput("x86_64", rootfs)], tag="latest")
     write_layout(image, Path("out/image"))      # then: skopeo inspect oci:out/image:latest
 
+``checks.check_layout(Path("out/image"), "latest")`` runs docker-library's image
+tests (utc, no-hard-coded-passwords, override-cmd, busybox) on each platform.
 ``trim`` scans scripts for the commands they run and cuts a profile to those
 applets; ``budget`` lists removals that bring the size estimate within a
 budget. Nothing here imports Rich or Textual.
