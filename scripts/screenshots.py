@@ -2,7 +2,9 @@
 
 Drives the real app headless with key presses, on a copy of a profile (the
 copy is edited, never the original): the main screen, search, symbol info, the
-diff view and the build screen after a real build (``--no-build`` skips it).
+diff view, the question a save asks when the file changed on disk, the offer
+to restore changes a closed terminal left behind, and the build screen after a
+real build (``--no-build`` skips it).
 
     python scripts/screenshots.py [--profile configs/router.toml] [--out screenshots]
 """
@@ -19,6 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from busyconf.model.recovery import write_recovery  # noqa: E402
 from busyconf.tui import make_app  # noqa: E402
 from busyconf.tui.screens.build import BuildScreen  # noqa: E402
 
@@ -46,7 +49,8 @@ async def shoot(profile: Path, out: Path, build: bool, work: Path) -> list[Path]
         app.save_screenshot(str(path))
         written.append(path)
 
-    app = make_app(profile, out_dir=work / "out")
+    recovery = work / "recovery"
+    app = make_app(profile, out_dir=work / "out", recovery_root=recovery)
     async with app.run_test(size=SIZE) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause(0.2)
@@ -66,6 +70,13 @@ async def shoot(profile: Path, out: Path, build: bool, work: Path) -> list[Path]
         await pilot.pause(0.2)
         save(app, "diff")
         await pilot.press("escape")
+        original = profile.read_text()
+        profile.write_text(original + "# edited by someone else meanwhile\n")
+        await pilot.press("s")
+        await pilot.pause(0.2)
+        save(app, "changed-on-disk")
+        await pilot.press("escape")
+        profile.write_text(original)
         if build:
             await pilot.press("b")
             await pilot.pause(0.2)
@@ -75,6 +86,13 @@ async def shoot(profile: Path, out: Path, build: bool, work: Path) -> list[Path]
                 await pilot.pause(0.5)
             await pilot.pause(0.3)
             save(app, "build")
+    unsaved = original + "FEATURE_LS_COLOR = false\n"
+    write_recovery(profile, unsaved, "SIGHUP: the editor could not ask", root=recovery)
+    app = make_app(profile, out_dir=work / "out", recovery_root=recovery)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.3)
+        save(app, "recovery")
     return written
 
 
