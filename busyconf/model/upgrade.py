@@ -21,12 +21,15 @@ symbol of both releases is listed exactly when its value changes
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import kconfiglib
+import tomlkit
+from tomlkit.items import Table
 
 from busyconf.errors import UserError
 from busyconf.model.config import Configuration, explain, resolve
@@ -46,9 +49,10 @@ from busyconf.model.profile import (
 from busyconf.source import SourceCache
 from busyconf.source.releases import RELEASES, check_version, version_key
 
-#: Two symbols are one renamed when their prompt and help text are at least this alike
-#: (difflib ratio); measured on the 1.35.0 -> 1.38.0 renames, see the module's tests.
-RENAME_THRESHOLD = 0.75
+#: Two symbols are one renamed when their prompts, and their prompt and help text, are at least
+#: this alike (difflib ratio). 1.35.0 -> 1.38.0 removes no symbol; measured there, every kept symbol
+#: matches its own later text, and no new 1.38.0 symbol matches any 1.35.0 one (see the tests).
+RENAME_THRESHOLD = 0.8
 
 KINDS = ("new", "removed", "renamed", "default_changed", "value_lost")
 
@@ -173,31 +177,51 @@ def check_target(profile: Profile, to_release: str, cache: SourceCache) -> None:
 # -- symbol facts ----------------------------------------------------------------
 
 
+#: The size label BusyBox puts on an applet's prompt ("ls (14 kb)") changes with the code, not the meaning.
+_SIZE_LABEL = re.compile(r"\s*\((?:tiny|[\d.]+ (?:kb|bytes))\)\s*$", re.IGNORECASE)
+
+
+def _prompt(tree: KconfigTree, name: str) -> str:
+    prompt = next((n.prompt[0] for n in tree.symbols[name].nodes if n.prompt), "")
+    return _SIZE_LABEL.sub("", prompt)
+
+
 def _text(tree: KconfigTree, name: str) -> str:
-    nodes = tree.symbols[name].nodes
-    prompt = next((n.prompt[0] for n in nodes if n.prompt), "")
-    help_text = "\n".join(n.help for n in nodes if n.help)
-    return f"{prompt}\n{help_text}".strip()
+    help_text = "\n".join(n.help for n in tree.symbols[name].nodes if n.help)
+    return f"{_prompt(tree, name)}\n{help_text}".strip()
+
+
+def _alike(a: str, b: str) -> float:
+    m = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    if m.real_quick_ratio() < RENAME_THRESHOLD or m.quick_ratio() < RENAME_THRESHOLD:
+        return 0.0
+    return m.ratio()
 
 
 def match_renames(old: KconfigTree, new: KconfigTree, removed: list[str], added: list[str]) -> dict[str, str]:
-    """Removed -> new symbol names that are one symbol renamed (same type, alike prompt and help).
+    """Removed -> new symbol names that are one symbol renamed.
 
-    Each name is used once, best pairs first; text-less symbols never match.
+    A pair must have the same type, alike prompts and alike prompt + help
+    text (difflib ratio at least :data:`RENAME_THRESHOLD` each), and an
+    applet's symbol only matches one that switches on an applet of the same
+    name: sibling applets (``sha3sum``/``sha384sum``, ``setfattr``/``getfattr``)
+    have help texts nearly as alike as a renamed symbol's. Each name is used
+    once, best pairs first; symbols without a prompt never match.
     """
     pairs: list[tuple[float, str, str]] = []
-    texts_new = {n: _text(new, n) for n in added}
     for r in removed:
-        tr = _text(old, r)
-        if not tr:
+        pr, tr = _prompt(old, r), _text(old, r)
+        if not pr:
             continue
-        for n, tn in texts_new.items():
-            if not tn or old.type_of(r) != new.type_of(n):
+        for n in added:
+            pn = _prompt(new, n)
+            if not pn or old.type_of(r) != new.type_of(n):
                 continue
-            m = difflib.SequenceMatcher(None, tr, tn, autojunk=False)
-            if m.real_quick_ratio() < RENAME_THRESHOLD or m.quick_ratio() < RENAME_THRESHOLD:
+            if (old.is_applet(r) or new.is_applet(n)) and not set(old.applets_of(r)) & set(new.applets_of(n)):
                 continue
-            ratio = m.ratio()
+            if _alike(pr, pn) < RENAME_THRESHOLD:
+                continue
+            ratio = _alike(tr, _text(new, n))
             if ratio >= RENAME_THRESHOLD:
                 pairs.append((ratio, r, n))
     out: dict[str, str] = {}
@@ -421,22 +445,40 @@ def _sizes(
     new_tree: KconfigTree,
     old_tree: KconfigTree,
 ) -> tuple[int | None, int | None, str, str, tuple[tuple[str, int], ...]]:
+    """Estimated sizes before and after, their bases, and the change per applet.
+
+    With a calibrated table for both releases each side is priced with its
+    own. Otherwise the old configuration is priced with the new release's
+    estimator: a coarse estimate beside a calibrated one would make every
+    applet look changed, so the comparison then shows what the configuration
+    change costs, not what the code grew by, and its basis says so.
+    """
     from busyconf.size import estimator_for
 
     try:
-        est_old = estimator_for(old_cfg.release, profile.arch, profile.toolchain, on_bad_table="coarse")
         est_new = estimator_for(new_cfg.release, profile.arch, profile.toolchain, on_bad_table="coarse")
+        est_old = estimator_for(old_cfg.release, profile.arch, profile.toolchain, on_bad_table="coarse")
     except UserError:
         return None, None, "", "", ()
-    a, b = est_old.estimate(old_cfg), est_new.estimate(new_cfg)
+    if est_old.calibrated and est_new.calibrated:
+        a, b = est_old.estimate(old_cfg), est_new.estimate(new_cfg)
+        basis_a = a.basis
+    else:
+        a, b = est_new.estimate(old_cfg.values), est_new.estimate(new_cfg)
+        basis_a = (
+            f"{old_cfg.release}'s configuration priced with {new_cfg.release}'s {b.basis} "
+            f"({old_cfg.release} has no calibrated size table here): configuration change only"
+        )
     per: dict[str, int] = {}
-    for tree, est, sign in ((old_tree, a, -1), (new_tree, b, 1)):
+    for est, sign in ((a, -1), (b, 1)):
         for sym, cost in est.per_symbol.items():
-            app = applet_of(tree, sym)
+            # One attribution for both sides (the new tree's where it has the symbol): a feature
+            # whose menu moved must not count as removed from one applet and added to another.
+            app = applet_of(new_tree if new_tree.has(sym) else old_tree, sym)
             if app is not None:
                 per[app] = per.get(app, 0) + sign * cost
     changed = tuple(sorted(((k, v) for k, v in per.items() if v), key=lambda kv: (-abs(kv[1]), kv[0])))
-    return a.total, b.total, a.basis, b.basis, changed
+    return a.total, b.total, basis_a, b.basis, changed
 
 
 def _report(profile: Profile, to_release: str, up: _Upgrade) -> DriftReport:
@@ -495,7 +537,29 @@ def upgrade_profile(
         keep_order=[up.renames.get(k, k) for k in profile.config],
     )
     write_overrides(out, up.new_tree, overrides)
+    _group_pins(out, [n for n in up.new_tree.symbols if n in up.pinned], f"{profile.busybox} -> {to_release}")
     return out, _report(profile, to_release, up)
+
+
+def _group_pins(profile: Profile, names: list[str], move: str) -> None:
+    """Put the pinned entries together at the end of [config], under one comment saying why.
+
+    tomlkit's ``add`` appends after the table's trailing blank line, so the
+    group reads as its own paragraph; a blank line closes it.
+    """
+    table = profile.doc.get("config")
+    present = [n for n in names if isinstance(table, Table) and n in table]
+    if not present or not isinstance(table, Table):
+        return
+    values = {n: table[n] for n in present}
+    for n in present:
+        del table[n]
+    table.add(tomlkit.comment(f"pinned off by busyconf upgrade {move}: new, and on by default"))
+    for n in present:
+        table.add(n, values[n])
+    table.add(tomlkit.nl())
+    profile.config = {str(k): v for k, v in profile.config.items()}
+    profile._lines = None
 
 
 __all__ = [
