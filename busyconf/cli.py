@@ -524,6 +524,7 @@ def _add_build_commands(sub: Any) -> None:
     cli_matrix.register(sub)
     cli_rebuild.register(sub)
     cli_cve.register(sub)
+    __import__("busyconf.cli_upgrade", fromlist=["register"]).register(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
