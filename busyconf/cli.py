@@ -197,6 +197,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     loaded = load_any(Path(args.profile), release=args.release, drop_unknown=args.drop_unknown)
     tree, cfg, prof = loaded.tree, loaded.config, loaded.profile
     overrides = {k: v for k, v in (prof.config.items() if prof else [])}
+    origin, report = _origins(loaded)
     if args.json:
         _print_json(
             {
@@ -207,11 +208,16 @@ def cmd_show(args: argparse.Namespace) -> int:
                 "base": prof.base if prof else None,
                 "toolchain": prof.toolchain if prof else None,
                 "overrides": overrides,
+                "fragments": list(prof.fragments) if prof else [],
                 "applets": list(cfg.applets),
                 "config": {n: to_toml(tree, n, v) for n, v in cfg.values.items()},
+                "origin": origin,
+                "fragment_report": report.to_json() if report else None,
             }
         )
         return 0
+    if report:
+        fragment_notes(report, strict=False)
     if prof:
         out.print(f"[bold]{esc(prof.name)}[/]  {esc(prof.description)}")
         out.print(
@@ -220,17 +226,47 @@ def cmd_show(args: argparse.Namespace) -> int:
         )
     else:
         out.print(f"[bold]{esc(loaded.path)}[/]  BusyBox {esc(tree.release)}")
+    if prof and prof.fragments:
+        out.print(f"\n[bold]Fragments[/] ({len(prof.fragments)}, applied in order after the base)")
+        for name in prof.fragments:
+            out.print(plain(f"  {name}"), markup=False)
     if overrides:
         out.print(f"\n[bold]Settings[/] ({len(overrides)} differ from the base)")
         for k, v in overrides.items():
             out.print(f"  {k} = {json.dumps(v)}", markup=False)
-    if args.all:
-        out.print("\n[bold]All symbols[/]")
+    if args.all or args.origin:
+        out.print("\n[bold]All symbols[/]" + (" and where each value comes from" if args.origin else ""))
         for n, v in cfg.values.items():
-            out.print(f"  {n} = {json.dumps(to_toml(tree, n, v))}", markup=False)
+            where = f"  ({origin[n]})" if args.origin else ""
+            out.print(plain(f"  {n} = {json.dumps(to_toml(tree, n, v))}{where}"), markup=False)
     out.print(f"\n[bold]Applets[/] ({len(cfg.applets)})")
     out.print("  " + " ".join(cfg.applets), markup=False)
     return 0
+
+
+def _origins(loaded: Any) -> tuple[dict[str, str], Any]:
+    """Where each value of a loaded configuration comes from, and its fragment report (None: a .config)."""
+    from busyconf.model.fragments import check_profile, origins
+
+    if loaded.profile is None:
+        return {n: str(loaded.path) for n in loaded.config.values}, None
+    return origins(loaded.tree, loaded.profile), check_profile(loaded.tree, loaded.profile)
+
+
+def fragment_notes(report: Any, strict: bool) -> None:
+    """Print a fragment report's redefinitions and values that did not apply (stderr).
+
+    ``strict`` (``--strict``) makes a value that did not apply an error: one
+    line, exit 2, raised before anything is printed or written.
+    """
+    if strict and report.not_applied:
+        more = len(report.not_applied) - 1
+        tail = f" (and {more} more)" if more else ""
+        raise UserError(f"{report.not_applied[0]}{tail}; --strict refuses it")
+    for r in report.redefined:
+        err.print(plain(f"busyconf: note: {r}"), markup=False)
+    for n in report.not_applied:
+        err.print(plain(f"busyconf: warning: {n}"), markup=False)
 
 
 def cmd_set(args: argparse.Namespace) -> int:
@@ -344,6 +380,7 @@ def _fmt(value: object) -> str:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from busyconf.model.fragments import import_merged
     from busyconf.model.kconfig import load_tree
     from busyconf.model.profile import base_for, dumps, import_dotconfig, known_arches, profile_lock
     from busyconf.model.savefile import write_output
@@ -355,6 +392,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     src = Path(args.dotconfig)
     dest = Path(args.output)
     text = read_user_file(src)
+    if args.keep_fragments and not args.fragments:
+        raise UserError("--keep-fragments: name the fragments after the .config (import BASE.config A.cfg)")
     if args.output != "-" and dest.is_file() and not args.force:
         raise UserError(f"{dest}: already exists; pass --force to replace it")
     if args.output != "-":
@@ -365,22 +404,39 @@ def cmd_import(args: argparse.Namespace) -> int:
     base = base_for(args.base, Path.cwd(), dest)
     cache = SourceCache()
     tree = load_tree(dotconfig_release(text, args.release, cache), cache)
-    prof, dropped = import_dotconfig(
-        text,
-        str(src),
-        tree,
-        base=base,
-        out_path=dest,
-        arch=args.arch,
-        description=args.description or "",
-        drop_unknown=args.drop_unknown,
-    )
+    report = None
+    if args.fragments:
+        prof, dropped, report = import_merged(
+            text,
+            str(src),
+            [Path(f) for f in args.fragments],
+            tree,
+            base=base,
+            out_path=dest,
+            arch=args.arch,
+            description=args.description or "",
+            drop_unknown=args.drop_unknown,
+            keep_fragments=args.keep_fragments,
+        )
+    else:
+        prof, dropped = import_dotconfig(
+            text,
+            str(src),
+            tree,
+            base=base,
+            out_path=dest,
+            arch=args.arch,
+            description=args.description or "",
+            drop_unknown=args.drop_unknown,
+        )
     with profile_lock(dest) if args.output != "-" else contextlib.nullcontext():
         if args.output != "-" and dest.is_file() and not args.force:
             raise UserError(f"{dest}: was created meanwhile; pass --force to replace it")
         where = write_output(args.output, dumps(prof))
     for name in dropped:
         err.print(plain(f"{src}: dropped unknown symbol CONFIG_{name}"), markup=False)
+    if report is not None:
+        fragment_notes(report, strict=False)
     # The profile itself may be on stdout: the summary goes to stderr then.
     (err if args.output == "-" else out).print(
         plain(f"wrote {where}: {len(prof.config)} settings over {base} (BusyBox {tree.release})"),
@@ -391,15 +447,21 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from busyconf.model.dotconfig import write_dotconfig
+    from busyconf.model.fragments import check_profile
     from busyconf.model.savefile import write_output
     from busyconf.model.sources import load_any
 
     if args.output != "-":
         check_output_file(args.output)
     loaded = load_any(Path(args.profile), release=args.release, drop_unknown=args.drop_unknown)
-    with loaded.tree.lock:
-        loaded.tree.apply(loaded.assignments)
-        text = write_dotconfig(loaded.tree)
+    if loaded.profile is not None:
+        fragment_notes(check_profile(loaded.tree, loaded.profile), strict=args.strict)
+    if args.fragment:
+        text = _diff_fragment(loaded)
+    else:
+        with loaded.tree.lock:
+            loaded.tree.apply(loaded.assignments)
+            text = write_dotconfig(loaded.tree)
     if args.output == "-":
         sys.stdout.write(text)
     else:
@@ -410,6 +472,18 @@ def cmd_export(args: argparse.Namespace) -> int:
             markup=False,
         )
     return 0
+
+
+def _diff_fragment(loaded: Any) -> str:
+    """``export --fragment``: the difference from the base (a .config's: from defconfig) as a .cfg."""
+    from busyconf.model.config import resolve
+    from busyconf.model.fragments import diff_fragment, profile_diff_fragment
+
+    if loaded.profile is not None:
+        return str(profile_diff_fragment(loaded.tree, loaded.profile))
+    base = resolve(loaded.tree, [])
+    title = f"{loaded.path.name}: what differs from defconfig"
+    return str(diff_fragment(loaded.tree, base, loaded.config, title))
 
 
 # -- parser ------------------------------------------------------------------------
@@ -460,6 +534,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("profile", help="a profile (.toml) or a .config")
     s.add_argument("--json", action="store_true", help="print one JSON document")
     s.add_argument("--all", action="store_true", help="list every symbol's value")
+    s.add_argument(
+        "--origin",
+        action="store_true",
+        help="list every symbol's value and where it comes from (base, fragment:line, profile:line)",
+    )
     s.add_argument("--release", help="release of a .config without a version header")
     s.add_argument("--drop-unknown", action="store_true", help="ignore symbols this release lacks")
     s.set_defaults(func=cmd_show)
@@ -491,6 +570,14 @@ def build_parser() -> argparse.ArgumentParser:
         "the smallest profile that gives the same configuration.",
     )
     s.add_argument("dotconfig", help="the .config to import")
+    s.add_argument(
+        "fragments", nargs="*", metavar="FRAGMENT", help="Kconfig fragments (.cfg) merged on top, in order"
+    )
+    s.add_argument(
+        "--keep-fragments",
+        action="store_true",
+        help="list the fragments in the profile (paths relative to it) instead of folding them in",
+    )
     s.add_argument("-o", "--output", required=True, help="configs/NAME.toml")
     s.add_argument(
         "--base", default="defconfig", help="defconfig (default), allnoconfig, a profile or a .config"
@@ -507,6 +594,14 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("export", help="write a full .config that BusyBox's make accepts as is")
     s.add_argument("profile", help="profile (.toml) or .config")
     s.add_argument("-o", "--output", required=True, help="file to write, or - for stdout")
+    s.add_argument(
+        "--fragment",
+        action="store_true",
+        help="write only what differs from the base, as a Kconfig fragment (.cfg) in Kconfig order",
+    )
+    s.add_argument(
+        "--strict", action="store_true", help="a fragment or [config] value that does not apply is an error"
+    )
     s.add_argument("--release", help="release of a .config without a version header")
     s.add_argument("--drop-unknown", action="store_true", help="drop symbols this release lacks")
     s.set_defaults(func=cmd_export)

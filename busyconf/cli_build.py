@@ -37,6 +37,9 @@ def register(sub: Any) -> None:
         "instead of stopping",
     )
     s.add_argument("--json", action="store_true", help="print the manifest as JSON on stdout")
+    s.add_argument(
+        "--strict", action="store_true", help="a fragment or [config] value that does not apply is an error"
+    )
     s.add_argument("-j", "--jobs", type=positive_int, help="parallel compile jobs (default: CPU count)")
     s.add_argument("--release", help="release of a .config without a version header")
     s.add_argument(
@@ -96,6 +99,12 @@ def _prepare(args: argparse.Namespace, arch: str | None) -> tuple[Any, str, str,
     check_target_args(arch, args.toolchain)
     loaded = load_any(Path(args.profile), release=args.release)
     prof = loaded.profile
+    if prof is not None:
+        from busyconf.cli import fragment_notes
+        from busyconf.model.fragments import check_profile
+
+        # Before any compile: --strict refuses a value that would not make it into the binary.
+        fragment_notes(check_profile(loaded.tree, prof), strict=getattr(args, "strict", False))
     arch = arch if arch is not None else (prof.arch if prof else "x86_64")
     get_arch(arch)
     toolchain = args.toolchain if args.toolchain is not None else (prof.toolchain if prof else "zig")

@@ -7,6 +7,7 @@
     busybox = "1.38.0"
     arch = "mipsel"
     base = "defconfig"     # defconfig | allnoconfig | a profile's name | a .config path
+    fragments = ["fragments/syslog.cfg"]   # Kconfig fragments, after the base, before [config]
 
     [config]               # names without CONFIG_
     FEATURE_LS_COLOR = false
@@ -35,6 +36,12 @@ from tomlkit.items import Table
 from busyconf.errors import ProfileError, SourceError, UserError, read_user_file
 from busyconf.model.config import Configuration, resolve, to_kconfig, to_toml
 from busyconf.model.dotconfig import check_ranges, parse_dotconfig
+from busyconf.model.fragments import (
+    fragment_name_for,
+    parse_fragment_list,
+    profile_fragments,
+    set_fragments,
+)
 from busyconf.model.kconfig import KconfigTree, load_tree
 from busyconf.model.savefile import newline_of, path_lock
 from busyconf.model.savefile import write_atomic as write_atomic  # re-exported: callers save through here
@@ -44,7 +51,7 @@ from busyconf.source.releases import RELEASES, check_version
 BUILTIN_BASES = ("defconfig", "allnoconfig")
 DEFAULT_ARCH = "x86_64"
 DEFAULT_TOOLCHAIN = "zig"
-_PROFILE_KEYS = {"description", "busybox", "arch", "base"}
+_PROFILE_KEYS = {"description", "busybox", "arch", "base", "fragments"}
 _BUILD_KEYS = {"toolchain"}
 #: Profiles are a few KB; tomlkit parses about 1 MB a second, so larger files are refused unread.
 MAX_PROFILE_BYTES = 256 * 1024
@@ -74,6 +81,8 @@ class Profile:
     base: str = "defconfig"
     toolchain: str = DEFAULT_TOOLCHAIN
     config: dict[str, object] = field(default_factory=dict)
+    #: Kconfig fragment files (relative to the profile's folder), applied after the base in order.
+    fragments: tuple[str, ...] = ()
     #: sha256 of the text read from ``path`` (None: not read from a file); a save compares it.
     disk_sha256: str | None = None
     # Line of each [config] key; rendering the document per key was quadratic in its size.
@@ -196,6 +205,7 @@ def parse_profile(text: str, path: Path | None) -> Profile:
         base=_str(head, "base", "defconfig", where),
         toolchain=_str(build, "toolchain", DEFAULT_TOOLCHAIN, where),
         config={str(k): _plain(v) for k, v in config.items()},
+        fragments=parse_fragment_list(_plain(head.get("fragments")), where),
     )
     try:
         check_version(prof.busybox)
@@ -365,16 +375,21 @@ def relocate(profile: Profile, tree: KconfigTree, output: Path) -> None:
     if source is not None and os.path.realpath(source) == os.path.realpath(output):
         return
     base = profile.base
+    fragments = list(profile.fragments)
     here = (source or Path("x")).absolute().parent.resolve()
-    if base not in BUILTIN_BASES and here != output.absolute().parent.resolve():
+    if (base not in BUILTIN_BASES or fragments) and here != output.absolute().parent.resolve():
         try:
-            base = base_for(base, source.parent if source else Path.cwd(), output)
+            if base not in BUILTIN_BASES:
+                base = base_for(base, source.parent if source else Path.cwd(), output)
+            fragments = [fragment_name_for(here / f, output) for f in fragments]
         except UserError:
             target = resolve(tree, profile_assignments(tree, profile))
             set_header(profile, base="defconfig")
+            set_fragments(profile, [])
             write_overrides(profile, tree, minimal_overrides(tree, [], target))
-            base = "defconfig"
+            base, fragments = "defconfig", []
         set_header(profile, base=base)
+        set_fragments(profile, fragments)
     profile.path = output
     profile.disk_sha256 = None
 
@@ -402,15 +417,28 @@ def own_assignments(tree: KconfigTree, profile: Profile) -> Assignments:
 def profile_assignments(
     tree: KconfigTree, profile: Profile, stack: tuple[Path, ...] = (), root: Path | None = None
 ) -> Assignments:
-    """The base's assignments followed by the profile's own, range-checked."""
+    """The base's assignments, the fragments', then the profile's own, range-checked."""
     if profile.path is not None and not stack:
         stack = (profile.path.resolve(),)
     base = base_assignments(tree, profile.base, profile.path, stack, root)
+    frags = profile_fragments(tree, profile, root)
     own = own_assignments(tree, profile)
+    # Only the fragments' values that stand (not replaced later) must be in range.
+    standing = {r.name: r for r in frags if r.name not in profile.config}
     with tree.lock:
-        tree.apply(base + own)
+        tree.apply(base + [(r.name, r.value) for r in frags] + own)
+        check_ranges(tree, [(r.name, r.value) for r in standing.values()], lambda n: standing[n].where)
         check_ranges(tree, own, profile.line_of)
-    return base + own
+    return base + [(r.name, r.value) for r in frags] + own
+
+
+def layered_base(tree: KconfigTree, profile: Profile) -> Assignments:
+    """What [config] applies on top of: the base's assignments, then the fragments'.
+
+    A save stays minimal against this (see :func:`minimal_overrides`).
+    """
+    base = base_assignments(tree, profile.base, profile.path, _stack(profile))
+    return base + [(r.name, r.value) for r in profile_fragments(tree, profile)]
 
 
 def resolve_profile(profile: Profile, cache: SourceCache | None = None) -> Configuration:
@@ -478,7 +506,7 @@ def write_overrides(profile: Profile, tree: KconfigTree, overrides: Assignments)
 
 def apply_changes(profile: Profile, tree: KconfigTree, changes: Iterable[tuple[str, str]]) -> Configuration:
     """Set ``changes`` in the profile and keep it minimal; return the result."""
-    base = base_assignments(tree, profile.base, profile.path, _stack(profile))
+    base = layered_base(tree, profile)
     own = own_assignments(tree, profile)
     merged = dict(own)
     for name, value in changes:

@@ -22,9 +22,9 @@ from busyconf.model.kconfig import KconfigTree
 from busyconf.model.profile import (
     Profile,
     apply_changes,
-    base_assignments,
     changed_on_disk,
     dumps,
+    layered_base,
     load_profile,
     new_profile,
     own_assignments,
@@ -94,7 +94,7 @@ class Session:
     def __init__(self, profile: Profile, tree: KconfigTree) -> None:
         self.profile = profile
         self.tree = tree
-        self.base: Assignments = base_assignments(tree, profile.base, profile.path, _stack(profile))
+        self.base: Assignments = layered_base(tree, profile)
         self.own: Assignments = own_assignments(tree, profile)
         self.saved_text = dumps(profile)
         self.saved_arch = profile.arch
@@ -250,7 +250,7 @@ class Session:
 
     def _saved(self, prof: Profile) -> None:
         self.profile = prof
-        self.base = base_assignments(self.tree, prof.base, prof.path, _stack(prof))
+        self.base = layered_base(self.tree, prof)
         self.own = own_assignments(self.tree, prof)
         self.saved_text = dumps(prof)
         self.saved_arch = prof.arch
@@ -273,7 +273,7 @@ class Session:
         prof = load_profile(path)
         if prof.busybox != self.tree.release:
             raise UserError(f"{path}: now uses BusyBox {prof.busybox}, not {self.tree.release}")
-        base = base_assignments(self.tree, prof.base, prof.path, _stack(prof))
+        base = layered_base(self.tree, prof)
         own = own_assignments(self.tree, prof)
         self.profile, self.base, self.own = prof, base, own
         self.saved_text = dumps(prof)
@@ -299,7 +299,7 @@ class Session:
         rec = parse_profile(text, where)
         if rec.busybox != self.tree.release:
             raise UserError(f"the recovered profile uses BusyBox {rec.busybox}, not {self.tree.release}")
-        rec_base = base_assignments(self.tree, rec.base, where, _stack(rec))
+        rec_base = layered_base(self.tree, rec)
         rec_own = dict(own_assignments(self.tree, rec))
         target = dict(resolve(self.tree, rec_base + list(rec_own.items())).values)
         if target == dict(self.config.values) and rec.arch == self.arch:
@@ -383,10 +383,6 @@ def _merge(own: Assignments, changes: list[tuple[str, str]]) -> Assignments:
         merged.pop(name, None)
         merged[name] = value
     return list(merged.items())
-
-
-def _stack(profile: Profile) -> tuple[Path, ...]:
-    return (profile.path.resolve(),) if profile.path else ()
 
 
 def _same_file(a: Path, b: Path) -> bool:
