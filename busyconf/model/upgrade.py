@@ -273,13 +273,19 @@ class _Upgrade:
     defaults_kept: list[SymbolDrift]
 
 
-def _oldconfig(old_tree: KconfigTree, new_tree: KconfigTree, old_cfg: Configuration) -> Configuration:
-    """What BusyBox's ``make oldconfig`` makes of the old configuration in the new release."""
+def _oldconfig(
+    old_tree: KconfigTree, new_tree: KconfigTree, old_cfg: Configuration
+) -> tuple[Configuration, list[tuple[str, str]]]:
+    """What BusyBox's ``make oldconfig`` makes of the old configuration in the new release.
+
+    Returns the configuration and the assignments that give it (the old
+    ``.config``'s lines the new release knows).
+    """
     with old_tree.lock:
         old_tree.apply(list(old_cfg.values.items()))
         text = write_dotconfig(old_tree)
     dot = parse_dotconfig(text, f"BusyBox {old_tree.release} .config", new_tree, drop_unknown=True)
-    return resolve(new_tree, dot.assignments)
+    return resolve(new_tree, dot.assignments), dot.assignments
 
 
 def _accepted(accept_new: bool | Collection[str], name: str, applet: str | None) -> bool:
@@ -297,7 +303,7 @@ def _compute(
     old_assign = profile_assignments(old_tree, profile)
     old_cfg = resolve(old_tree, old_assign)
     own = dict(own_assignments(old_tree, profile))
-    oc = _oldconfig(old_tree, new_tree, old_cfg)
+    oc, oc_assign = _oldconfig(old_tree, new_tree, old_cfg)
     if not isinstance(accept_new, bool):
         unknown = sorted(n for n in accept_new if not new_tree.has(n) and n not in _applet_names(new_tree))
         if unknown:
@@ -323,7 +329,7 @@ def _compute(
     for n in pin_candidates:
         wishes[n] = "n"
     # Existing symbols keep the value they had (a changed default must not change the build).
-    keep = [(n, v) for n, v in oc.values.items() if old_tree.has(n)]
+    keep = [(n, v) for n, v in old_cfg.values.items() if new_tree.has(n)]
     target = resolve(new_tree, [*base_new, *keep, *wishes.items()])
     # A pin that did not take (the symbol has no prompt, or something selects it) is not a pin.
     pinned = {n for n in pin_candidates if target.values.get(n) == "n"}
@@ -376,6 +382,9 @@ def _compute(
             symbols.append(
                 SymbolDrift(n, "new", None, value, reason, applet=applet_of(new_tree, n), pinned=is_pinned)
             )
+    # Why oldconfig changes a value is read in oldconfig's state, not the upgraded profile's.
+    with new_tree.lock:
+        new_tree.apply(oc_assign)
         for n, old_value in old_cfg.values.items():
             if not new_tree.has(n):
                 continue
@@ -387,9 +396,16 @@ def _compute(
             if kind == "value_lost":
                 reason = f"the profile sets {old_value!r}; in {to_release} " + (why or "it does not take")
             else:
-                reason = f"default under this profile is now {value!r}" + (f" ({why})" if why else "")
+                reason = f"now {value!r} under this profile" + (f": {why}" if why else "")
+            if target.values[n] == old_value:
+                reason += f"; the upgraded profile keeps {old_value!r}"
             symbols.append(SymbolDrift(n, kind, old_value, value, reason, applet=applet_of(new_tree, n)))
-    defaults_kept = _defaults_kept(old_tree, new_tree, old_cfg, base_new, own, to_release)
+    listed = {d.name for d in symbols}
+    defaults_kept = [
+        d
+        for d in _defaults_kept(old_tree, new_tree, old_cfg, [*base_new, *wishes.items()], own, to_release)
+        if d.name not in listed
+    ]
     return _Upgrade(
         old_tree, new_tree, old_cfg, oc, own, renames, base_new, target, pinned, symbols, defaults_kept
     )
@@ -416,7 +432,7 @@ def _defaults_kept(
     ``make oldconfig`` keeps their ``.config`` value, and so does the upgraded
     profile (it pins the old value), so they are not in the symbol list.
     """
-    # The new release's defaults under the profile's own values: base plus [config] only.
+    # The new release's defaults under the profile's own values (and the pins): base plus [config].
     own_new = [(n, v) for n, v in own.items() if new_tree.has(n)]
     fresh = resolve(new_tree, [*base_new, *own_new])
     out = []
