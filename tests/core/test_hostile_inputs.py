@@ -332,6 +332,9 @@ def _cve_files(manifest: str, config: str | None = None) -> Setup:
     return files(**named)
 
 
+#: A small 1.35.0 profile `upgrade` can move.
+_OLD = files(**{"old.toml": '[profile]\nbusybox = "1.35.0"\n\n[config]\nLS = false\n'})
+
 CASES: list[Case] = [
     # ---- show: files that are not profiles ----
     Case("show-missing", ("show", "nope.toml")),
@@ -1465,6 +1468,23 @@ CASES: list[Case] = [
         code=0,
         check=shows("CONFIG_ASH=y", "# BusyBox 1.38.0"),
     ),
+    # ---- upgrade ----
+    Case("upgrade-same-release", ("upgrade", "p.toml", "--to", "1.38.0"), said="already at"),
+    Case("upgrade-downgrade", ("upgrade", "p.toml", "--to", "1.35.0"), said="downgrade"),
+    Case("upgrade-bad-to", ("upgrade", "old.toml", "--to", "1.x"), _OLD, said="1.x"),
+    Case("upgrade-unknown-to", ("upgrade", "old.toml", "--to", "9.9.9"), _OLD, said="9.9.9"),
+    Case("upgrade-unknown-accept", ("upgrade", "old.toml", "--to", "1.38.0", "--accept", "NO_SUCH"), _OLD,
+         said="NO_SUCH"),
+    Case("upgrade-accept-both", ("upgrade", "old.toml", "--to", "1.38.0", "--accept-new", "--accept", "TREE"),
+         _OLD),
+    Case("upgrade-fifo", ("upgrade", "f.toml", "--to", "1.38.0"), fifo("f.toml"), proc=True),
+    Case("upgrade-output-folder", ("upgrade", "old.toml", "--to", "1.38.0", "-o", "sub/"),
+         both(_OLD, folder("sub"))),
+    Case("upgrade-output-exists", ("upgrade", "old.toml", "--to", "1.38.0", "-o", "p.toml"), _OLD,
+         said="already exists"),
+    Case("upgrade-missing", ("upgrade", "nope.toml", "--to", "1.38.0")),
+    Case("upgrade-dry-run", ("upgrade", "old.toml", "--to", "1.38.0", "--dry-run", "--json"), _OLD, code=0,
+         check=shows('"pinned": true', '"written": null')),
     # ---- the command line itself ----
     Case("cli-unknown-option", ("show", "p.toml", "--nope")),
     Case("cli-missing-argument", ("set",)),
@@ -1495,6 +1515,7 @@ for _kind, _text in _BAD_PROFILES.items():
         ("size", "bad.toml"),
         ("trim", "--budget", "600K", "bad.toml", "-o", "x.toml"),
         ("cve", "bad.toml"),
+        ("upgrade", "bad.toml", "--to", "1.38.0"),
     ):
         CASES.append(Case(f"bad-{_kind}-{_argv[0]}", _argv, bare("bad.toml", _text)))
 
