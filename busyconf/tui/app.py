@@ -16,6 +16,7 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 from busyconf.errors import BusyconfError, SourceError
+from busyconf.model.profile import parse_profile
 from busyconf.model.recovery import RecoveryError, discard_recovery, read_recovery, write_recovery
 from busyconf.source import SourceCache
 from busyconf.tui.screens.dialogs import ConfirmQuitModal, RecoveryModal
@@ -92,6 +93,11 @@ class BusyconfApp(App[int]):
             self.switch_screen(main)
         if offer_recovery:
             self.call_after_refresh(self.offer_recovery)
+
+    def use_session(self, session: Session) -> None:
+        """Edit ``session`` from now on (an upgrade, or undoing one): a main screen on its release's tree."""
+        self.session = session
+        self.show_main(offer_recovery=False)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         if isinstance(screen, MainScreen):
@@ -214,7 +220,7 @@ class BusyconfApp(App[int]):
                 discard_recovery(self.profile_path, self.recovery_root)
             elif choice == "restore":
                 try:
-                    changed = session.restore(recovery.text)
+                    changed = self._restore(session, recovery.text)
                 except BusyconfError as e:
                     message = f"{e} (kept in {recovery.file})"
                     self.notify(message, title="Cannot restore", severity="error", markup=False)
@@ -224,7 +230,18 @@ class BusyconfApp(App[int]):
                     self.notify("The file already has the recovered changes.", timeout=3)
                     return
                 self.restored = recovery.file
-                self._main().refresh_view()
+                if self.session is session:
+                    # Otherwise a main screen on the recovered release draws itself as it mounts.
+                    self._main().refresh_view()
                 self.notify("Restored: the changes are unsaved until you press s.", timeout=4)
 
         self.push_screen(RecoveryModal(recovery.file, recovery.written), done)
+
+    def _restore(self, session: Session, text: str) -> bool:
+        """Take a recovered text as unsaved changes; one on another release (an unsaved upgrade)
+        moves the editor to that release's tree, as the upgrade did."""
+        recovered = parse_profile(text, session.profile.path)
+        if recovered.busybox == session.tree.release:
+            return session.restore(text)
+        self.use_session(Session.upgraded(session, recovered, self.cache))
+        return True

@@ -34,7 +34,9 @@ from busyconf.model.profile import (
     set_header,
     tree_for,
 )
+from busyconf.model.upgrade import new_in_release
 from busyconf.source import SourceCache
+from busyconf.source.releases import version_key
 
 Assignments = list[tuple[str, str]]
 
@@ -109,17 +111,64 @@ class Session:
         self._size: SizeInfo | None = None
         self._deltas: dict[tuple[str, str], int | None] = {}
         self.new_file = False
+        #: The session on the previous release, when this one is an unsaved release upgrade of it:
+        #: the upgrade is an unsaved change, and undo past this session's first state goes back there.
+        self.before_upgrade: Session | None = None
+        #: Where the BusyBox sources are (None: the per-user cache).
+        self.cache: SourceCache | None = None
+        self._new_names: frozenset[str] | None = None
 
     @classmethod
     def open(cls, path: Path, cache: SourceCache | None = None) -> Session:
         """Load ``path`` and its release's tree (raises SourceError when missing)."""
         if path.exists():
             profile = load_profile(path)
-            return cls(profile, tree_for(profile, cache))
-        profile = new_profile(path=path, description=f"{path.stem}, made with busyconf")
-        session = cls(profile, tree_for(profile, cache))
-        session.new_file = True
+            session = cls(profile, tree_for(profile, cache))
+        else:
+            profile = new_profile(path=path, description=f"{path.stem}, made with busyconf")
+            session = cls(profile, tree_for(profile, cache))
+            session.new_file = True
+        session.cache = cache
         return session
+
+    @classmethod
+    def upgraded(cls, before: Session, profile: Profile, cache: SourceCache | None = None) -> Session:
+        """A session on ``profile``'s release (raises SourceError when missing) holding it unsaved.
+
+        ``profile`` is ``before``'s profile moved to another release; the file
+        on disk stays what ``before`` read until a save, which checks it as usual.
+        """
+        profile.path = before.profile.path
+        profile.disk_sha256 = before.profile.disk_sha256
+        session = cls(profile, tree_for(profile, cache))
+        session.new_file = before.new_file
+        session.before_upgrade = before
+        session.cache = cache
+        return session
+
+    # -- releases --------------------------------------------------------------
+    def load_new_names(self) -> frozenset[str]:
+        """Symbols this release added over the previous release busyconf knows.
+
+        Slow the first time (it parses that release's tree): call off the UI
+        thread. Empty when there is no earlier release to compare with.
+        """
+        if self._new_names is None:
+            try:
+                self._new_names = new_in_release(self.tree.release, self.cache)
+            except BusyconfError:
+                self._new_names = frozenset()
+        return self._new_names
+
+    def is_new(self, name: str) -> bool:
+        """Whether ``name`` is new in this release (False until :meth:`load_new_names` ran)."""
+        return self._new_names is not None and name in self._new_names
+
+    def newer_releases(self) -> list[str]:
+        """Cached releases newer than this one, oldest first: where an upgrade can go."""
+        here = version_key(self.tree.release)
+        cached = (self.cache or SourceCache()).list()
+        return [r.version for r in cached if version_key(r.version) > here]
 
     # -- values --------------------------------------------------------------
     @property
@@ -142,12 +191,16 @@ class Session:
 
     @property
     def dirty(self) -> bool:
-        return self.new_file or self.config.values != self.saved_config.values or self.arch != self.saved_arch
+        return self.new_file or self.has_edits
 
     @property
     def has_edits(self) -> bool:
         """Changes the user made (a new file alone is dirty but has none)."""
-        return self.config.values != self.saved_config.values or self.arch != self.saved_arch
+        return (
+            self.before_upgrade is not None
+            or self.config.values != self.saved_config.values
+            or self.arch != self.saved_arch
+        )
 
     def _push(self, state: State) -> None:
         self.undo_stack.append(self.state)
@@ -260,6 +313,8 @@ class Session:
         self.config = self._resolve()
         self.saved_config = self.config
         self.new_file = False
+        # The file now holds the upgrade: the old release's session no longer describes it.
+        self.before_upgrade = None
 
     def rebase(self) -> None:
         """Take the file as it is on disk now as the saved state, keeping this session's changes.
@@ -284,6 +339,8 @@ class Session:
         self._size = None
         self._deltas.clear()
         self.new_file = False
+        # Their file is on this release already: going back to the old release's session would drop it.
+        self.before_upgrade = None
 
     # -- recovery --------------------------------------------------------------
     def recovery_text(self) -> str:

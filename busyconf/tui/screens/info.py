@@ -41,7 +41,13 @@ class SymbolInfoScreen(ModalScreen[None]):
             )
         body = Group(
             symbol_details(
-                info, s.config.values[name], reason, s.size().per_symbol.get(name), delta, full=True
+                info,
+                s.config.values[name],
+                reason,
+                s.size().per_symbol.get(name),
+                delta,
+                full=True,
+                new_in=s.tree.release if s.is_new(name) else None,
             ),
             Text(f"\ndefaults    {defaults or '(none)'}", style="dim"),
             Text("\nKconfig definition", style="bold"),

@@ -40,6 +40,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("Diff", "What differs from the base and from the saved file (d)", "diff"),
     ("Build", "Build this profile for its arch (b)", "build"),
     ("Trim to budget", "Switch off what it takes to fit a size budget (t)", "budget"),
+    ("Upgrade release", "Move the profile to a newer BusyBox release, with a drift report (U)", "upgrade"),
     ("Parent menu", "Go back to the enclosing menu (Backspace)", "menu_up"),
     ("Quit", "Leave; asks first when there are unsaved changes (q)", "quit"),
 ]
@@ -62,6 +63,7 @@ class MainScreen(Screen[None]):
         Binding("d", "diff", "Diff"),
         Binding("b", "build", "Build"),
         Binding("t", "budget", "Budget"),
+        Binding("U", "upgrade", "Upgrade", show=False),
         Binding("y", "set('y')", "Yes", show=False),
         Binding("n", "set('n')", "No", show=False),
         Binding("backspace,escape", "menu_up", "Back", show=False),
@@ -93,6 +95,7 @@ class MainScreen(Screen[None]):
         self.query_one(EntryList).focus()
         self.refresh_view()
         self.load_estimator()
+        self.load_new_names()
 
     # -- rendering -----------------------------------------------------------
     @property
@@ -148,7 +151,9 @@ class MainScreen(Screen[None]):
         meter.show(size.total, size.basis, delta, f"Space {name}={new}" if delta is not None else "")
         with s.tree.lock:
             info = s.tree.info(name)
-        pane.show(symbol_details(info, s.config.values[name], reason, size.per_symbol.get(name), delta))
+        new_in = s.tree.release if s.is_new(name) else None
+        value = s.config.values[name]
+        pane.show(symbol_details(info, value, reason, size.per_symbol.get(name), delta, new_in=new_in))
 
     def _menu_details(self, entry: Entry | None) -> Text:
         if entry is None:
@@ -272,6 +277,12 @@ class MainScreen(Screen[None]):
     def action_undo(self) -> None:
         if self.session.undo():
             self.refresh_view()
+        elif self.session.before_upgrade is not None:
+            before = self.session.before_upgrade
+            self.app.use_session(before)  # type: ignore[attr-defined]
+            self.app.notify(
+                f"Upgrade undone: back on BusyBox {before.tree.release} (r cannot redo it; U can).", timeout=4
+            )
         else:
             self.notify("Nothing to undo.", timeout=2)
 
@@ -386,6 +397,41 @@ class MainScreen(Screen[None]):
 
         self.app.push_screen(BudgetModal(self.session), done)
 
+    def action_upgrade(self) -> None:
+        from busyconf.tui.screens.upgrade import ReleasePickerModal
+
+        here = self.session.tree.release
+        newer = self.session.newer_releases()
+        if not newer:
+            self.notify(
+                f"No release newer than {here} is in the cache (busyconf source fetch VERSION gets one).",
+                title="Nothing to upgrade to",
+                timeout=5,
+                markup=False,
+            )
+        elif len(newer) == 1:
+            self.show_upgrade(newer[0])
+        else:
+
+            def done(release: str | None) -> None:
+                if release is not None:
+                    self.show_upgrade(release)
+
+            self.app.push_screen(ReleasePickerModal(here, newer), done)
+
+    def show_upgrade(self, release: str) -> None:
+        """The drift report to ``release``; applying it moves the editor to an upgraded session."""
+        from busyconf.tui.screens.upgrade import UpgradeScreen
+
+        def done(upgraded: Session | None) -> None:
+            if upgraded is not None:
+                self.app.use_session(upgraded)  # type: ignore[attr-defined]
+                self.app.notify(
+                    f"Upgraded to BusyBox {release}: unsaved until you press s (u goes back).", timeout=5
+                )
+
+        self.app.push_screen(UpgradeScreen(self.session, release), done)
+
     def action_build(self) -> None:
         from busyconf.tui.screens.build import BuildScreen
 
@@ -400,6 +446,17 @@ class MainScreen(Screen[None]):
         if estimator is not None:
             estimator.estimate(self.session.config)
         self.app.call_from_thread(self._estimator_ready, arch, estimator)
+
+    @work(thread=True, exclusive=True, group="new-names", exit_on_error=False)
+    def load_new_names(self) -> None:
+        """Find what this release added (parses the previous release's tree) off the UI thread."""
+        names = self.session.load_new_names()
+        self.app.call_from_thread(self._new_names_ready, names)
+
+    def _new_names_ready(self, names: frozenset[str]) -> None:
+        if names:
+            self.entry_list.new_names = names
+            self.refresh_view()
 
     def _estimator_ready(self, arch: str, estimator: Estimator | None) -> None:
         if arch != self.session.arch:

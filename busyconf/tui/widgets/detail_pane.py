@@ -19,8 +19,12 @@ def symbol_details(
     cost: int | None = None,
     delta: int | None = None,
     full: bool = False,
+    new_in: str | None = None,
 ) -> RenderableType:
-    """The help and facts of one symbol; ``full`` adds everything for ``?``."""
+    """The help and facts of one symbol; ``full`` adds everything for ``?``.
+
+    ``new_in`` names the release that added the symbol, when it is the profile's.
+    """
     head = Text()
     head.append(info.name, style="bold")
     head.append(f"  {info.type}", style="cyan")
@@ -33,6 +37,8 @@ def symbol_details(
         facts.append(f"{label:<12}", style="dim")
         facts.append(text + "\n", style=style)
 
+    if new_in:
+        fact("release", f"new in {new_in}", "bold green")
     if info.applets:
         fact("applets", " ".join(info.applets))
     if reason:
