@@ -37,7 +37,7 @@ from busyconf.model.dotconfig import parse_dotconfig, write_dotconfig
 from busyconf.model.kconfig import KconfigTree, load_tree
 from busyconf.model.profile import (
     Profile,
-    base_assignments,
+    layered_base,
     minimal_overrides,
     own_assignments,
     parse_profile,
@@ -313,7 +313,8 @@ def _compute(
     renames = match_renames(old_tree, new_tree, removed, added)
     renamed_to = set(renames.values())
 
-    base_new = base_assignments(new_tree, profile.base, profile.path, _stack(profile))
+    # What [config] sits on in the new release: the base, then the profile's fragments.
+    base_new = layered_base(new_tree, profile)
     # The upgraded profile's wishes: oldconfig's result, renamed values carried, new "on"s pinned off.
     wishes: dict[str, str] = {}
     for old_name, new_name in renames.items():
@@ -413,10 +414,6 @@ def _compute(
 
 def _applet_names(tree: KconfigTree) -> set[str]:
     return {a.name for a in tree.applets}
-
-
-def _stack(profile: Profile) -> tuple[Path, ...]:
-    return (profile.path.resolve(),) if profile.path else ()
 
 
 def _defaults_kept(

@@ -24,8 +24,8 @@ from busyconf.model.dotconfig import parse_dotconfig, write_dotconfig
 from busyconf.model.kconfig import KconfigTree, load_tree
 from busyconf.model.profile import (
     Profile,
-    base_assignments,
     import_dotconfig,
+    layered_base,
     load_profile,
     minimal_overrides,
     profile_assignments,
@@ -126,7 +126,7 @@ def test_upgrade_keeps_the_applets(old: str, new: str, source: str, old_profiles
             assert after.values[s.name] == "n"
             assert upgraded.config[s.name] is False
     # Saved minimal: no [config] entry can go.
-    base = base_assignments(new_tree, upgraded.base, upgraded.path)
+    base = layered_base(new_tree, upgraded)
     again = minimal_overrides(new_tree, base, after, list(_own(new_tree, upgraded)))
     assert {n for n, _ in again} == set(upgraded.config)
 
@@ -290,3 +290,26 @@ def test_report_in_words(old_profiles: dict) -> None:
     assert report.size_before and report.size_after
     assert "no calibrated size table" in report.size_basis_before
     assert os.path.basename(str(report.profile)) == "debian-udeb-1.35.0.toml"
+
+
+def test_upgrade_with_a_fragment(tmp_path: Path, old_profiles: dict) -> None:
+    """A profile with a fragment keeps it, and stays minimal against base plus fragment."""
+    cache = _cache()
+    (tmp_path / "fragments").mkdir()
+    frag = Path(__file__).resolve().parents[2] / "configs" / "fragments" / "syslog.cfg"
+    (tmp_path / "fragments" / "syslog.cfg").write_text(frag.read_text())
+    text = old_profiles[("1.35.0", "router")].read_text()
+    p = tmp_path / "r.toml"
+    p.write_text(
+        text.replace('base = "defconfig"\n', 'base = "defconfig"\nfragments = ["fragments/syslog.cfg"]\n')
+    )
+    prof = load_profile(p)
+    old_tree, new_tree = load_tree("1.35.0", cache), load_tree("1.38.0", cache)
+    before = _config(old_tree, prof)
+    assert "syslogd" in before.applets
+    upgraded, _report = upgrade_profile(prof, "1.38.0", cache=cache)
+    assert upgraded.fragments == ("fragments/syslog.cfg",)
+    after = _config(new_tree, upgraded)
+    assert after.applets == before.applets
+    again = minimal_overrides(new_tree, layered_base(new_tree, upgraded), after, _own(new_tree, upgraded))
+    assert {n for n, _ in again} == set(upgraded.config)
