@@ -1,7 +1,8 @@
 """``U`` in the editor: the drift report to a newer release, applied as an unsaved change;
 and the ``new`` marks on options the profile's release added.
 
-Real BusyBox 1.35.0, 1.37.0 and 1.38.0 trees from the cache, real keys.
+Real BusyBox 1.35.0, 1.37.0 and 1.38.0 trees from the cache (scripts/setup.sh fetches
+them), real keys.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from tui_fixtures import PROFILE
 
 from busyconf.model.profile import load_profile
 from busyconf.model.upgrade import new_in_release
-from busyconf.source import SourceCache
 from busyconf.tui import make_app
 from busyconf.tui.app import BusyconfApp
 from busyconf.tui.screens.dialogs import RecoveryModal
@@ -26,11 +26,6 @@ from busyconf.tui.widgets.entry_list import NEW_MARK
 
 SIZE = (120, 40)
 REPO = Path(__file__).resolve().parents[2]
-
-pytestmark = pytest.mark.skipif(
-    not all(SourceCache().has(r) for r in ("1.35.0", "1.38.0")),
-    reason="needs BusyBox 1.35.0 and 1.38.0 in the cache (busyconf source fetch)",
-)
 
 
 @pytest.fixture

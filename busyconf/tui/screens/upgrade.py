@@ -154,12 +154,13 @@ class UpgradeScreen(Screen[Session | None]):
         if self.report is None or not self.report.pinned:
             return
         checked = set(self.checked)
-        applets = sorted({d.applet or d.name for d in self.report.symbols if d.name in checked})
+        applets = sorted({d.applet for d in self.report.symbols if d.name in checked and d.applet})
         text = Text()
         if checked:
             text.append(f"Switching on {len(checked)}: ", style="bold")
             text.append(" ".join(sorted(checked)))
-            text.append(f"  (applets/features: {' '.join(applets)})")
+            if applets:
+                text.append(f"  (in applets: {' '.join(applets)})")
         else:
             text.append("Nothing checked: the upgraded profile builds the same applets as now.")
         self.query_one("#upgrade-accept-note", Static).update(text)
