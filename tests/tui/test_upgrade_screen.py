@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from test_app import detail_text, text_of
+from textual.widgets import SelectionList, Static
 from tui_fixtures import PROFILE
 
 from busyconf.model.profile import load_profile
@@ -19,6 +20,7 @@ from busyconf.model.upgrade import new_in_release
 from busyconf.tui import make_app
 from busyconf.tui.app import BusyconfApp
 from busyconf.tui.screens.dialogs import RecoveryModal
+from busyconf.tui.screens.info import SymbolInfoScreen
 from busyconf.tui.screens.main import MainScreen
 from busyconf.tui.screens.upgrade import ReleasePickerModal, UpgradeScreen
 from busyconf.tui.widgets import EntryList, ProfileHeader
@@ -73,8 +75,6 @@ async def open_report(app: BusyconfApp, pilot) -> UpgradeScreen:  # type: ignore
 
 
 def report_text(screen: UpgradeScreen) -> str:
-    from textual.widgets import Static
-
     return "\n".join(text_of(screen.query_one(f"#upgrade-{part}", Static)) for part in ("summary", "report"))
 
 
@@ -123,8 +123,6 @@ async def test_a_checked_new_applet_is_switched_on(old_defconfig_profile: Path) 
     async with app.run_test(size=SIZE) as pilot:
         report = await open_report(app, pilot)
         applets = set(main_of(app).session.config.applets)
-        from textual.widgets import SelectionList
-
         choices = report.query_one("#upgrade-accept", SelectionList)
         assert choices.has_focus, "the choice has the focus: Space checks"
         index = next(
@@ -233,6 +231,13 @@ async def test_options_new_in_the_release_are_marked(tmp_path: Path) -> None:
         assert "new in 1.38.0" in detail_text(app)
         assert str(row[2]).strip(), "the size column is on screen at 80 columns"
         assert table.virtual_size.width <= table.scrollable_content_region.width, "no sideways scrolling"
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, SymbolInfoScreen)
+        shown = "\n".join(text_of(w) for w in app.screen.query(Static))
+        assert "new in 1.38.0" in shown
+        await pilot.press("escape")
+        await pilot.pause()
         main.jump_to_symbol("MD5SUM")
         await pilot.pause()
         assert not str(table.get_row_at(table.cursor_row)[1]).endswith("new")
