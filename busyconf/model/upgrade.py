@@ -329,6 +329,16 @@ def _compute(
     ]
     for n in pin_candidates:
         wishes[n] = "n"
+    # An accepted new option takes oldconfig's value even where the base says otherwise
+    # (allnoconfig's new symbols are off; accepting one means wanting what oldconfig gives).
+    for n in added:
+        if (
+            n not in renamed_to
+            and new_tree.type_of(n) in ("bool", "tristate")
+            and oc.values.get(n) == "y"
+            and _accepted(accept_new, n, applet_of(new_tree, n))
+        ):
+            wishes[n] = "y"
     # Existing symbols keep the value they had (a changed default must not change the build).
     keep = [(n, v) for n, v in old_cfg.values.items() if new_tree.has(n)]
     target = resolve(new_tree, [*base_new, *keep, *wishes.items()])

@@ -137,14 +137,25 @@ def _own(tree: KconfigTree, prof: Profile) -> list[tuple[str, str]]:
     return own_assignments(tree, prof)
 
 
+@pytest.mark.parametrize("source", ["defconfig", "allnoconfig"])
 @pytest.mark.parametrize(("old", "new"), PAIRS, ids=[f"{a}-{b}" for a, b in PAIRS])
-def test_accept_new_takes_the_defaults(old: str, new: str, old_profiles: dict) -> None:
+def test_accept_new_takes_the_defaults(
+    old: str, new: str, source: str, old_profiles: dict, tmp_path: Path
+) -> None:
+    """Accepting gives oldconfig's "on", also over allnoconfig, whose new symbols the base turns off."""
     cache = _cache()
-    prof = load_profile(old_profiles[(old, "defconfig")])
+    if source == "defconfig":
+        prof = load_profile(old_profiles[(old, source)])
+    else:
+        # container-shell as written, on allnoconfig, pinned to the old release.
+        text = next(p for p in STARTERS if p.stem == "container-shell").read_text()
+        path = tmp_path / "shell.toml"
+        path.write_text(text.replace('busybox = "1.38.0"', f'busybox = "{old}"'))
+        prof = load_profile(path)
+        assert prof.base == "allnoconfig" and prof.busybox == old
     upgraded, report = upgrade_profile(prof, new, accept_new=True, cache=cache)
     new_tree = load_tree(new, cache)
     after = _config(new_tree, upgraded)
-    # defconfig's profile accepting everything is the new release's defconfig plus the old overrides.
     assert report.pinned == ()
     assert set(report.applets_added) == set(after.applets) - set(_config(load_tree(old, cache), prof).applets)
     assert report.applets_added, "each of these releases adds applets that default on"
