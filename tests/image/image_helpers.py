@@ -47,8 +47,8 @@ def run_cli(argv: Sequence[str], monkeypatch: pytest.MonkeyPatch | None = None) 
                 cli_image.register(sub)
 
             mp.setattr(cli, "_add_build_commands", add)
-        mp.setattr(cli.out, "file", out)
-        mp.setattr(cli.err, "file", err)
+        # The consoles write to sys.stdout/sys.stderr as they are at print time; setting their
+        # `file` instead would leave them bound to this call's streams after the patch is undone.
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = cli.main(list(argv))
     return Run(code, out.getvalue(), err.getvalue())
