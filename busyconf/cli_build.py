@@ -22,8 +22,9 @@ def register(sub: Any) -> None:
         help="build a static musl BusyBox from a profile, verify it, write a manifest",
         description="Cross-compile the profile for its CPU (or --arch) out of tree in the "
         "per-user cache (incremental), run the binary (natively or under qemu-user) to check "
-        "its applet list and a smoke script, then write busybox, busybox.config and "
-        "manifest.json into -o DIR (default out/PROFILE-ARCH). Nothing is written unless "
+        "its applet list and a smoke script, then write busybox, busybox.config, "
+        "manifest.json and the SBOMs sbom.spdx.json and sbom.cdx.json into -o DIR "
+        "(default out/PROFILE-ARCH). Nothing is written unless "
         "the build and the checks pass.",
     )
     s.add_argument("profile", help="profile (.toml) or .config")
@@ -210,6 +211,10 @@ def cmd_build(args: argparse.Namespace) -> int:
         markup=False,
     )
     out.print(plain(f"manifest: {result.manifest_path}"), markup=False)
+    from busyconf.supply.sbom import CYCLONEDX_NAME, SPDX_NAME
+
+    sboms = ", ".join(str(result.manifest_path.parent / n) for n in (SPDX_NAME, CYCLONEDX_NAME))
+    out.print(plain(f"SBOMs: {sboms}"), markup=False)
     if again is not None:
         from busyconf.cli_rebuild import report
 
