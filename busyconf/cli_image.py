@@ -336,6 +336,7 @@ def _trim_scan(args: argparse.Namespace) -> int:
             "files": list(scan.files),
             "applets": list(plan.kept),
             "added": list(plan.added),
+            "behind": plan.behind,
             "dropped": len(plan.dropped),
             "not_applets": plan.not_applets,
             "builtins": list(plan.builtins),
@@ -365,6 +366,8 @@ def _trim_scan(args: argparse.Namespace) -> int:
     out.print(plain("  " + " ".join(plan.kept)), markup=False)
     if plan.added:
         out.print(f"  [yellow]not in the base, added:[/] {esc(' '.join(plan.added))}")
+    for why in plan.behind.values():
+        out.print(f"  kept, {why}", markup=False)
     return 0
 
 

@@ -294,6 +294,8 @@ class TrimPlan:
     notes: tuple[Note, ...]
     skipped: tuple[tuple[str, str], ...]
     profile_text: str = field(default="")
+    #: Applets kept because a kept applet runs them -> "run-parts: run by ifup".
+    behind: dict[str, str] = field(default_factory=dict)
 
 
 def applet_table(tree: KconfigTree) -> dict[str, list[tuple[str, ...]]]:
@@ -337,6 +339,29 @@ def _turn_off(tree: KconfigTree, sym: str) -> list[tuple[str, str]]:
     return [(sym, "n")]
 
 
+def behind_applets(
+    tree: KconfigTree,
+    base_assignments: Sequence[tuple[str, str]],
+    needed: Iterable[str],
+    table: dict[str, list[tuple[str, ...]]],
+) -> dict[str, str]:
+    """Applets ``needed`` run (busyconf.image.behind), gated by the features they get once on."""
+    from busyconf.image.behind import closure
+
+    start = sorted(needed)
+    added: dict[str, str] = {}
+    # An edge behind a feature follows the features the applets get when switched on over
+    # the base, so resolve with them on; an added applet's own features need another round.
+    for _round in range(4):
+        on = [(s, "y") for n in [*start, *added] if n in table and n != "busybox" for s in table[n][0]]
+        values = resolve(tree, [*base_assignments, *on]).values
+        more = closure(tree, start, values)
+        if more.keys() == added.keys():
+            break
+        added = more
+    return added
+
+
 def plan_trim(
     scan: Scan,
     tree: KconfigTree,
@@ -359,6 +384,8 @@ def plan_trim(
             not_applets[scan.paths().get(name, name)] = places
     needed.update(check_keep(tree, keep))
     needed.update(_shell_applets(base))
+    behind = behind_applets(tree, base_assignments, needed, table)
+    needed.update(behind)
     keep_syms: set[str] = {"BUSYBOX"}
     want: list[tuple[str, str]] = []
     for name in sorted(needed):
@@ -376,7 +403,7 @@ def plan_trim(
             off.extend(_turn_off(tree, sym))
     config = resolve(tree, [*base_assignments, *off, *want])
     have = set(config.applets)
-    missing = sorted(n for n in needed if n != "busybox" and n not in have)
+    missing = sorted(n for n in needed if n != "busybox" and n not in have and n not in behind)
     if missing:
         raise UserError(f"cannot enable applet(s) {', '.join(missing)} on top of the base")
     added = tuple(sorted(n for n in have if n not in base.applets))
@@ -390,6 +417,7 @@ def plan_trim(
         builtins=tuple(sorted(builtins)),
         notes=scan.notes,
         skipped=scan.skipped,
+        behind={n: why for n, why in sorted(behind.items()) if n in have},
     )
 
 
