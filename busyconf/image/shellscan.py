@@ -77,6 +77,12 @@ class Use:
     name: str
     where: str
     path: str = ""
+    #: The argument words after the name; a word built at run time is :data:`DYNAMIC`.
+    args: tuple[str, ...] = ()
+
+
+#: Stands for an argument word whose value comes from an expansion.
+DYNAMIC = "\0dynamic"
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,8 @@ class Findings:
     functions: set[str] = field(default_factory=set)
     aliases: set[str] = field(default_factory=set)
     notes: list[Note] = field(default_factory=list)
+    #: Shell syntax beyond POSIX sh found in the code (``[[``, ``${v//x/y}``...), as uses of it.
+    syntax: list[Use] = field(default_factory=list)
 
 
 class ParseError(Exception):
@@ -208,14 +216,63 @@ class Scanner:
                 self.f.functions.add(name)
         elif kind == "TestClause":
             self.use("[[", _line(node) + offset)
+            self.syntax("[[", node, offset)
         elif kind == "TimeClause":
             self.use("time", _line(node) + offset)
+        else:
+            self.syntax_of(node, offset)
         for key, value in node.items():
             if key not in ("Pos", "End") and isinstance(value, (dict, list)):
                 self.walk(value, offset)
 
-    def use(self, name: str, line: int, path: str = "") -> None:
-        self.f.uses.append(Use(name, self.where(line), path))
+    def use(self, name: str, line: int, path: str = "", args: Sequence[Node] = ()) -> None:
+        words = tuple(DYNAMIC if (t := literal(w)) is None else t for w in args)
+        self.f.uses.append(Use(name, self.where(line), path, words))
+
+    def syntax(self, key: str, node: Node, offset: int) -> None:
+        self.f.syntax.append(Use(key, self.where(_line(node) + offset)))
+
+    def syntax_of(self, node: Node, offset: int) -> None:
+        """Record the shell syntax ``node`` stands for (keys of ``shell_features.toml``)."""
+        kind = node.get("Type")
+        if kind == "ParamExp":
+            if node.get("Repl"):
+                self.syntax("${v/x/y}", node, offset)
+            if node.get("Slice"):
+                self.syntax("${v:n:m}", node, offset)
+            if node.get("Index"):
+                self.syntax("array", node, offset)
+            if node.get("Excl"):
+                self.syntax("${!v}", node, offset)
+            op = (node.get("Exp") or {}).get("Op", "")
+            if op in ("^", "^^", ",", ",,", "@"):
+                self.syntax("${v^^}", node, offset)
+        elif kind in ("ArithmExp", "ArithmCmd", "LetClause"):
+            self.syntax("$((...))" if kind == "ArithmExp" else "((...))", node, offset)
+        elif kind == "CStyleLoop":
+            self.syntax("for ((...))", node, offset)
+        elif kind == "SglQuoted" and node.get("Dollar"):
+            self.syntax("$'...'", node, offset)
+        elif kind == "ProcSubst":
+            self.syntax("<(...)", node, offset)
+        elif kind == "FuncDecl" and node.get("RsrvWord"):
+            self.syntax("function", node, offset)
+        elif kind == "DeclClause":
+            variant = (node.get("Variant") or {}).get("Value", "")
+            self.syntax(variant, node, offset)
+        elif kind == "CoprocClause":
+            self.syntax("coproc", node, offset)
+        for redir in node.get("Redirs") or ():
+            op = redir.get("Op", "")
+            if op in ("<<", "<<-"):
+                self.syntax("<<", redir, offset)
+            elif op == "<<<":
+                self.syntax("<<<", redir, offset)
+            elif op in ("&>", "&>>"):
+                self.syntax("&>", redir, offset)
+        for assign in node.get("Assigns") or ():
+            if assign.get("Array"):
+                self.syntax("array", assign, offset)
 
     def note(self, line: int, message: str) -> None:
         self.f.notes.append(Note(self.where(line), message))
@@ -247,7 +304,13 @@ class Scanner:
                 self.use(raw, line)
                 return
             rest = args[i + 1:]
-            self.use(name, line, raw if "/" in raw else "")
+            wrap = WRAPPERS.get(name)
+            upto = len(rest)
+            if wrap is not None:
+                # A wrapper's own words stop at the command it runs (that one gets the rest).
+                stop = self.skip_options(name, wrap, rest, offset, quiet=True)
+                upto = len(rest) if stop is None else min(stop, len(rest))
+            self.use(name, line, raw if "/" in raw else "", rest[:upto])
             if name in (".", "source"):
                 target = literal(rest[0]) if rest else None
                 self.note(line, f"sources {target or 'a computed file'}: scan that file too")
@@ -279,7 +342,6 @@ class Scanner:
             if name == "start-stop-daemon":
                 self.start_stop_daemon(rest, offset)
                 return
-            wrap = WRAPPERS.get(name)
             if wrap is None:
                 return
             j = self.skip_options(name, wrap, rest, offset)
@@ -295,8 +357,13 @@ class Scanner:
             args = rest
             i = j
 
-    def skip_options(self, name: str, wrap: Wrapper, rest: Sequence[Node], offset: int) -> int | None:
-        """Index of the wrapped command in ``rest``; None when nothing is run."""
+    def skip_options(
+        self, name: str, wrap: Wrapper, rest: Sequence[Node], offset: int, quiet: bool = False
+    ) -> int | None:
+        """Index of the wrapped command in ``rest``; None when nothing is run.
+
+        ``quiet``: only find the index (code passed to ``-c`` is not scanned).
+        """
         j = 0
         positional = wrap.positional
         while j < len(rest):
@@ -310,7 +377,7 @@ class Scanner:
                 if text in LOOKUPS.get(name, ()):
                     return None
                 if wrap.code_opt and text == wrap.code_opt:
-                    if j + 1 < len(rest):
+                    if j + 1 < len(rest) and not quiet:
                         self.nested(rest[j + 1], offset, f"{name} {text}")
                     return None
                 j += 2 if text in wrap.opts_with_arg else 1

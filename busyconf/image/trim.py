@@ -79,6 +79,8 @@ class Scan:
     aliases: frozenset[str]
     notes: tuple[Note, ...]
     skipped: tuple[tuple[str, str], ...]
+    #: Shell syntax beyond POSIX sh (``[[``, ``${v//x/y}``...) and where.
+    syntax: tuple[Use, ...] = ()
 
     def commands(self) -> dict[str, list[str]]:
         """Command name -> the places that run it (functions and aliases left out)."""
@@ -175,7 +177,7 @@ def scan_paths(paths: Sequence[Path]) -> Scan:
         raise UserError(errors[0] + more)
     return Scan(
         tuple(files), tuple(findings.uses), frozenset(findings.functions), frozenset(findings.aliases),
-        tuple(findings.notes), tuple(skipped),
+        tuple(findings.notes), tuple(skipped), tuple(findings.syntax),
     )
 
 
