@@ -58,6 +58,9 @@ def register(sub: Any) -> None:
                    "BusyBox's defconfig)")
     s.add_argument("--keep", action="extend", nargs="+", default=[], metavar="APPLET",
                    help="applets to keep whatever the scan finds (also comma-separated)")
+    s.add_argument("--interactive", action="store_true",
+                   help="with --scan: keep line editing, job control and tab completion as the base has them "
+                   "(for `docker run -it`); without it they go")
     s.add_argument("--budget", help="size budget such as 600K or 1.2M (K = 1024 bytes)")
     s.add_argument("--arch", help="target CPU of the new profile (default: the base's)")
     s.add_argument("-o", "--output", help="profile to write (required with --scan)")
@@ -321,10 +324,11 @@ def _trim_scan(args: argparse.Namespace) -> int:
     get_arch(arch)
     keep = check_keep(tree, _keep_list(args))
     scan = scan_paths([Path(p) for p in args.scan])
-    plan = plan_trim(scan, tree, assignments, keep)
+    plan = plan_trim(scan, tree, assignments, keep, interactive=args.interactive)
     problems = broken.check(plan.config.values, release=tree.release, toolchain=toolchain, arch=arch)
     if problems:
-        plan = plan_trim(scan, tree, [*assignments, *((p.symbol, p.safe) for p in problems)], keep)
+        plan = plan_trim(scan, tree, [*assignments, *((p.symbol, p.safe) for p in problems)], keep,
+                         interactive=args.interactive)
     description = f"trimmed from {base_name} to what {len(scan.files)} scanned file(s) run"
     text = trimmed_profile_text(plan, tree, arch, toolchain, description, output)
     with profile_lock(output):
@@ -343,6 +347,9 @@ def _trim_scan(args: argparse.Namespace) -> int:
             "notes": [{"where": n.where, "message": n.message} for n in plan.notes],
             "skipped": [{"path": p, "reason": r} for p, r in plan.skipped],
             "switched_off_broken": [p.symbol for p in problems],
+            "options": [{"symbol": s, "reason": r} for s, r in plan.options],
+            "options_off": list(plan.options_off),
+            "unplaced": [{"where": w, "applet": a, "option": o} for w, a, o in plan.unplaced],
         }, indent=2) + "\n")
         return 0
     for name, places in plan.not_applets.items():
@@ -368,6 +375,14 @@ def _trim_scan(args: argparse.Namespace) -> int:
         out.print(f"  [yellow]not in the base, added:[/] {esc(' '.join(plan.added))}")
     for why in plan.behind.values():
         out.print(f"  kept, {why}", markup=False)
+    for where, applet, option in plan.unplaced:
+        err.print(f"{where}: {applet} {option}: no feature symbol found for it; "
+                  f"{applet}'s options stay as in the base", markup=False)
+    for sym, reason in plan.options:
+        out.print(f"  option {sym}: {reason}", markup=False)
+    if plan.options_off:
+        out.print(plain(f"  options switched off (no script passes them): {' '.join(plan.options_off)}"),
+                  markup=False)
     return 0
 
 

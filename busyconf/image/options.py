@@ -28,9 +28,10 @@ import functools
 import re
 import shutil
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from busyconf.image.shellscan import DYNAMIC, Use
 from busyconf.model.kconfig import KconfigTree
@@ -394,7 +395,7 @@ def options_needed(
     tree: KconfigTree,
     uses: Iterable[Use],
     syntax: Iterable[Use] = (),
-    applets: Mapping[str, object] | None = None,
+    applets: Collection[str] | None = None,
 ) -> OptionNeeds:
     """Symbols the options and shell syntax of ``uses`` need (see :class:`OptionNeeds`).
 
@@ -444,3 +445,43 @@ def options_needed(
         want(e.symbols, f"sh {found.name} at {found.where}")
     own = {a: frozenset(o.own) for a, o in omap.items() if o.own}
     return OptionNeeds(frozenset(symbols), dict(sorted(reasons.items())), unplaced, own)
+
+
+def is_interactive(symbol: str) -> bool:
+    """Whether ``symbol`` serves only an interactive shell (editing, history, jobs, completion)."""
+    return symbol in INTERACTIVE_SYMBOLS or symbol.startswith(INTERACTIVE_PREFIXES)
+
+
+def option_switches(
+    tree: KconfigTree,
+    scan: Any,
+    kept: Iterable[str],
+    base: Mapping[str, str],
+    interactive: bool,
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]], OptionNeeds]:
+    """(assignments on, assignments off, needs) for the kept applets of a trim.
+
+    On: every symbol the options need. Off: the kept applets' own option
+    symbols the base had on and nothing needs, except for an applet with an
+    unplaced option (all its options stay as in the base); and, unless
+    ``interactive``, the interactive-shell symbols.
+    """
+    kept = set(kept)
+    needs = options_needed(tree, scan.uses, scan.syntax, applets=kept)
+    stays = {applet for _w, applet, _o in needs.unplaced}
+    off: set[str] = set()
+    for applet in kept - stays:
+        off.update(s for s in needs.option_symbols.get(applet, ()) if base.get(s) == "y")
+    shell = [a for a in ("sh", "ash") if a in kept]
+    if shell and not stays & {"sh", "ash"} and base.get("ASH") == "y":
+        # ash's syntax symbols from the reviewed table go too when no script needs them.
+        off.update(s for e in shell_table().values() for s in e.symbols if base.get(s) == "y")
+    else:
+        off.difference_update(needs.option_symbols.get("ash", ()))
+    if not interactive:
+        off.update(s for s, v in base.items() if v == "y" and is_interactive(s))
+    off -= needs.symbols
+    # Symbols another kept applet's unplaced options may rest on stay too.
+    for applet in stays:
+        off -= needs.option_symbols.get(applet, frozenset())
+    return [(s, "y") for s in sorted(needs.symbols)], [(s, "n") for s in sorted(off)], needs

@@ -296,6 +296,12 @@ class TrimPlan:
     notes: tuple[Note, ...]
     skipped: tuple[tuple[str, str], ...]
     profile_text: str = field(default="")
+    #: Option symbols switched on (or kept) for what the scripts pass: (symbol, reason).
+    options: tuple[tuple[str, str], ...] = ()
+    #: Option symbols of kept applets switched off (the base had them on, no script needs them).
+    options_off: tuple[str, ...] = ()
+    #: (file:line, applet, option) the map cannot place; that applet's options stay as in the base.
+    unplaced: tuple[tuple[str, str, str], ...] = ()
     #: Applets kept because a kept applet runs them -> "run-parts: run by ifup".
     behind: dict[str, str] = field(default_factory=dict)
 
@@ -369,8 +375,16 @@ def plan_trim(
     tree: KconfigTree,
     base_assignments: Sequence[tuple[str, str]],
     keep: Sequence[str] = (),
+    interactive: bool = False,
 ) -> TrimPlan:
-    """The base configuration with only the used (and kept) applets, plus the shell."""
+    """The base configuration with only the used (and kept) applets, plus the shell.
+
+    Each kept applet gets exactly the option symbols the scripts' options need
+    (:func:`busyconf.image.options.option_switches`); line editing, job control
+    and completion stay only when ``interactive``.
+    """
+    from busyconf.image.options import option_switches
+
     base = resolve(tree, base_assignments)
     table = applet_table(tree)
     commands = scan.commands()
@@ -403,7 +417,8 @@ def plan_trim(
     for sym in sorted({a.requires[0] for a in tree.applets} - keep_syms):
         if base.values.get(sym) == "y":
             off.extend(_turn_off(tree, sym))
-    config = resolve(tree, [*base_assignments, *off, *want])
+    opt_on, opt_off, needs = option_switches(tree, scan, needed, base.values, interactive)
+    config = resolve(tree, [*base_assignments, *off, *opt_off, *want, *opt_on])
     have = set(config.applets)
     missing = sorted(n for n in needed if n != "busybox" and n not in have and n not in behind)
     if missing:
@@ -420,6 +435,10 @@ def plan_trim(
         notes=scan.notes,
         skipped=scan.skipped,
         behind={n: why for n, why in sorted(behind.items()) if n in have},
+        options=tuple((s, needs.reasons.get(s, "")) for s in sorted(needs.symbols)
+                      if config.values.get(s) == "y"),
+        options_off=tuple(s for s, _ in opt_off if config.values.get(s) != "y"),
+        unplaced=tuple(needs.unplaced),
     )
 
 
