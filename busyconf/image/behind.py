@@ -33,10 +33,13 @@ DATA = Path(__file__).with_name("behind.toml")
 
 #: A file that does none of these runs no other program.
 _RUNS = re.compile(
-    r"\b(spawn_and_wait|spawn|BB_EXECVP\w*|BB_EXECLP|execvp|execlp|execl|execle|execv|system|popen)\s*\("
+    r"\b(spawn_and_wait|spawn|launch_helper|run_shell|exec_shell|exec_login_shell|exec_prog_or_SHELL|BB_EXECVP\w*|BB_EXECLP|execvp|execlp|execl|execle|execv|system|popen)\s*\("
 )
 #: Calls that run the shell.
-_SHELL = re.compile(r"\bget_shell_name\s*\(|\bDEFAULT_SHELL\b|\bsystem\s*\(|\"sh\"\s*,\s*\"-c\"")
+_SHELL = re.compile(
+    r"\bget_shell_name\s*\(|\bDEFAULT_SHELL\b|\b(bb|LIBBB)_DEFAULT_LOGIN_SHELL\b|\bsystem\s*\("
+    r"|\b(run_shell|exec_shell|exec_login_shell|exec_prog_or_SHELL)\s*\(|\"sh\"\s*,\s*\"-c\""
+)
 _LITERAL = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
 _APPLET_LINE = re.compile(r"^//applet:.*?APPLET\w*\(\s*([^,\s]+)")
 _KBUILD_LINE = re.compile(r"^//kbuild:\s*lib-\$\(CONFIG_(\w+)\)\s*\+=\s*(.*)$")
@@ -45,8 +48,13 @@ _LINE_IF = re.compile(r"\bIF_(NOT_)?([A-Z0-9_]+)\(")
 _TERNARY = re.compile(r"\bENABLE_([A-Z0-9_]+)\s*\?\s*\"([^\"]*)\"\s*:\s*\"([^\"]*)\"")
 _PROGRAM_LINE = re.compile(
     r"\b(spawn_and_wait|BB_EXECVP\w*|BB_EXECLP|execvp|execlp|execl|execle|execv)\s*\("
-    r"|=\s*(ENABLE_\w+\s*\?\s*)?\"[^\"]+\"\s*(:\s*\"[^\"]+\"\s*)?;"
-    r"|\{\s*\"[^\"]+\"\s*,\s*\w"
+    r"|=\s*(\(char\s*\*\)\s*)?(ENABLE_\w+\s*\?\s*)?\"[^\"]+\"\s*(:\s*\"[^\"]+\"\s*)?;"
+    r"|\{\s*\"[^\"]+\"\s*,.*\bNULL\b"
+)
+#: Lines that print or compare a string: its words name no program run.
+_MESSAGE = re.compile(
+    r"\b(\w*msg\w*|\w*warn\w*|dbg\w*|message|\w*fatal\w*|f?printf|puts|\w*cannot|ok|failx?"
+    r"|str\w*cmp|is_prefixed_with|index_in_\w+|search_name_hashtable)\s*\(|\bapplet_name\s*="
 )
 _RUNTIME_IF = re.compile(r"\bif\s*\(\s*(!?)\s*ENABLE_([A-Z0-9_]+)\s*[)&]")
 
@@ -81,7 +89,7 @@ class Reviewed:
     """One entry of behind.toml."""
 
     kind: str  # "run" (an edge the pass cannot see) or "not" (one it over-reports)
-    applet: str
+    applets: tuple[str, ...]
     target: str
     at: str
     text: str
@@ -182,6 +190,9 @@ def scan_source(rel: str, text: str, applet: str, applets: frozenset[str]) -> li
             ternary[m.group(3)] = ((m.group(1), False),)
         if _SHELL.search(line) and applet != "sh":
             out.append(Edge(applet, "sh", where, cond + line_cond))
+        # Messages name no program; USE_FOR_NOMMU: only a NOMMU build (none here) execs it.
+        if _MESSAGE.search(line) or "USE_FOR_NOMMU(" in line:
+            continue
         for lit in _LITERAL.findall(line):
             body = lit.removeprefix("[[")
             if not body or body != body.lstrip():
@@ -239,8 +250,18 @@ def load_reviewed(path: Path = DATA) -> list[Reviewed]:
     for kind in ("run", "not"):
         for e in data.get(kind, []):
             when = tuple((s.lstrip("!"), not s.startswith("!")) for s in e.get("when", []))
-            out.append(Reviewed(kind, e["applet"], e["runs"], e["at"], e["text"], e["reason"], when))
+            names = e["applet"] if isinstance(e["applet"], list) else [e["applet"]]
+            out.append(Reviewed(kind, tuple(names), e["runs"], e["at"], e["text"], e["reason"], when))
     return out
+
+
+def _hits(src: Path, at: str, text: str) -> list[str]:
+    rel = at.rpartition(":")[0]
+    try:
+        lines = (src / rel).read_text(errors="replace").splitlines()
+    except OSError:
+        return []
+    return [f"{rel}:{i}" for i, raw in enumerate(lines, 1) if text in raw]
 
 
 def locate(src: Path, at: str, text: str) -> str | None:
@@ -277,18 +298,17 @@ def edges(tree: KconfigTree) -> dict[str, tuple[Edge, ...]]:
             text = (src / rel).read_text(errors="replace")
             found.setdefault(applet, []).extend(scan_source(rel, text, applet, applets))
     for r in load_reviewed():
-        if r.applet not in applets or r.target not in applets:
-            continue
         where = locate(src, r.at, r.text)
-        if r.kind == "not":
-            if where is not None:
-                found[r.applet] = [
-                    e for e in found.get(r.applet, []) if not (e.target == r.target and e.where == where)
-                ]
-        else:
-            found.setdefault(r.applet, []).append(
-                Edge(r.applet, r.target, where or r.at, r.when, r.reason)
-            )
+        for applet in r.applets:
+            if applet not in applets or r.target not in applets:
+                continue
+            if r.kind == "not":
+                # Every line of that file holding the text: one entry covers a repeated literal.
+                gone = set(_hits(src, r.at, r.text))
+                keep = [e for e in found.get(applet, []) if e.target != r.target or e.where not in gone]
+                found[applet] = keep
+            else:
+                found.setdefault(applet, []).append(Edge(applet, r.target, where or r.at, r.when, r.reason))
     result = {a: tuple(es) for a, es in found.items() if es}
     with _LOCK:
         _CACHE[src] = result
