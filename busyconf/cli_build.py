@@ -27,10 +27,20 @@ def register(sub: Any) -> None:
         "(default out/PROFILE-ARCH). Nothing is written unless "
         "the build and the checks pass.",
     )
-    s.add_argument("profile", help="profile (.toml) or .config")
+    s.add_argument("profile", nargs="?", help="profile (.toml) or .config (none with --applet)")
+    s.add_argument(
+        "--applet",
+        action="append",
+        metavar="NAME",
+        help="instead of a profile: a binary of only this applet (repeatable), for COPY --from. Built "
+        "from allnoconfig: every feature off except what the applet needs to be enabled or to work on "
+        "musl (nslookup: FEATURE_NSLOOKUP_BIG), plus the applets it runs; no busybox applet, so one "
+        "applet runs whatever the file is called and several by their link name or `busybox NAME`. "
+        "Release: --release (default 1.38.0), CPU: --arch (default x86_64)",
+    )
     s.add_argument("--arch", help="target CPU (default: the profile's arch)")
     s.add_argument("--toolchain", help="zig (default), musl-gcc, or a cross prefix like aarch64-linux-musl-")
-    s.add_argument("-o", "--output", help="artifact folder (default out/PROFILE-ARCH)")
+    s.add_argument("-o", "--output", help="artifact folder (default out/PROFILE-ARCH, out/APPLET-ARCH)")
     s.add_argument(
         "--drop-broken",
         action="store_true",
@@ -42,7 +52,7 @@ def register(sub: Any) -> None:
         "--strict", action="store_true", help="a fragment or [config] value that does not apply is an error"
     )
     s.add_argument("-j", "--jobs", type=positive_int, help="parallel compile jobs (default: CPU count)")
-    s.add_argument("--release", help="release of a .config without a version header")
+    s.add_argument("--release", help="release of a .config without a version header, or of --applet")
     s.add_argument(
         "--check-reproducible",
         action="store_true",
@@ -128,6 +138,38 @@ def _prepare(args: argparse.Namespace, arch: str | None) -> tuple[Any, str, str,
     return config, text, arch, toolchain, dropped
 
 
+def _prepare_single(args: argparse.Namespace) -> tuple[Any, str, str, str, tuple[str, ...], str]:
+    """``--applet``: allnoconfig plus the applets (see busyconf.image.single), exported."""
+    from busyconf.build import broken
+    from busyconf.cli import err
+    from busyconf.image.single import plan_single
+    from busyconf.model.config import resolve
+    from busyconf.model.dotconfig import write_dotconfig
+    from busyconf.model.kconfig import load_tree
+    from busyconf.source import DEFAULT_RELEASE
+    from busyconf.source.releases import check_version
+
+    arch = args.arch if args.arch is not None else "x86_64"
+    toolchain = args.toolchain if args.toolchain is not None else "zig"
+    check_target_args(arch, toolchain)
+    release = args.release if args.release is not None else DEFAULT_RELEASE
+    check_version(release)
+    tree = load_tree(release)
+    plan = plan_single(tree, args.applet)
+    for name, why in plan.added.items():
+        err.print(plain(f"busyconf: added applet {name} ({why})"), markup=False)
+    assignments = list(plan.assignments)
+    # No profile to fix: the values allnoconfig gets wrong here are set right, and said so.
+    problems = broken.check(plan.config.values, release=release, toolchain=toolchain, arch=arch)
+    dropped = tuple(f"{p.symbol}={p.safe}" for p in problems)
+    assignments += [(p.symbol, p.safe) for p in problems]
+    config = resolve(tree, assignments)
+    with tree.lock:
+        tree.apply(assignments)
+        text = write_dotconfig(tree)
+    return config, text, arch, toolchain, dropped, plan.name()
+
+
 class _Bar:
     """Renders build events as a Rich progress bar on stderr."""
 
@@ -162,13 +204,19 @@ def cmd_build(args: argparse.Namespace) -> int:
     from busyconf.cli import err, out
     from busyconf.source import SourceCache
 
+    if (args.profile is None) == (args.applet is None):
+        raise UserError("build: give a PROFILE or --applet NAME, not both and not neither")
     if args.output is not None:
         check_out_dir(args.output)  # before any work: -o DIR belongs to busyconf
-    config, text, arch, toolchain, dropped = _prepare(args, args.arch)
+    if args.applet is not None:
+        config, text, arch, toolchain, dropped, stem = _prepare_single(args)
+    else:
+        config, text, arch, toolchain, dropped = _prepare(args, args.arch)
+        stem = Path(args.profile).stem
     for name in dropped:
         err.print(plain(f"busyconf: set CONFIG_{name} (known not to build otherwise)"), markup=False)
     # Checked now, not after a compile of several minutes.
-    default = Path("out") / f"{Path(args.profile).stem}-{arch}"
+    default = Path("out") / f"{stem}-{arch}"
     out_dir = check_output_dir(default if args.output is None else args.output)
     bar = _Bar(err, f"build {arch}")
     cancel = threading.Event()
@@ -205,6 +253,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         "--list matches the profile"
         if result.verification.listed
         else "its applet-name table matches the profile (no busybox applet, so no --list)"
+        if len(m.applets) > 1
+        else "a single applet (no busybox applet, so no --list and no name table to compare)"
     )
     out.print(
         plain(f"verified ({m.verified_with}): {how}; smoke checks {', '.join(m.smoke_checks) or 'none'}"),
