@@ -128,7 +128,8 @@ def test_unparsable_script_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_corpus_commands() -> None:
-    scan = scan_paths([CORPUS])
+    # The app and rootfs corpus; corpus/scripts is test_trim_proof's.
+    scan = scan_paths([CORPUS / "app", CORPUS / "rootfs"])
     cmds = scan.commands()
     assert len(scan.files) == 7
     expected = {
