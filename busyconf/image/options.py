@@ -236,6 +236,19 @@ def _from_longopts(opts: AppletOptions, source: str) -> None:
             opts.add("--" + m.group(1), conds, m.group(2) == "Required_argument", code=True)
 
 
+def _from_ash_options(opts: AppletOptions, ash: Path) -> None:
+    """ash's own option letters: its ``optletters_optnames`` table, plus -c, -l (login) and -o NAME."""
+    try:
+        text = ash.read_text(errors="replace")
+    except OSError:
+        return
+    m = re.search(r"optletters_optnames\[\][^{]*\{(.*?)\n\};", text, re.S)
+    letters = re.findall(r'^\s*"(\w)"\s+"', m.group(1), re.M) if m else []
+    for letter in [*letters, "c", "l"]:
+        opts.add("-" + letter, (), code=True)
+    opts.add("-o", (), arg=True, code=True)
+
+
 def _applet_sources(src: Path) -> dict[str, Path]:
     """Applet symbol -> the .c file whose ``//applet:`` line names it."""
     out: dict[str, Path] = {}
@@ -273,6 +286,8 @@ def option_map(tree: KconfigTree) -> dict[str, AppletOptions]:
             text = path.read_text(errors="replace")
             _from_getopt(opts, text, applet.main or "")
             _from_longopts(opts, text)
+        if applet.main == "ash_main":
+            _from_ash_options(opts, tree.src_dir / "shell" / "ash.c")
         home = files.get(applet.requires[0])
         gated = {s for d in (opts.options, opts.code) for alts in d.values() for a in alts for s in a}
         # Only symbols configured next to the applet are its own; LONG_OPTS, SELINUX... are everyone's.
@@ -351,6 +366,9 @@ def invocation_options(applet: str, args: tuple[str, ...], opts: AppletOptions) 
     """The options one invocation passes, as the map names them."""
     if applet == "find":
         return list(_find_options(args, opts))
+    if applet in ("test", "[", "[["):
+        # Their dash words are the expression's operators, none behind a feature symbol.
+        return []
     if applet == "tar":
         args = _tar_first(args)
     return list(_generic_options(args, opts))
@@ -391,6 +409,13 @@ def shell_table() -> dict[str, ShellFeature]:
     }
 
 
+def _has_word(args: tuple[str, ...], word: str) -> bool:
+    """``word`` among ``args``; an option letter also inside a bundle (``-eo`` has ``-o``)."""
+    if re.fullmatch(r"-\w", word):
+        return any(a.startswith("-") and not a.startswith("--") and word[1] in a[1:] for a in args)
+    return word in args
+
+
 def options_needed(
     tree: KconfigTree,
     uses: Iterable[Use],
@@ -418,10 +443,9 @@ def options_needed(
         name = use.name
         if name in table:
             want(table[name].symbols, f"sh {name} at {use.where}")
-        words = " ".join(use.args)
         for key in builtin_keys:
             cmd, _, rest = key.partition(" ")
-            if cmd == name and (rest in words.split() or f" {rest} " in f" {words} "):
+            if cmd == name and all(_has_word(use.args, w) for w in rest.split()):
                 want(table[key].symbols, f"sh {key} at {use.where}")
         if applets is not None and name not in applets:
             continue

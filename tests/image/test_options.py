@@ -73,6 +73,8 @@ def test_scanner_records_argument_words_through_pipelines_exec_xargs_and_sh_c() 
     ('[[ -n "$x" ]]', "ASH_BASH_COMPAT"),
     ("echo $((1 + 2))", "FEATURE_SH_MATH"),
     ("getopts ab o", "ASH_GETOPTS"),
+    ("set -eo pipefail", "ASH_BASH_COMPAT"),
+    ("echo -n x", "FEATURE_FANCY_ECHO"),
 ])
 def test_option_maps_to_the_symbol_the_sources_name(tree: KconfigTree, code: str, symbol: str) -> None:
     assert symbol in need(tree, code)
@@ -84,6 +86,7 @@ def test_option_maps_to_the_symbol_the_sources_name(tree: KconfigTree, code: str
     "date -d @0",
     "cut -d= -f2 f",
     "sort -r f",
+    "sh -e -c 'true'; test -f x; [ -z \"$a\" ]",
     "awk -F= '{print}' f",
     "f() { local v; read -r v <<EOF\nx\nEOF\ntrap 'rm -f t' EXIT; }",
 ])
