@@ -906,7 +906,9 @@ CASES: list[Case] = [
     Case("build-applet-arch-unknown", ("build", "--applet", "vi", "--arch", "vax"), proc=True),
     Case("build-applet-release-unknown", ("build", "--applet", "vi", "--release", "9.9.9"), proc=True),
     Case("build-applet-release-word", ("build", "--applet", "vi", "--release", "latest"), proc=True),
-    Case("build-applet-o-file", ("build", "--applet", "vi", "-o", "p.toml"), files(**{"p.toml": ""}), proc=True),
+    Case(
+        "build-applet-o-file", ("build", "--applet", "vi", "-o", "p.toml"), files(**{"p.toml": ""}), proc=True
+    ),
     Case(
         "build-string-dollar-paren",
         ("build", "m.toml"),
