@@ -99,7 +99,7 @@ def check_target_args(arch: str | None, toolchain: str | None) -> None:
         check_toolchain_name(toolchain)
 
 
-def _prepare(args: argparse.Namespace, arch: str | None) -> tuple[Any, str, str, str, tuple[str, ...]]:
+def prepare_build(args: argparse.Namespace, arch: str | None) -> tuple[Any, str, str, str, tuple[str, ...]]:
     """Resolve the profile, apply --drop-broken through the model, export it."""
     from busyconf.build import broken, get_arch
     from busyconf.build.toolchain import check_toolchain_name
@@ -170,7 +170,7 @@ def _prepare_single(args: argparse.Namespace) -> tuple[Any, str, str, str, tuple
     return config, text, arch, toolchain, dropped, plan.name()
 
 
-class _Bar:
+class BuildBar:
     """Renders build events as a Rich progress bar on stderr."""
 
     def __init__(self, console: Any, title: str) -> None:
@@ -211,14 +211,14 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.applet is not None:
         config, text, arch, toolchain, dropped, stem = _prepare_single(args)
     else:
-        config, text, arch, toolchain, dropped = _prepare(args, args.arch)
+        config, text, arch, toolchain, dropped = prepare_build(args, args.arch)
         stem = Path(args.profile).stem
     for name in dropped:
         err.print(plain(f"busyconf: set CONFIG_{name} (known not to build otherwise)"), markup=False)
     # Checked now, not after a compile of several minutes.
     default = Path("out") / f"{stem}-{arch}"
     out_dir = check_output_dir(default if args.output is None else args.output)
-    bar = _Bar(err, f"build {arch}")
+    bar = BuildBar(err, f"build {arch}")
     cancel = threading.Event()
     with bar.progress:
         try:
@@ -273,7 +273,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_reproducible(args: argparse.Namespace, manifest: Path, bar: _Bar, cancel: threading.Event) -> Any:
+def _check_reproducible(
+    args: argparse.Namespace, manifest: Path, bar: BuildBar, cancel: threading.Event
+) -> Any:
     """``--check-reproducible``: the :class:`~busyconf.supply.reproduce.RebuildResult`, else None."""
     if not args.check_reproducible:
         return None
@@ -288,8 +290,8 @@ def cmd_test(args: argparse.Namespace) -> int:
     from busyconf.cli import err, out
     from busyconf.source import SourceCache
 
-    config, text, _arch, toolchain, _dropped = _prepare(args, host_arch())
-    bar = _Bar(err, "make check")
+    config, text, _arch, toolchain, _dropped = prepare_build(args, host_arch())
+    bar = BuildBar(err, "make check")
     with bar.progress:
         res = run_testsuite(
             text, config.release, toolchain, source_tree=SourceCache().tree(config.release), progress=bar

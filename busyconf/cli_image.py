@@ -136,7 +136,7 @@ def _sbom_files(out_dir: Path) -> dict[str, bytes]:
 def cmd_image(args: argparse.Namespace) -> int:
     from busyconf.build import build
     from busyconf.cli import err, out
-    from busyconf.cli_build import _Bar, _prepare
+    from busyconf.cli_build import BuildBar, prepare_build
     from busyconf.image import (
         ImageInput,
         docker_archive_bytes,
@@ -146,7 +146,7 @@ def cmd_image(args: argparse.Namespace) -> int:
         write_bytes_atomic,
         write_layout,
     )
-    from busyconf.image.oci import _is_replaceable, build_meta, check_tag
+    from busyconf.image.oci import build_meta, check_tag, is_replaceable
     from busyconf.source import SourceCache
 
     arches = _arches(args)
@@ -159,7 +159,7 @@ def cmd_image(args: argparse.Namespace) -> int:
     if args.rootfs_tar is not None:
         check_output_file(args.rootfs_tar)
     stem = Path(args.profile).stem
-    if args.format == "oci" and not _is_replaceable(output):
+    if args.format == "oci" and not is_replaceable(output):
         raise UserError(f"{output}: exists and is not an OCI image layout; choose a new directory")
     archives = _archive_paths(output, arches, stem) if args.format == "docker-archive" else {}
     rootfs_tars = _rootfs_paths(args.rootfs_tar, arches)
@@ -168,12 +168,12 @@ def cmd_image(args: argparse.Namespace) -> int:
     inputs: list[ImageInput] = []
     built: dict[str, Any] = {}
     for arch in arches:
-        config, text, arch, toolchain, dropped = _prepare(args, arch)
+        config, text, arch, toolchain, dropped = prepare_build(args, arch)
         for name in dropped:
             err.print(
                 plain(f"busyconf: set CONFIG_{name} for {arch} (known not to build otherwise)"), markup=False
             )
-        bar = _Bar(err, f"build {arch}")
+        bar = BuildBar(err, f"build {arch}")
         cancel = threading.Event()
         with tempfile.TemporaryDirectory(prefix="busyconf-image-") as tmp, bar.progress:
             try:

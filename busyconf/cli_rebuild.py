@@ -37,14 +37,14 @@ def register(sub: Any) -> None:
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
     from busyconf.cli import err
-    from busyconf.cli_build import _Bar
+    from busyconf.cli_build import BuildBar
     from busyconf.supply.reproduce import load_manifest, rebuild
 
     manifest = Path(args.manifest)
     out_dir = check_output_dir(args.output) if args.output is not None else None
     cache_dir = _cache_dir(args.cache) if args.cache is not None else None
     load_manifest(manifest)  # bad input is refused before the progress bar starts
-    bar = _Bar(err, "rebuild")
+    bar = BuildBar(err, "rebuild")
     cancel = threading.Event()
     with bar.progress:
         try:

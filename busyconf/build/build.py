@@ -191,7 +191,7 @@ def _emit(progress: ProgressCallback | None, event: BuildEvent) -> None:
 
 
 @contextlib.contextmanager
-def _locked(
+def build_lock(
     build_dir: Path,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
@@ -223,7 +223,7 @@ def _locked(
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _prepared_source(source_tree: Path, arch: Arch, release: str, build_dir: Path) -> Path:
+def prepared_source(source_tree: Path, arch: Arch, release: str, build_dir: Path) -> Path:
     """``source_tree`` itself, or a private hard-linked copy with the CPU's patches.
 
     Patched files are written as new files, so the pristine cache never changes.
@@ -265,7 +265,7 @@ def source_sha256(source_tree: Path) -> str:
     return sha if isinstance(sha, str) else ""
 
 
-def _source_date_epoch(srctree: Path, given: int | None = None) -> int:
+def date_epoch(srctree: Path, given: int | None = None) -> int:
     """``given``, else ``$SOURCE_DATE_EPOCH``, else the release's own Makefile date (stable per release)."""
     if given is not None:
         return given
@@ -326,7 +326,7 @@ def _compile(
             raise UserError(f"{path}: path has characters make cannot handle; set BUSYCONF_CACHE")
     start = time.monotonic()
     _emit(progress, PhaseEvent("prepare", f"build directory {build_dir}"))
-    srctree = _prepared_source(source_tree, arch, release, build_dir)
+    srctree = prepared_source(source_tree, arch, release, build_dir)
     obj = build_dir / "obj"
     obj.mkdir(parents=True, exist_ok=True)
     tools = toolchain.write_wrappers(arch, release, build_dir / "tools")
@@ -339,7 +339,7 @@ def _compile(
         last_input.unlink(missing_ok=True)
         config_path.write_text(text)
 
-    epoch = _source_date_epoch(srctree, source_date_epoch)
+    epoch = date_epoch(srctree, source_date_epoch)
     env = dict(os.environ)
     env.update(SOURCE_DATE_EPOCH=str(epoch), **MAKE_ENV)
     env.pop("MAKEFLAGS", None)
@@ -497,7 +497,7 @@ def build(
     gate.check_config_text(config_text)
     build_dir = build_dir_for(release, arch, toolchain, build_root)
     _check_target(arch, toolchain)
-    with _locked(build_dir, progress, cancel):
+    with build_lock(build_dir, progress, cancel):
         compiled = _compile(
             config_text,
             release,
@@ -633,7 +633,7 @@ def run_testsuite(
     build_dir = build_dir_for(release, arch, toolchain)
     _check_target(arch, toolchain)
     start = time.monotonic()
-    with _locked(build_dir, progress, cancel):
+    with build_lock(build_dir, progress, cancel):
         compiled = _compile(
             config_text, release, arch, toolchain, source_tree, progress, cancel, drop_broken, jobs
         )

@@ -316,7 +316,7 @@ def _layout_files(image: OciImage) -> dict[str, bytes]:
     return files
 
 
-def _is_replaceable(dest: Path) -> bool:
+def is_replaceable(dest: Path) -> bool:
     if not dest.exists():
         return True
     return dest.is_dir() and ((dest / "oci-layout").is_file() or not any(dest.iterdir()))
@@ -324,7 +324,7 @@ def _is_replaceable(dest: Path) -> bool:
 
 def write_layout(image: OciImage, dest: Path) -> None:
     """Write an OCI image layout directory; an earlier layout there is replaced whole, in one step."""
-    if not _is_replaceable(dest):
+    if not is_replaceable(dest):
         raise UserError(f"{dest}: exists and is not an OCI image layout; choose a new directory")
     publish_dir(dest, _layout_files(image), marker=False)
 

@@ -35,7 +35,7 @@ from typing import Any
 
 from busyconf.image.shellscan import DYNAMIC, Use
 from busyconf.model.kconfig import KconfigTree
-from busyconf.size.usage import _chunks, extract_texts
+from busyconf.size.usage import extract_texts, usage_chunks
 
 #: Symbols an interactive shell needs (line editing, history, job control, completion).
 INTERACTIVE_PREFIXES = ("FEATURE_EDITING", "FEATURE_TAB_COMPLETION", "FEATURE_USERNAME_COMPLETION",
@@ -117,7 +117,7 @@ def _usage_lines(text: bytes) -> Iterable[tuple[str, frozenset[str]]]:
     """(line, positive conditions where the line starts) of one marked usage text."""
     line: list[str] = []
     start: frozenset[str] | None = None
-    for when, chunk in _chunks(text):
+    for when, chunk in usage_chunks(text):
         conds = frozenset(s for s, on in when if on)
         for i, piece in enumerate(chunk.decode(errors="replace").split("\n")):
             if i > 0:
@@ -132,7 +132,7 @@ def _usage_lines(text: bytes) -> Iterable[tuple[str, frozenset[str]]]:
 def _from_usage(opts: AppletOptions, text: bytes, trivial: bool) -> None:
     if trivial:
         ctx = ""
-        for when, chunk in _chunks(text):
+        for when, chunk in usage_chunks(text):
             conds = frozenset(s for s, on in when if on)
             piece = chunk.decode(errors="replace")
             if conds and re.fullmatch(r"[A-Za-z0-9]+", piece) and re.search(r"\[-[A-Za-z0-9]*$", ctx):

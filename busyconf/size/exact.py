@@ -48,7 +48,7 @@ from typing import Any
 
 from busyconf.build import dotconfig as bdot
 from busyconf.build import runner
-from busyconf.build.build import _locked
+from busyconf.build.build import build_lock
 from busyconf.build.toolchain import find_zig
 from busyconf.errors import BuildError, Interrupted, ToolchainError
 from busyconf.size.linkmap import lld_args
@@ -175,7 +175,7 @@ class ExactEngine:
         start = time.monotonic()
         text = buildable(config_text, self.wt.release, self.wt.arch.name, self.wt.toolchain.kind)
         if self._state.get("lld"):
-            with _locked(self.wt.root, cancel=cancel):
+            with build_lock(self.wt.root, cancel=cancel):
                 self._configure(text, force or {})
                 if self._switch_flags():
                     fast = self._fast(cancel, reuse or {})

@@ -322,12 +322,12 @@ def segments(marked: Iterable[Marked]) -> tuple[Segment, ...]:
 def _split(text: bytes) -> dict[tuple[tuple[str, bool], ...], int]:
     """Bytes per set of marker conditions in one marked-up text."""
     out: dict[tuple[tuple[str, bool], ...], int] = {}
-    for when, chunk in _chunks(text):
+    for when, chunk in usage_chunks(text):
         out[when] = out.get(when, 0) + len(chunk)
     return out
 
 
-def _chunks(text: bytes) -> Iterable[tuple[tuple[tuple[str, bool], ...], bytes]]:
+def usage_chunks(text: bytes) -> Iterable[tuple[tuple[tuple[str, bool], ...], bytes]]:
     stack: list[tuple[str, bool]] = []
     start = i = 0
     while i < len(text):
@@ -351,7 +351,7 @@ def _chunks(text: bytes) -> Iterable[tuple[tuple[tuple[str, bool], ...], bytes]]
 
 def render(text: bytes, on: set[str] | frozenset[str]) -> bytes:
     """A marked text as the build would produce it with ``on`` the enabled symbols."""
-    return b"".join(chunk for when, chunk in _chunks(text) if all((s in on) == v for s, v in when))
+    return b"".join(chunk for when, chunk in usage_chunks(text) if all((s in on) == v for s, v in when))
 
 
 Fit = tuple[float, float, float]

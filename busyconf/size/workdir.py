@@ -16,7 +16,7 @@ from pathlib import Path
 from busyconf.build import broken, gate, runner
 from busyconf.build import dotconfig as bdot
 from busyconf.build.arch import Arch, get_arch
-from busyconf.build.build import FORCED, _locked, _prepared_source, _source_date_epoch
+from busyconf.build.build import FORCED, build_lock, date_epoch, prepared_source
 from busyconf.build.toolchain import MakeTools, Toolchain, resolve_toolchain
 from busyconf.errors import BuildError, UserError
 from busyconf.source import SourceCache, cache_root
@@ -46,7 +46,7 @@ class WorkTree:
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update(
-            SOURCE_DATE_EPOCH=str(_source_date_epoch(self.srctree)),
+            SOURCE_DATE_EPOCH=str(date_epoch(self.srctree)),
             KCONFIG_NOTIMESTAMP="1",
             LC_ALL="C",
             TZ="UTC",
@@ -81,7 +81,7 @@ def open_worktree(release: str, arch_name: str, toolchain_name: str = "zig") -> 
     root = work_root(release, arch.name, toolchain.name)
     src = SourceCache().tree(release)
     root.mkdir(parents=True, exist_ok=True)
-    srctree = _prepared_source(src, arch, release, root)
+    srctree = prepared_source(src, arch, release, root)
     tools = toolchain.write_wrappers(arch, release, root / "tools")
     (root / "obj").mkdir(exist_ok=True)
     return WorkTree(release, arch, toolchain, root, srctree, tools)
@@ -111,7 +111,7 @@ def make_binary(
 ) -> int:
     """Build ``config_text`` in the measuring tree; the stripped size in bytes."""
     text = buildable(config_text, wt.release, wt.arch.name, wt.toolchain.kind)
-    with _locked(wt.root, cancel=cancel):
+    with build_lock(wt.root, cancel=cancel):
         cfg = wt.obj / ".config"
         if not cfg.is_file() or cfg.read_text() != text:
             cfg.write_text(text)

@@ -11,7 +11,7 @@ import pytest
 from image_helpers import CORPUS, run_cli
 
 from busyconf.build import BuildResult, build
-from busyconf.cli_build import _prepare
+from busyconf.cli_build import prepare_build
 from busyconf.source import SourceCache
 
 pytestmark = pytest.mark.slow
@@ -28,7 +28,7 @@ def trimmed(private_builds: Path, tmp_path_factory: pytest.TempPathFactory) -> B
     r = run_cli(["trim", "--scan", str(CORPUS / "app"), str(CORPUS / "rootfs"), "-o", str(profile)])
     assert r.code == 0, r.stderr
     args = argparse.Namespace(profile=str(profile), release=None, toolchain=None, drop_broken=False)
-    config, text, arch, toolchain, _dropped = _prepare(args, "x86_64")
+    config, text, arch, toolchain, _dropped = prepare_build(args, "x86_64")
     return build(text, list(config.applets), config.release, arch, toolchain, out_dir=base / "out",
                  source_tree=SourceCache().tree(config.release))
 
