@@ -26,7 +26,7 @@ from pathlib import Path
 from _common import defconfig, source_tree
 
 from busyconf.build import build, dotconfig, run_testsuite
-from busyconf.build.build import parse_testsuite
+from busyconf.build.testsuite import parse_testsuite
 from busyconf.build.toolchain import kernel_headers_dir
 
 TOGGLE = "SEQ"

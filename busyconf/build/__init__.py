@@ -52,21 +52,18 @@ from __future__ import annotations
 from busyconf.build.arch import Arch, all_arches, get_arch, host_arch, known_arches
 from busyconf.build.broken import BROKEN, BrokenOption, Problem, check
 from busyconf.build.build import (
-    BINARY_NAME,
-    CONFIG_NAME,
-    MANIFEST_NAME,
     BuildEvent,
     BuildResult,
-    Manifest,
     OutputEvent,
     PhaseEvent,
     ProgressEvent,
-    SuiteResult,
     build,
     build_dir_for,
     run_testsuite,
 )
+from busyconf.build.manifest import BINARY_NAME, CONFIG_NAME, MANIFEST_NAME, Manifest
 from busyconf.build.runner import MakeStep
+from busyconf.build.testsuite import SuiteResult
 from busyconf.build.toolchain import Toolchain, detect_toolchains, resolve_toolchain
 from busyconf.build.verify import VerifyResult, verify
 

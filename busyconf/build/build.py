@@ -9,7 +9,6 @@ import hashlib
 import json
 import os
 import re
-import shlex
 import shutil
 import threading
 import time
@@ -20,7 +19,8 @@ from pathlib import Path
 from busyconf import __version__
 from busyconf.build import broken, dotconfig, gate, runner
 from busyconf.build.arch import Arch, get_arch, host_arch
-from busyconf.build.known_failures import known_failure
+from busyconf.build.manifest import BINARY_NAME, CONFIG_NAME, MANIFEST_NAME, Manifest, reproducer
+from busyconf.build.testsuite import SuiteResult, parse_testsuite
 from busyconf.build.toolchain import (
     MakeTools,
     Toolchain,
@@ -32,10 +32,6 @@ from busyconf.build.verify import VerifyResult, verify
 from busyconf.errors import BuildError, EnvError, Interrupted, UserError
 from busyconf.model import savefile
 from busyconf.supply import sbom
-
-BINARY_NAME = "busybox"
-CONFIG_NAME = "busybox.config"
-MANIFEST_NAME = "manifest.json"
 
 # Symbols the build decides, whatever the profile says: the toolchain picks the
 # compiler and sysroot (so a profile cannot point make at a program), and the
@@ -74,44 +70,6 @@ class OutputEvent:
 
 BuildEvent = PhaseEvent | ProgressEvent | OutputEvent
 ProgressCallback = Callable[[BuildEvent], None]
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """What ``manifest.json`` holds."""
-
-    release: str
-    arch: str
-    toolchain: str
-    toolchain_version: str
-    config_sha256: str
-    binary_sha256: str
-    binary_size: int
-    applets: tuple[str, ...]
-    build_seconds: float
-    built_at: str
-    source_date_epoch: int
-    dropped_options: tuple[str, ...] = ()
-    verified_with: str = "native"
-    smoke_checks: tuple[str, ...] = ()
-    # The reproducer: with busybox.config beside it (pinned by config_sha256),
-    # what `busyconf rebuild` needs to make the same binary again and to say why it cannot.
-    source_sha256: str = ""  # the release tarball the source tree was unpacked from
-    compiler_flags: tuple[str, ...] = ()  # target and CPU flags the compiler wrapper adds
-    make_variables: tuple[str, ...] = ()  # as passed to make, the build folder shown as $BUILD
-    make_env: tuple[str, ...] = ()  # environment make ran with, SOURCE_DATE_EPOCH included
-    busyconf_version: str = ""
-    reproducer: str = ""  # a command line that builds this binary again from busybox.config
-    libc: str = ""  # the C library linked in statically: "musl 1.2.5" ("" when the toolchain does not say)
-
-    def to_json(self) -> str:
-        data = asdict(self)
-        data["applets"] = list(self.applets)
-        data["dropped_options"] = list(self.dropped_options)
-        data["smoke_checks"] = list(self.smoke_checks)
-        for name in ("compiler_flags", "make_variables", "make_env"):
-            data[name] = list(getattr(self, name))
-        return json.dumps(data, indent=2) + "\n"
 
 
 @dataclass(frozen=True)
@@ -412,26 +370,6 @@ def _compile(
     )
 
 
-def reproducer(release: str, arch: str, toolchain: str, epoch: int) -> str:
-    """The command line that builds the binary again from the ``busybox.config`` beside the manifest."""
-    return shlex.join(
-        [
-            f"SOURCE_DATE_EPOCH={epoch}",
-            "busyconf",
-            "build",
-            CONFIG_NAME,
-            "--release",
-            release,
-            "--arch",
-            arch,
-            "--toolchain",
-            toolchain,
-            "-o",
-            "rebuilt",
-        ]
-    )
-
-
 def check_out_dir(out_dir: Path | str) -> None:
     """Refuse an ``out_dir`` busyconf did not make (a non-empty folder without its marker).
 
@@ -568,45 +506,6 @@ def build(
         verification=checked,
         dropped=compiled.dropped,
     )
-
-
-@dataclass(frozen=True)
-class SuiteResult:
-    """BusyBox's ``make check`` counts and the names of the failing tests."""
-
-    passed: int
-    failed: int
-    skipped: int
-    failures: tuple[str, ...]
-    seconds: float
-    log: Path
-    release: str = ""
-
-    @property
-    def unexpected(self) -> tuple[str, ...]:
-        """Failures not in :mod:`busyconf.build.known_failures` for this release."""
-        return tuple(f for f in self.failures if known_failure(f, self.release) is None)
-
-
-_TEST_LINE = re.compile(r"^(PASS|FAIL|SKIPPED|UNTESTED):\s*(.*)$")
-
-
-def parse_testsuite(lines: Sequence[str]) -> tuple[int, int, int, tuple[str, ...]]:
-    """Count ``PASS:``/``FAIL:``/``SKIPPED:`` lines of BusyBox's runtest output."""
-    passed = failed = skipped = 0
-    failures: list[str] = []
-    for line in lines:
-        m = _TEST_LINE.match(line.strip())
-        if not m:
-            continue
-        if m.group(1) == "PASS":
-            passed += 1
-        elif m.group(1) == "FAIL":
-            failed += 1
-            failures.append(m.group(2).strip())
-        else:
-            skipped += 1
-    return passed, failed, skipped, tuple(failures)
 
 
 def run_testsuite(

@@ -1,6 +1,6 @@
 """SBOMs of a build: SPDX 2.3 and CycloneDX 1.6 JSON, written beside ``manifest.json``.
 
-Both documents are made from the build's :class:`~busyconf.build.build.Manifest`, its final
+Both documents are made from the build's :class:`~busyconf.build.manifest.Manifest`, its final
 ``.config`` and the binary alone, with no clock and no random number: the dates come from the
 manifest's ``source_date_epoch`` and the document ids from the binary's sha256, so a rebuild
 that reproduces the binary reproduces its SBOMs byte for byte.
@@ -32,7 +32,7 @@ from busyconf.source.releases import RELEASES, UPSTREAM_URL
 from busyconf.supply.cve import applicability, cyclonedx_vulnerabilities
 
 if TYPE_CHECKING:
-    from busyconf.build.build import Manifest
+    from busyconf.build.manifest import Manifest
     from busyconf.build.toolchain import Toolchain
 
 SPDX_NAME = "sbom.spdx.json"

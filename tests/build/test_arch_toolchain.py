@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from busyconf.build import broken, gate, get_arch, known_arches, resolve_toolchain
-from busyconf.build.build import SuiteResult
 from busyconf.build.known_failures import known_failure
+from busyconf.build.testsuite import SuiteResult
 from busyconf.build.toolchain import ZIG_DROPPED_FLAGS
 from busyconf.errors import ToolchainError, UserError
 

@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from busyconf.build import build
-from busyconf.build.build import BINARY_NAME, CONFIG_NAME, MANIFEST_NAME, _write_artifacts, check_out_dir
+from busyconf.build.build import _write_artifacts, check_out_dir
+from busyconf.build.manifest import BINARY_NAME, CONFIG_NAME, MANIFEST_NAME
 from busyconf.errors import UserError
 from busyconf.model import savefile
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from busyconf.build import runner
-from busyconf.build.build import parse_testsuite
+from busyconf.build.testsuite import parse_testsuite
 from busyconf.errors import Interrupted
 
 

@@ -25,7 +25,7 @@ from spdx_tools.spdx.validation.document_validator import validate_full_spdx_doc
 
 from busyconf.build import dotconfig
 from busyconf.build.arch import get_arch
-from busyconf.build.build import Manifest
+from busyconf.build.manifest import Manifest
 from busyconf.build.toolchain import resolve_toolchain
 from busyconf.supply import sbom
 from tests.conftest import STARTERS, StarterBuild

@@ -484,7 +484,7 @@ def test_cli_table_and_json(cache: SourceCache) -> None:
 
 def test_sbom_carries_the_vex_section(tmp_path: Path, cache: SourceCache) -> None:
     """The CycloneDX SBOM a build writes embeds the same verdicts, about its BusyBox component."""
-    from busyconf.build.build import Manifest
+    from busyconf.build.manifest import Manifest
     from busyconf.supply import sbom
 
     assert main(["export", str(CONFIGS / "container-shell.toml"), "-o", str(tmp_path / "c")]) == 0
