@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shlex
 from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from busyconf.errors import MAX_USER_FILE, UserError, read_user_bytes
 
 BINARY_NAME = "busybox"
 CONFIG_NAME = "busybox.config"
@@ -67,3 +71,27 @@ def reproducer(release: str, arch: str, toolchain: str, epoch: int) -> str:
             "rebuilt",
         ]
     )
+
+
+def pinned_config(manifest: Path, config_sha256: str) -> str:
+    """The ``busybox.config`` beside ``manifest``, as text, when its sha256 is ``config_sha256``.
+
+    Raises:
+        UserError: no such file, not the pinned bytes, or not UTF-8 (one line naming the file).
+    """
+    path = manifest.parent / CONFIG_NAME
+    data = read_user_bytes(
+        path,
+        MAX_USER_FILE,
+        "a .config",
+        missing=f"no such file ({manifest.name} needs the {CONFIG_NAME} beside it)",
+    )
+    got = hashlib.sha256(data).hexdigest()
+    if got != config_sha256:
+        raise UserError(
+            f"{path}: sha256 {got[:16]}... is not the config_sha256 {config_sha256[:16]}... of {manifest}"
+        )
+    try:
+        return data.decode()
+    except UnicodeDecodeError as e:
+        raise UserError(f"{path}: not UTF-8 text (byte {e.start})") from None

@@ -25,6 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from busyconf.build.manifest import CONFIG_NAME, pinned_config
 from busyconf.errors import UserError, read_user_bytes
 from busyconf.source.releases import check_version, version_key
 
@@ -39,9 +40,7 @@ NOT_AFFECTED = "not_affected"
 FIXED = "fixed"
 
 MANIFEST_NAME = "manifest.json"
-CONFIG_NAME = "busybox.config"
 MAX_MANIFEST = 1024 * 1024
-MAX_CONFIG = 16 * 1024 * 1024
 
 _CVE_ID = re.compile(r"^CVE-(19|20)\d\d-\d{4,7}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -337,22 +336,7 @@ def read_manifest(path: Path) -> tuple[dict[str, object], str]:
             raise UserError(f"{path}: patches holds a {type(p).__name__}, not an object with name and sha256")
         _manifest_text(p, "name", path, _PATCH_NAME)
         _manifest_text(p, "sha256", path, _SHA256)
-    config_path = path.parent / CONFIG_NAME
-    config = read_user_bytes(
-        config_path,
-        MAX_CONFIG,
-        "a .config",
-        missing=f"no such file ({path.name} needs the {CONFIG_NAME} beside it)",
-    )
-    got = hashlib.sha256(config).hexdigest()
-    if got != want:
-        raise UserError(
-            f"{config_path}: sha256 {got[:16]}... is not the config_sha256 {want[:16]}... of {path}"
-        )
-    try:
-        text = config.decode()
-    except UnicodeDecodeError as e:
-        raise UserError(f"{config_path}: not UTF-8 text (byte {e.start})") from None
+    text = pinned_config(path, want)
     return data, text
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from busyconf.build import gate
 from busyconf.build.arch import get_arch
 from busyconf.build.build import MAKE_ENV, ProgressCallback, build, check_out_dir, source_sha256
-from busyconf.build.manifest import BINARY_NAME, CONFIG_NAME
+from busyconf.build.manifest import BINARY_NAME, CONFIG_NAME, pinned_config
 from busyconf.build.toolchain import check_toolchain_name, is_safe_word, resolve_toolchain
 from busyconf.errors import EnvError, UserError, read_user_bytes
 from busyconf.source import SourceCache
@@ -34,7 +34,6 @@ from busyconf.source.releases import RELEASES, check_version
 MAX_MANIFEST = 1024 * 1024
 #: A static BusyBox is 1-3 MB; nothing bigger is one.
 MAX_BINARY = 256 * 1024 * 1024
-MAX_CONFIG = 16 * 1024 * 1024
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # Applet names as BusyBox's table spells them: "[", "[[", "ether-wake", "run-parts".
@@ -255,21 +254,7 @@ def load_manifest(path: Path) -> Recorded:
     config_sha = _text(data, "config_sha256", path, _SHA256)
 
     config_path = path.parent / CONFIG_NAME
-    config_bytes = read_user_bytes(
-        config_path,
-        MAX_CONFIG,
-        "a .config",
-        missing=f"no such file ({path.name} needs the {CONFIG_NAME} beside it)",
-    )
-    actual = hashlib.sha256(config_bytes).hexdigest()
-    if actual != config_sha:
-        raise UserError(
-            f"{config_path}: sha256 {actual[:16]}... is not the config_sha256 {config_sha[:16]}... of {path}"
-        )
-    try:
-        config_text = config_bytes.decode()
-    except UnicodeDecodeError as e:
-        raise UserError(f"{config_path}: not UTF-8 text (byte {e.start})") from None
+    config_text = pinned_config(path, config_sha)
     gate.check_config_text(config_text, str(config_path))
     header = _CONFIG_VERSION.search(config_text)
     if header and header.group(1) != release:

@@ -10,18 +10,17 @@ The table lists the symbols whose value differs between the manifest's
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from busyconf.errors import MAX_USER_FILE, UserError, read_user_bytes
+from busyconf.build.manifest import CONFIG_NAME, pinned_config
+from busyconf.errors import UserError, read_user_bytes
 
 #: A manifest is a few KB; anything much bigger is not one.
 MAX_MANIFEST_BYTES = 1024 * 1024
-CONFIG_NAME = "busybox.config"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _PERCENT = re.compile(r"^\s*(\d{1,6}(?:\.\d{1,6})?)\s*%\s*$")
 _BYTES = re.compile(r"^\s*(\d{1,12}(?:\.\d{1,6})?)\s*([KMG]?)(?:i?B)?\s*$", re.IGNORECASE)
@@ -123,14 +122,7 @@ def load_baseline(path: Path) -> Baseline:
         raise UserError(f"{path}: field 'binary_size' {size} is not a binary's size")
     if not _HEX64.match(sha):
         raise UserError(f"{path}: field 'config_sha256' is not 64 lowercase hex digits")
-    cfg = path.parent / CONFIG_NAME
-    data_cfg = read_user_bytes(cfg, MAX_USER_FILE, "a .config", f"no {CONFIG_NAME} beside the manifest")
-    if hashlib.sha256(data_cfg).hexdigest() != sha:
-        raise UserError(f"{cfg}: sha256 differs from the manifest's config_sha256 (changed since the build)")
-    try:
-        text = data_cfg.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise UserError(f"{cfg}: not UTF-8 text (byte {e.start})") from None
+    text = pinned_config(path, sha)
     return Baseline(path, release, arch, toolchain, size, sha, text)
 
 
