@@ -229,6 +229,21 @@ class Session:
         self._push(State(tuple(changes), self.arch))
         return None
 
+    def set_values(self, assignments: list[tuple[str, str]]) -> str | None:
+        """Set several symbols as one undo step; return why one did not take (nothing changes then)."""
+        changes = dict(self.state.changes)
+        for name, value in assignments:
+            changes.pop(name, None)
+            changes[name] = value
+        trial = resolve(self.tree, self.base + _merge(self.own, list(changes.items())))
+        for name, value in assignments:
+            if trial.values.get(name) != value:
+                return f"{name} stays {trial.values.get(name)!r}"
+        if not assignments:
+            return None
+        self._push(State(tuple(changes.items()), self.arch))
+        return None
+
     def check_value(self, name: str, text: str) -> str:
         """``text`` as a valid kconfiglib value for ``name`` (raises UserError)."""
         value = to_kconfig(
