@@ -1,4 +1,9 @@
-"""``/``: find an applet, option or menu; the best match for what you mean first."""
+"""``/``: find an applet, option or menu; the best match for what you mean first.
+
+A query with a regular-expression character (``ls.*color``) is a regex; see
+:mod:`busyconf.tui.search_rank`. Each result is one line, cut with an
+ellipsis, so a long prompt never wraps into what looks like another result.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +17,28 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-from busyconf.tui.search_rank import Hit, search
+from busyconf.tui.search_rank import BadQuery, Hit, is_regex, search
 from busyconf.tui.session import Session
+
+
+def _value_cell(value: str) -> str:
+    """A symbol's value in at most 6 columns: ``[*]``, ``[ ]`` or ``(value)`` cut with an ellipsis."""
+    if value == "y":
+        return "[*]"
+    if value == "n":
+        return "[ ]"
+    return f"({value})" if len(value) <= 4 else f"({value[:3]}…)"
 
 
 class SearchScreen(ModalScreen[MenuNode | None]):
     """Type to search; Up/Down pick, Enter jumps there, Escape goes back."""
+
+    DEFAULT_CSS = """
+    #search-dialog #hits {
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    """
 
     BINDINGS = [
         Binding("escape", "cancel", "Back"),
@@ -32,9 +53,10 @@ class SearchScreen(ModalScreen[MenuNode | None]):
         self.hits: list[Hit] = []
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog", id="search-dialog"):
-            yield Label("Search applets, options and menus", classes="dialog-title")
-            yield Input(self.query_text, placeholder="ls, FEATURE_LS_COLOR, editing...", id="query")
+        with Vertical(classes="dialog", id="search-dialog") as dialog:
+            # In the border, not a title line: at 80x24 every row is a result more.
+            dialog.border_title = "Search applets, options and menus"
+            yield Input(self.query_text, placeholder="ls, FEATURE_LS_COLOR, ls.*color (regex)...", id="query")
             yield OptionList(id="hits")
             yield Label("", id="hit-count", classes="dim")
 
@@ -47,21 +69,27 @@ class SearchScreen(ModalScreen[MenuNode | None]):
         self._update(event.value)
 
     def _update(self, query: str) -> None:
-        with self.session.tree.lock:
-            self.hits = search(self.session.tree, query)
+        count = self.query_one("#hit-count", Label)
+        try:
+            with self.session.tree.lock:
+                self.hits = search(self.session.tree, query)
+        except BadQuery as e:
+            self.hits = []
+            self.query_one("#hits", OptionList).clear_options()
+            count.update(Text(str(e)))
+            count.set_class(True, "error")
+            return
+        count.set_class(False, "error")
         values = self.session.config.values
         options = []
         for hit in self.hits:
             label = Text()
             if hit.name:
-                on_off = values.get(hit.name, "")
-                label.append(
-                    f"{'[*]' if on_off == 'y' else '[ ]' if on_off == 'n' else '(' + on_off[:10] + ')':<8}"
-                )
+                label.append(f"{_value_cell(values.get(hit.name, '')):<7}")
                 label.append(hit.prompt or hit.name, style="bold")
                 label.append(f"  {hit.name}", style="cyan")
             else:
-                label.append(" " * 8 + hit.prompt + "  --->", style="bold")
+                label.append(" " * 7 + hit.prompt + "  --->", style="bold")
             if hit.menu_path:
                 label.append(f"  {hit.menu_path}", style="dim")
             options.append(Option(label))
@@ -70,8 +98,10 @@ class SearchScreen(ModalScreen[MenuNode | None]):
         hits.add_options(options)
         if options:
             hits.highlighted = 0
-        count = f"{len(self.hits)} matches" if query.strip() else "Type to search"
-        self.query_one("#hit-count", Label).update(count)
+        if not query.strip():
+            count.update("Type to search; a query with . * [ ] ( ) | ^ $ is a regex")
+        else:
+            count.update(f"{len(self.hits)} matches" + (" (regex)" if is_regex(query) else ""))
 
     def action_move(self, step: int) -> None:
         hits = self.query_one("#hits", OptionList)

@@ -1,0 +1,96 @@
+"""Issue 14's small editor defects, each driven by keys on the real BusyBox 1.38.0 tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Label, OptionList
+
+from busyconf.tui import make_app
+from busyconf.tui.app import BusyconfApp
+from busyconf.tui.screens.main import MainScreen
+from busyconf.tui.screens.search import SearchScreen
+
+SMALL = (80, 24)
+
+
+async def ready(app: BusyconfApp, pilot) -> MainScreen:  # type: ignore[no-untyped-def]
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    screen = app.screen
+    assert isinstance(screen, MainScreen), screen
+    return screen
+
+
+async def open_search(app: BusyconfApp, pilot, query: str) -> SearchScreen:  # type: ignore[no-untyped-def]
+    await pilot.press("slash")
+    await pilot.press(*query)
+    await pilot.pause()
+    search = app.screen
+    assert isinstance(search, SearchScreen)
+    return search
+
+
+def hit_count(search: SearchScreen) -> str:
+    return str(search.query_one("#hit-count", Label).content)
+
+
+# -- search --------------------------------------------------------------------------------
+
+
+async def test_regex_search_finds_ls_color_and_enter_jumps_there(profile: Path) -> None:
+    app = make_app(profile)
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await ready(app, pilot)
+        search = await open_search(app, pilot, "ls.*color")
+        names = [h.name for h in search.hits]
+        assert names[:2] == ["FEATURE_LS_COLOR", "FEATURE_LS_COLOR_IS_DEFAULT"]
+        assert "(regex)" in hit_count(search)
+        await pilot.press("enter")
+        await pilot.pause()
+        entry = screen.entry_list.current
+        assert entry is not None and entry.name == "FEATURE_LS_COLOR"
+
+
+async def test_invalid_regex_shows_one_line_and_recovers(profile: Path) -> None:
+    app = make_app(profile)
+    async with app.run_test(size=SMALL) as pilot:
+        await ready(app, pilot)
+        search = await open_search(app, pilot, "ls(")
+        message = hit_count(search)
+        assert message.startswith("not a valid regular expression: ")
+        assert "\n" not in message and "Traceback" not in message
+        assert search.hits == [] and search.query_one("#hits", OptionList).option_count == 0
+        await pilot.press("backspace")
+        await pilot.pause()
+        assert search.hits[0].name == "LS"
+        assert "matches" in hit_count(search)
+
+
+async def test_ls_options_rank_above_tls_and_false(profile: Path) -> None:
+    app = make_app(profile)
+    async with app.run_test(size=SMALL) as pilot:
+        await ready(app, pilot)
+        search = await open_search(app, pilot, "ls")
+        names = [h.name for h in search.hits]
+        assert names[0] == "LS"
+        ls_options = [n for n in names if n and n.startswith("FEATURE_LS_")]
+        assert len(ls_options) >= 8
+        last_ls_option = max(names.index(n) for n in ls_options)
+        assert last_ls_option < names.index("TLS")
+        assert last_ls_option < names.index("FALSE")
+
+
+async def test_long_results_take_one_line_each_at_80x24(profile: Path) -> None:
+    app = make_app(profile)
+    async with app.run_test(size=SMALL) as pilot:
+        await ready(app, pilot)
+        search = await open_search(app, pilot, "ls")
+        hits = search.query_one("#hits", OptionList)
+        first_long = next(i for i, h in enumerate(search.hits) if h.name == "FEATURE_LS_COLOR")
+        await pilot.press(*["down"] * first_long)
+        await pilot.pause()
+        lines = [hits.render_line(y).text for y in range(hits.size.height)]
+        assert len(hits._lines) == hits.option_count, "a result wrapped onto a second line"
+        assert any(line.rstrip().endswith("…") for line in lines), lines
+        assert search.query_one("#search-dialog").region.right <= SMALL[0]
