@@ -17,8 +17,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -156,3 +158,82 @@ def save_table(key: TableKey, model: dict[str, Any], path: Path | None = None) -
         if os.path.exists(tmp):
             os.unlink(tmp)
     return target
+
+
+# -- what kind of table a key has (for pickers: no estimator, no checksum) ------------------
+
+#: A table whose compile-level costs came from another CPU says so in ``info["toggles"]``.
+_MEASURED_ON = re.compile(r"measured on ([\w.-]+)")
+_DECODER = json.JSONDecoder()
+
+
+def _kind_of_info(info: dict[str, Any]) -> str:
+    note = info.get("toggles")
+    if not isinstance(note, str) or not note:
+        return "measured"
+    found = _MEASURED_ON.search(note)
+    return f"transferred from {found.group(1)}" if found else "transferred"
+
+
+def _model_info(text: str) -> dict[str, Any]:
+    """``model.info`` of a table's text, without decoding its ~400 KB model when it can.
+
+    :func:`dumps` writes sorted keys compactly, so the first ``"info":`` after
+    ``"model":{`` is the model's own (every model key sorting before it holds
+    no object). Any other layout is decoded whole.
+    """
+    start = text.find('"model":{')
+    at = text.find('"info":', start) if start >= 0 else -1
+    if at >= 0:
+        try:
+            info, _end = _DECODER.raw_decode(text, at + len('"info":'))
+        except json.JSONDecodeError:
+            info = None
+        if isinstance(info, dict):
+            return info
+    doc = json.loads(text)
+    model = doc.get("model") if isinstance(doc, dict) else None
+    info = model.get("info") if isinstance(model, dict) else None
+    return info if isinstance(info, dict) else {}
+
+
+def _kind_of_text(text: str) -> str:
+    try:
+        return _kind_of_info(_model_info(text))
+    except ValueError:
+        return "unreadable"
+
+
+@lru_cache(maxsize=64)
+def _shipped_kind(key: TableKey) -> str:
+    """Shipped tables do not change while busyconf runs: one read per key."""
+    shipped = shipped_table_text(key)
+    return "coarse" if shipped is None else _kind_of_text(shipped[0])
+
+
+@lru_cache(maxsize=64)
+def _user_kind(path: Path, stamp: tuple[int, int]) -> str:
+    """``stamp`` (mtime, size) renews the answer when a recalibration rewrites the file."""
+    try:
+        return _kind_of_text(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return "unreadable"
+
+
+def table_kind(key: TableKey) -> str:
+    """What sizes for ``key`` rest on, as the table records it, for a picker to show.
+
+    ``"measured"``: a table calibrated on this CPU; ``"transferred from
+    x86_64"``: link-level units measured here, compile-level costs scaled from
+    that CPU's; ``"coarse"``: no table, sizes come from BusyBox's prompt
+    labels; ``"unreadable"``: a table that cannot be read. The user's table
+    wins over the shipped one, as in :func:`find_table`. Only the table's
+    ``info`` is read (its checksum is checked when sizes are loaded), and the
+    answer is cached until the file changes.
+    """
+    path = user_table_path(key)
+    try:
+        st = path.stat()
+    except OSError:
+        return _shipped_kind(key)
+    return _user_kind(path, (st.st_mtime_ns, st.st_size))
