@@ -8,6 +8,7 @@ from textual.widgets import Label, OptionList
 
 from busyconf.tui import make_app
 from busyconf.tui.app import BusyconfApp
+from busyconf.tui.screens.dialogs import ArchPickerModal
 from busyconf.tui.screens.main import MainScreen
 from busyconf.tui.screens.search import SearchScreen
 
@@ -94,3 +95,41 @@ async def test_long_results_take_one_line_each_at_80x24(profile: Path) -> None:
         assert len(hits._lines) == hits.option_count, "a result wrapped onto a second line"
         assert any(line.rstrip().endswith("…") for line in lines), lines
         assert search.query_one("#search-dialog").region.right <= SMALL[0]
+
+
+# -- arch picker -------------------------------------------------------------------------------
+
+
+def option_texts(options: OptionList) -> dict[str, str]:
+    return {
+        str(options.get_option_at_index(i).id): str(options.get_option_at_index(i).prompt)
+        for i in range(options.option_count)
+    }
+
+
+async def test_arch_picker_says_which_cpus_have_measured_tables(profile: Path) -> None:
+    app = make_app(profile)
+    async with app.run_test(size=SMALL) as pilot:
+        await ready(app, pilot)
+        await pilot.press("x")
+        await pilot.pause()
+        picker = app.screen
+        assert isinstance(picker, ArchPickerModal)
+        rows = option_texts(picker.query_one("#arches", OptionList))
+        assert rows["x86_64"].startswith("● x86_64") and rows["x86_64"].endswith("sizes: measured")
+        assert rows["aarch64"].endswith("sizes: measured")
+        assert rows["armv7"].endswith("sizes: transferred from x86_64")
+        assert rows["riscv64"].endswith("sizes: coarse")
+        assert picker.query_one(".dialog").region.right <= SMALL[0]
+        await pilot.press("escape")
+
+
+async def test_arch_picker_answers_for_the_release_it_is_given(profile: Path) -> None:
+    app = make_app(profile)
+    async with app.run_test(size=SMALL) as pilot:
+        await ready(app, pilot)
+        picker = ArchPickerModal("x86_64", release="0.0.1")
+        await app.push_screen(picker)
+        await pilot.pause()
+        rows = option_texts(picker.query_one("#arches", OptionList))
+        assert all(row.endswith("sizes: coarse") for row in rows.values())

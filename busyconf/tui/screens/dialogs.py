@@ -171,25 +171,50 @@ class SaveAsModal(ModalScreen[Path | None]):
 
 
 class ArchPickerModal(ModalScreen[str | None]):
-    """Picks the target CPU; sizes are re-estimated for it."""
+    """Picks the target CPU; sizes are re-estimated for it.
+
+    Each CPU says what its sizes at ``release`` rest on: a measured size
+    table, one transferred from another CPU, or only the coarse estimate.
+    """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, current: str) -> None:
+    def __init__(self, current: str, *, release: str | None = None, toolchain: str = "zig") -> None:
         super().__init__()
         self.current = current
+        self.release = release
+        self.toolchain = toolchain
+
+    def kinds(self) -> dict[str, str]:
+        """Each known CPU's size-table kind at this release."""
+        from busyconf.model.profile import known_arches
+        from busyconf.size.table import TableKey, table_kind
+        from busyconf.source.releases import DEFAULT_RELEASE
+
+        release = self.release or DEFAULT_RELEASE
+        return {a: table_kind(TableKey(release, a, self.toolchain)) for a in known_arches()}
 
     def compose(self) -> ComposeResult:
-        from busyconf.model.profile import known_arches
+        from busyconf.source.releases import DEFAULT_RELEASE
 
-        arches = known_arches()
+        kinds = self.kinds()
+        arches = list(kinds)
         with Vertical(classes="dialog"):
             yield Label("Target CPU", classes="dialog-title")
-            options = [Option(f"{'● ' if a == self.current else '  '}{a}", id=a) for a in arches]
+            options = []
+            for a in arches:
+                label = Text(f"{'● ' if a == self.current else '  '}{a:<13}")
+                label.append(f"sizes: {kinds[a]}", style="" if kinds[a] == "measured" else "dim")
+                options.append(Option(label, id=a))
             picker = OptionList(*options, id="arches")
             if self.current in arches:
                 picker.highlighted = arches.index(self.current)
             yield picker
+            yield Static(
+                f"Size tables for BusyBox {self.release or DEFAULT_RELEASE}: measured on the CPU, "
+                "transferred (scaled from another CPU's), or coarse (BusyBox's own size labels).",
+                classes="dim",
+            )
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
