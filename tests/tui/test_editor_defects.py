@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Label, OptionList
+from textual.widgets import Label, OptionList, Static
 
 from busyconf.tui import make_app
 from busyconf.tui.app import BusyconfApp
 from busyconf.tui.screens.dialogs import ArchPickerModal
+from busyconf.tui.screens.edit import EditValueModal
 from busyconf.tui.screens.main import MainScreen
 from busyconf.tui.screens.search import SearchScreen
 
@@ -133,3 +134,33 @@ async def test_arch_picker_answers_for_the_release_it_is_given(profile: Path) ->
         await pilot.pause()
         rows = option_texts(picker.query_one("#arches", OptionList))
         assert all(row.endswith("sizes: coarse") for row in rows.values())
+
+
+# -- int/hex/string edit dialog ------------------------------------------------------------------
+
+
+async def edit(app: BusyconfApp, pilot, name: str, text: str) -> str:  # type: ignore[no-untyped-def]
+    """Type ``text`` into ``name``'s edit dialog; what its error line then says."""
+    await pilot.press("slash", *name)
+    await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()
+    assert isinstance(app.screen, EditValueModal)
+    await pilot.press("ctrl+u", *text, "enter")
+    await pilot.pause()
+    assert isinstance(app.screen, EditValueModal), "a bad value is refused"
+    return str(app.screen.query_one("#error", Static).content)
+
+
+async def test_range_error_names_the_symbol_once(profile: Path) -> None:
+    app = make_app(profile)
+    async with app.run_test(size=SMALL) as pilot:
+        await ready(app, pilot)
+        error = await edit(app, pilot, "FEATURE_EDITING_HISTORY", "99999")
+        assert error == "FEATURE_EDITING_HISTORY=99999 is out of its range 0..2000"
+        await pilot.press("ctrl+u", *"abc", "enter")
+        await pilot.pause()
+        error = str(app.screen.query_one("#error", Static).content)
+        assert error.count("FEATURE_EDITING_HISTORY") == 1 and "'abc' is not a number" in error

@@ -15,6 +15,17 @@ from busyconf.errors import BusyconfError
 from busyconf.tui.session import Session
 
 
+def naming_once(message: str, name: str) -> str:
+    """``message`` without its ``NAME:`` lead when the rest names the symbol again.
+
+    The checks prefix where a value came from, which for the editor is the
+    symbol itself: "FOO: FOO=9 is out of its range" says FOO twice.
+    """
+    lead = f"{name}: "
+    rest = message.removeprefix(lead)
+    return rest if rest != message and name in rest else message
+
+
 class EditValueModal(ModalScreen[str | None]):
     """Asks for a new value of one symbol; Enter accepts a valid one, Escape cancels."""
 
@@ -51,7 +62,7 @@ class EditValueModal(ModalScreen[str | None]):
             value = self.session.check_value(self.symbol, event.value)
         except BusyconfError as e:
             # Text, not markup: the reason may quote what was typed, brackets and all.
-            self.query_one("#error", Static).update(Text(str(e)))
+            self.query_one("#error", Static).update(Text(naming_once(str(e), self.symbol)))
             return
         self.dismiss(value)
 
