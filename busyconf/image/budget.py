@@ -1,25 +1,29 @@
-"""Fit a profile into a size budget: removals that reach it, cheapest loss first.
+"""Fit a profile into a size budget: removals that reach it, options before applets.
 
-Each step ranks what is still on by *loss per byte saved*: a feature option
-costs 1 unit of loss, an applet 3 units per applet it provides (losing a
-command hurts more than losing an option), and the size model says how many
-bytes switching the symbol off saves. The best one goes, the configuration is
-resolved and estimated again, until the estimate is within the budget. A last
-pass puts back removals, most expensive loss first, that the budget no longer
-needs. The shell, the ``busybox`` applet, ``STATIC`` and ``--keep`` applets are
-never removed.
+The rule is lexicographic: an applet (a command) goes only when switching off
+every removable option (a symbol whose removal loses no applet) would not reach
+the budget. Within each class the cheapest loss per byte saved goes first: an
+option costs 1 unit of loss, a removal that loses applets 3 units per applet
+lost, and the size model says how many bytes it saves. After each removal the
+configuration is resolved and estimated again. A last pass puts back removals
+the budget no longer needs, applets first, so that what remains of the plan
+loses as few applets and then as few options as it can. The shell, the
+``busybox`` applet, ``STATIC`` and what the caller keeps (applets such as
+``ls`` or symbols such as ``FEATURE_LS_COLOR``) are never removed or lost.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import kconfiglib
+
 from busyconf.errors import UserError
 from busyconf.model.config import Configuration, resolve
-from busyconf.model.kconfig import KconfigTree
+from busyconf.model.kconfig import Applet, KconfigTree
 
 FEATURE_LOSS = 1.0
 APPLET_LOSS = 3.0
@@ -67,6 +71,16 @@ class SizeEstimator(Protocol):
 
     def estimate(self, config: Configuration, breakdown: bool = True) -> EstimateLike: ...
 
+    def total(self, config: Configuration | Mapping[str, str]) -> int: ...
+
+
+class PlanCancelled(Exception):
+    """The caller's ``cancelled()`` said stop (a newer plan replaces this one)."""
+
+
+#: ``progress(removals so far, current estimate)``, called once per step.
+Progress = Callable[[int, int], None]
+
 
 @dataclass(frozen=True)
 class Removal:
@@ -76,6 +90,11 @@ class Removal:
     saved: int
     applets: tuple[str, ...]
     loss: float
+
+    @property
+    def is_option(self) -> bool:
+        """True when switching it off loses no applet."""
+        return not self.applets
 
 
 @dataclass(frozen=True)
@@ -94,99 +113,305 @@ class BudgetPlan:
         return [(r.symbol, "n") for r in self.removals]
 
 
-def _applet_symbols(tree: KconfigTree) -> dict[str, tuple[str, ...]]:
-    out: dict[str, list[str]] = {}
-    for a in tree.applets:
-        out.setdefault(a.requires[0], []).append(a.name)
-    return {k: tuple(sorted(set(v))) for k, v in out.items()}
-
-
-def _protected(tree: KconfigTree, keep: Sequence[str]) -> set[str]:
-    keep_set = set(keep)
-    protected = set(PROTECTED_SYMBOLS)
-    for a in tree.applets:
-        if a.name in keep_set:
-            protected.update(a.requires)
-    return protected
-
-
-def _candidates(tree: KconfigTree, config: Configuration, protected: set[str]) -> list[str]:
-    out = []
-    with tree.lock:
-        for name, sym in tree.symbols.items():
-            if (
-                config.values.get(name) == "y"
-                and name not in protected
-                and tree.type_of(name) == "bool"
-                and sym.visibility
-                and sym.choice is None
-            ):
-                out.append(name)
-    return out
-
-
 def plan_budget(
     tree: KconfigTree,
     assignments: Sequence[tuple[str, str]],
     estimator: SizeEstimator,
     budget: int,
-    keep: Sequence[str] = (),
+    keep: Collection[str] = (),
+    *,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> BudgetPlan:
-    """Removals (on top of ``assignments``) that bring the estimate within ``budget``."""
-    est = estimator
-    applet_syms = _applet_symbols(tree)
-    protected = _protected(tree, keep)
-    chosen: list[Removal] = []
-    config = resolve(tree, assignments)
-    first = est.estimate(config)
-    before = int(first.total)
-    current = first
-    tried: set[str] = set()
-    while current.total > budget:
-        per: dict[str, int] = current.per_symbol
-        best: tuple[float, str] | None = None
-        for name in _candidates(tree, config, protected):
-            saved = per.get(name, 0)
-            if saved <= 0 or name in tried:
-                continue
-            loss = APPLET_LOSS * len(applet_syms[name]) if name in applet_syms else FEATURE_LOSS
-            score = loss / saved
-            if best is None or (score, name) < best:
-                best = (score, name)
-        if best is None:
+    """Removals (on top of ``assignments``) that bring the estimate within ``budget``.
+
+    ``keep`` names applets (``ls``) and symbols (``FEATURE_LS_COLOR``) that must
+    stay: they are never proposed, nor is anything whose removal would lose them.
+    Raises UserError when the budget cannot be reached, PlanCancelled when
+    ``cancelled()`` turns true.
+    """
+    return _Planner(tree, assignments, estimator, budget, keep, progress, cancelled).run()
+
+
+class _Planner:
+    def __init__(
+        self,
+        tree: KconfigTree,
+        assignments: Sequence[tuple[str, str]],
+        estimator: SizeEstimator,
+        budget: int,
+        keep: Collection[str],
+        progress: Progress | None,
+        cancelled: Callable[[], bool] | None,
+    ) -> None:
+        self.tree = tree
+        self.assignments = list(assignments)
+        self.est = estimator
+        self.budget = budget
+        self.progress = progress
+        self.cancelled = cancelled
+        self.kept_applets = {a.name for a in tree.applets if a.name in keep}
+        self.kept_symbols = {k for k in keep if k not in self.kept_applets}
+        self.protected = set(PROTECTED_SYMBOLS) | self.kept_symbols
+        for a in tree.applets:
+            if a.name in self.kept_applets:
+                self.protected.update(a.requires)
+        self.children = _children(tree)
+        self.mentions = _mentions(tree)
+        self.applets_of = _applets_by_requirement(tree.applets)
+        self.chosen: list[Removal] = []
+        self.config = resolve(tree, self.assignments)
+        self.total = 0
+
+    def _changes(self, extra: Sequence[str] = (), without: Removal | None = None) -> list[tuple[str, str]]:
+        gone = [r.symbol for r in self.chosen if r is not without] + list(extra)
+        return [*self.assignments, *((s, "n") for s in gone)]
+
+    def _check(self) -> None:
+        if self.cancelled is not None and self.cancelled():
+            raise PlanCancelled
+        if self.progress is not None:
+            self.progress(len(self.chosen), self.total)
+
+    def run(self) -> BudgetPlan:
+        first = self.est.estimate(self.config)
+        before = self.total = int(first.total)
+        if self.total > self.budget:
+            self._options_at_once(first.per_symbol)
+        if self.total > self.budget:
+            self._greedy(options_only=True)
+        if self.total > self.budget:
+            self._greedy(options_only=False)
+        if self.total > self.budget:
             raise UserError(
-                f"cannot reach {format_size(budget)}: the estimate stays at "
-                f"{format_size(int(current.total))} "
-                "with only the shell, busybox and the kept applets left"
+                f"cannot reach {format_size(self.budget)}: the estimate stays at "
+                f"{format_size(self.total)} with only the shell, busybox and the kept applets left"
             )
-        name = best[1]
-        tried.add(name)
-        new_config = resolve(tree, [*assignments, *((r.symbol, "n") for r in chosen), (name, "n")])
-        if new_config.values.get(name) == "y":
-            continue
-        lost = tuple(a for a in config.applets if a not in new_config.applets)
-        new_est = est.estimate(new_config)
-        loss = APPLET_LOSS * len(lost) if lost else FEATURE_LOSS
-        chosen.append(Removal(name, int(current.total - new_est.total), lost, loss))
-        config, current = new_config, new_est
-    chosen = _put_back(tree, assignments, est, budget, chosen)
-    config = resolve(tree, [*assignments, *((r.symbol, "n") for r in chosen)])
-    after = int(est.estimate(config).total)
-    return BudgetPlan(budget, before, after, tuple(chosen), config, str(first.basis))
+        self._put_back()
+        config = resolve(self.tree, self._changes())
+        after = int(self.est.total(config))
+        return BudgetPlan(self.budget, before, after, tuple(self.chosen), config, str(first.basis))
+
+    def _candidates(self, config: Configuration) -> list[str]:
+        out = []
+        with self.tree.lock:
+            for name, sym in self.tree.symbols.items():
+                if (
+                    config.values.get(name) == "y"
+                    and name not in self.protected
+                    and sym.orig_type == kconfiglib.BOOL
+                    and sym.visibility
+                    and sym.choice is None
+                ):
+                    out.append(name)
+        return out
+
+    def _predicted_loss(self, values: Mapping[str, str], name: str) -> tuple[str, ...]:
+        """The enabled applets switching ``name`` off loses, by ``depends on`` alone (resolve checks)."""
+        off = _switched_off(self.tree, self.children, values, name)
+        lost = {a.name for s in off for a in self.applets_of.get(s, ()) if a.enabled(values)}
+        return tuple(sorted(lost))
+
+    def _accept(self, new: Configuration, names: Sequence[str], options_only: bool) -> tuple[str, ...] | None:
+        """The applets ``new`` loses, or None when it breaks a rule (a name stayed on, a kept one went)."""
+        if any(new.values.get(n) == "y" for n in names):
+            return None
+        if any(new.values.get(k) != self.config.values.get(k) for k in self.kept_symbols):
+            return None
+        kept = set(new.applets)
+        lost = tuple(a for a in self.config.applets if a not in kept)
+        if self.kept_applets & set(lost) or (options_only and lost):
+            return None
+        return lost
+
+    def _options_at_once(self, per: Mapping[str, int]) -> None:
+        """When every option together still misses the budget, take them all in one step.
+
+        The greedy walk would take them one at a time (a resolve and an estimate
+        each); the put-back pass returns those the budget does not need. An
+        option that only loses an applet together with the rest (a ``default y
+        if`` rather than a ``depends on``) is left to the walk.
+        """
+        values = self.config.values
+        names = [
+            n
+            for n in self._candidates(self.config)
+            if per.get(n, 0) > 0 and not self._predicted_loss(values, n)
+        ]
+        for _ in range(4):
+            if not names:
+                return
+            self._check()
+            new = resolve(self.tree, self._changes(names))
+            # an option something selects stays on: it is no removal
+            names = [n for n in names if new.values.get(n) != "y"]
+            bad = {k for k in self.kept_symbols if new.values.get(k) != self.config.values.get(k)}
+            kept = set(new.applets)
+            for a in self.tree.applets:
+                if a.name in self.config.applets and a.name not in kept:
+                    bad.update((*a.requires, *a.any_of))
+            if not bad:
+                break
+            culprits = self._culprits(new, bad, names)
+            if not culprits:
+                return
+            names = [n for n in names if n not in culprits]
+        else:
+            return
+        total = int(self.est.total(new))
+        if total <= self.budget:
+            return
+        names.sort(key=lambda n: -per[n])
+        self.chosen.extend(Removal(n, per[n], (), FEATURE_LOSS) for n in names)
+        self.config, self.total = new, total
+
+    def _culprits(self, new: Configuration, bad: set[str], names: Sequence[str]) -> set[str]:
+        """The ``names`` that switched a ``bad`` symbol off, following what changed value upwards."""
+        old = self.config.values
+        wanted = set(names)
+        out: set[str] = set()
+        seen = set(bad)
+        stack = list(bad)
+        while stack:
+            for m in self.mentions.get(stack.pop(), ()):
+                if m not in seen and old.get(m) != new.values.get(m):
+                    seen.add(m)
+                    if m in wanted:
+                        out.add(m)
+                    else:
+                        stack.append(m)
+        return out
+
+    def _greedy(self, options_only: bool) -> None:
+        """Take the best loss per byte saved, one at a time, until the budget holds or nothing is left."""
+        tried: set[str] = set()
+        per: Mapping[str, int] = {}
+        per_of: Configuration | None = None
+        while self.total > self.budget:
+            self._check()
+            if per_of is not self.config:
+                # a rejected candidate leaves the configuration as it was: its breakdown still holds
+                per, per_of = self.est.estimate(self.config).per_symbol, self.config
+            values = self.config.values
+            best: tuple[float, str] | None = None
+            for name in self._candidates(self.config):
+                saved = per.get(name, 0)
+                if saved <= 0 or name in tried:
+                    continue
+                lost = self._predicted_loss(values, name)
+                if options_only and lost:
+                    continue
+                score = (APPLET_LOSS * len(lost) if lost else FEATURE_LOSS) / saved
+                if best is None or (score, name) < best:
+                    best = (score, name)
+            if best is None:
+                return
+            name = best[1]
+            tried.add(name)
+            new = resolve(self.tree, self._changes([name]))
+            real = self._accept(new, [name], options_only)
+            if real is None:
+                continue
+            total = int(self.est.total(new))
+            loss = APPLET_LOSS * len(real) if real else FEATURE_LOSS
+            self.chosen.append(Removal(name, self.total - total, real, loss))
+            self.config, self.total = new, total
+
+    def _put_back(self) -> None:
+        """Undo removals the budget does not need: applets first, then options.
+
+        The estimate with only the removal itself back on is a cheap lower
+        bound (putting it back may also bring its sub-options); when that
+        already misses the budget, the resolve is skipped. A removal whose
+        ``depends on`` no longer holds is always resolved: it is off anyway,
+        and the plan need not list it.
+        """
+        for r in sorted(self.chosen, key=lambda r: (-r.loss, r.saved)):
+            self._check()
+            values = self.config.values
+            with self.tree.lock:
+                can_come_on = _holds(self.tree.symbols[r.symbol].direct_dep, values, set())
+            # one whose parent went later cannot come back: the resolve drops it from the plan
+            if can_come_on and self.est.total({**values, r.symbol: "y"}) > self.budget:
+                continue
+            new = resolve(self.tree, self._changes(without=r))
+            total = int(self.est.total(new))
+            if total <= self.budget:
+                self.chosen.remove(r)
+                self.config, self.total = new, total
 
 
-def _put_back(
-    tree: KconfigTree,
-    assignments: Sequence[tuple[str, str]],
-    est: SizeEstimator,
-    budget: int,
-    chosen: list[Removal],
-) -> list[Removal]:
-    """Undo removals the budget does not need, the most expensive loss first."""
-    result = list(chosen)
-    for r in sorted(chosen, key=lambda r: (-r.loss, r.saved)):
-        trial = [x for x in result if x is not r]
-        config = resolve(tree, [*assignments, *((x.symbol, "n") for x in trial)])
-        if est.estimate(config).total <= budget:
-            result = trial
-    return result
+def _children(tree: KconfigTree) -> dict[str, tuple[str, ...]]:
+    """Symbols whose ``depends on`` mentions each symbol."""
+    out: dict[str, list[str]] = {}
+    with tree.lock:
+        for name, sym in tree.symbols.items():
+            for item in kconfiglib.expr_items(sym.direct_dep):
+                if isinstance(item, kconfiglib.Symbol) and not item.is_constant and item.name != name:
+                    out.setdefault(item.name, []).append(name)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _mentions(tree: KconfigTree) -> dict[str, set[str]]:
+    """The symbols each symbol's value reads: ``depends on``, ``select``/``imply`` sources, defaults."""
+    out: dict[str, set[str]] = {}
+    with tree.lock:
+        for name, sym in tree.symbols.items():
+            exprs: list[object] = [sym.direct_dep, sym.rev_dep, sym.weak_rev_dep]
+            for value, cond in sym.defaults:
+                exprs += [value, cond]
+            refs = out.setdefault(name, set())
+            for expr in exprs:
+                for item in kconfiglib.expr_items(expr):
+                    if isinstance(item, kconfiglib.Symbol) and not item.is_constant and item.name != name:
+                        refs.add(item.name)
+    return out
+
+
+def _applets_by_requirement(applets: Sequence[Applet]) -> dict[str, list[Applet]]:
+    out: dict[str, list[Applet]] = {}
+    for a in applets:
+        for s in (*a.requires, *a.any_of):
+            out.setdefault(s, []).append(a)
+    return out
+
+
+def _switched_off(
+    tree: KconfigTree, children: Mapping[str, tuple[str, ...]], values: Mapping[str, str], name: str
+) -> set[str]:
+    """``name`` and the enabled symbols whose ``depends on`` fails once it is off."""
+    off = {name}
+    stack = [name]
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            if (
+                child not in off
+                and values.get(child) == "y"
+                and not _holds(tree.symbols[child].direct_dep, values, off)
+            ):
+                off.add(child)
+                stack.append(child)
+    return off
+
+
+def _holds(expr: object, values: Mapping[str, str], off: set[str]) -> bool:
+    """Whether a ``depends on`` expression is true for ``values`` with the symbols in ``off`` off."""
+    if isinstance(expr, tuple):
+        op = expr[0]
+        if op == kconfiglib.AND:
+            return _holds(expr[1], values, off) and _holds(expr[2], values, off)
+        if op == kconfiglib.OR:
+            return _holds(expr[1], values, off) or _holds(expr[2], values, off)
+        if op == kconfiglib.NOT:
+            return not _holds(expr[1], values, off)
+        a, b = (_value(x, values, off) for x in expr[1:3])
+        return (a == b) if op == kconfiglib.EQUAL else (a != b) if op == kconfiglib.UNEQUAL else True
+    return _value(expr, values, off) == "y"
+
+
+def _value(item: object, values: Mapping[str, str], off: set[str]) -> str:
+    if isinstance(item, kconfiglib.Symbol):
+        if item.is_constant:
+            return str(item.name)
+        return "n" if item.name in off else values.get(item.name, "n")
+    return "y"
