@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
-from textual.widgets import Label, OptionList, Static
+import pytest
+from textual.widgets import Button, Label, OptionList, Static
+from tui_fixtures import fake_build
+
+from busyconf.errors import Interrupted, UserError
 
 from busyconf.tui import make_app
 from busyconf.tui.app import BusyconfApp
+from busyconf.tui.screens.build import BuildScreen
 from busyconf.tui.screens.dialogs import ArchPickerModal
 from busyconf.tui.screens.edit import EditValueModal
 from busyconf.tui.screens.main import MainScreen
@@ -164,3 +171,75 @@ async def test_range_error_names_the_symbol_once(profile: Path) -> None:
         await pilot.pause()
         error = str(app.screen.query_one("#error", Static).content)
         assert error.count("FEATURE_EDITING_HISTORY") == 1 and "'abc' is not a number" in error
+
+
+# -- build screen ----------------------------------------------------------------------------------
+
+
+def until_cancelled(
+    config_text: str, applets: list[str], release: str, arch: str, toolchain: str, **kw: Any
+) -> Any:
+    """A build that runs until it is cancelled, then stops as the real one does."""
+    cancel: threading.Event = kw["cancel"]
+    cancel.wait(30)
+    raise Interrupted("build cancelled")
+
+
+def refused(config_text: str, applets: list[str], release: str, arch: str, toolchain: str, **kw: Any) -> Any:
+    raise UserError("zig: toolchain not found; run: busyconf toolchain install")
+
+
+async def open_build(app: BusyconfApp, pilot) -> BuildScreen:  # type: ignore[no-untyped-def]
+    await pilot.press("b")
+    await pilot.pause()
+    screen = app.screen
+    assert isinstance(screen, BuildScreen)
+    return screen
+
+
+async def wait_done(screen: BuildScreen, pilot) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(100):
+        if screen.done:
+            break
+        await pilot.pause(0.05)
+    await pilot.pause()
+    assert screen.done
+
+
+def footer_keys(app: BusyconfApp) -> set[str]:
+    return {key for key, active in app.active_bindings.items() if active.binding.show and active.enabled}
+
+
+@pytest.mark.parametrize("build_fn", [fake_build, refused], ids=["built", "failed"])
+async def test_a_finished_build_keeps_close_not_cancel(profile: Path, tmp_path: Path, build_fn: Any) -> None:
+    app = make_app(profile, out_dir=tmp_path / "out", build_fn=build_fn)
+    async with app.run_test(size=SMALL) as pilot:
+        await ready(app, pilot)
+        screen = await open_build(app, pilot)
+        await wait_done(screen, pilot)
+        assert not screen.query_one("#build-cancel", Button).display
+        close = screen.query_one("#build-close", Button)
+        assert close.display and str(close.label) == "Close (Esc)" and close.has_focus
+        assert "c" not in footer_keys(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, BuildScreen)
+
+
+async def test_cancel_is_there_while_the_build_runs_and_goes_once_cancelled(
+    profile: Path, tmp_path: Path
+) -> None:
+    app = make_app(profile, out_dir=tmp_path / "out", build_fn=until_cancelled)
+    async with app.run_test(size=SMALL) as pilot:
+        await ready(app, pilot)
+        screen = await open_build(app, pilot)
+        assert screen.query_one("#build-cancel", Button).display
+        assert "c" in footer_keys(app)
+        await pilot.press("c")
+        await wait_done(screen, pilot)
+        assert "cancelled" in str(screen.query_one("#build-phase", Label).content)
+        assert not screen.query_one("#build-cancel", Button).display
+        assert "c" not in footer_keys(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, BuildScreen)

@@ -1,4 +1,8 @@
-"""``b``: build the current profile for the current arch, live, cancellable."""
+"""``b``: build the current profile for the current arch, live, cancellable.
+
+Cancel is there only while the build runs; once it is done (built, failed or
+cancelled) Close (Esc) is what remains.
+"""
 
 from __future__ import annotations
 
@@ -35,7 +39,7 @@ class BuildScreen(Screen[None]):
 
     BINDINGS = [
         Binding("c", "cancel", "Cancel build"),
-        Binding("escape,q", "close", "Back"),
+        Binding("escape,q", "close", "Close"),
     ]
 
     def __init__(
@@ -50,6 +54,8 @@ class BuildScreen(Screen[None]):
         self.estimate = session.size().total
         self.result: Any = None
         self.error: BaseException | None = None
+        #: Built, failed or cancelled: nothing left to cancel.
+        self.done = False
         self._pending: list[Any] = []
         self._pending_lock = threading.Lock()
 
@@ -65,8 +71,8 @@ class BuildScreen(Screen[None]):
             yield Static("", id="build-result")
         yield Log(id="build-log", highlight=False, max_lines=5000)
         with Horizontal(id="build-buttons"):
-            yield Button("Cancel", id="build-cancel", variant="error")
-            yield Button("Back", id="build-close")
+            yield Button("Cancel (c)", id="build-cancel", variant="error")
+            yield Button("Close (Esc)", id="build-close")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -172,8 +178,16 @@ class BuildScreen(Screen[None]):
         self._idle()
 
     def _idle(self) -> None:
-        self.query_one("#build-cancel", Button).disabled = True
+        # A finished build has nothing to cancel: the button and the footer's c go.
+        self.done = True
+        self.query_one("#build-cancel", Button).display = False
         self.query_one("#build-close", Button).focus()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel":
+            return not self.done
+        return True
 
     @on(Button.Pressed, "#build-cancel")
     def action_cancel(self) -> None:
