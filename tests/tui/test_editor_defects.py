@@ -11,7 +11,6 @@ from textual.widgets import Button, Label, OptionList, Static
 from tui_fixtures import fake_build
 
 from busyconf.errors import Interrupted, UserError
-
 from busyconf.tui import make_app
 from busyconf.tui.app import BusyconfApp
 from busyconf.tui.screens.build import BuildScreen
