@@ -1,23 +1,65 @@
-"""Trim to a size budget: the removals that reach it, cheapest loss first."""
+"""``t``: trim to a size budget. Options go before applets; untick a removal to keep it.
+
+The plan is worked out in a thread (a few hundred resolves on a big profile),
+so typing, Tab and Esc answer while it runs; a newer request cancels the
+older one. The screen returns the symbols to switch off; the caller applies
+them as one undo step.
+"""
 
 from __future__ import annotations
 
-from rich.table import Table
+import re
+import time
+
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Label, SelectionList, Static
+from textual.widgets.selection_list import Selection
+from textual.worker import get_current_worker
 
-from busyconf.errors import BusyconfError
-from busyconf.image.budget import BudgetPlan, format_size, parse_size, plan_budget
+from busyconf.errors import BusyconfError, UserError
+from busyconf.image.budget import BudgetPlan, PlanCancelled, Removal, format_size, parse_size, plan_budget
 from busyconf.tui.session import Session
+
+#: Seconds between progress updates: each one waits for the UI thread.
+PROGRESS_EVERY = 0.1
+#: Columns of a row: symbol, bytes saved, applets lost (cut with an ellipsis).
+ROW_WIDTH = 66
+
+
+class RemovalList(SelectionList[str]):
+    """The plan's removals, ticked: Space unticks (keeps) one, Enter applies the plan."""
+
+    BINDINGS = [Binding("enter", "screen.apply", "Apply", show=False)]
 
 
 class BudgetModal(ModalScreen[list[str] | None]):
     """Asks for a budget (``600K``), shows the plan, returns the symbols to switch off."""
+
+    DEFAULT_CSS = """
+    BudgetModal #trim-dialog {
+        width: 76;
+        max-width: 100%;
+        height: 90%;
+        max-height: 40;
+        border: thick $primary;
+        background: $surface;
+        padding: 0 1;
+    }
+    BudgetModal .trim-row { height: 1; }
+    BudgetModal .trim-row Label { width: auto; margin-right: 1; }
+    BudgetModal #budget { width: 14; }
+    BudgetModal #keep { width: 1fr; }
+    BudgetModal #status { height: 1; margin-left: 2; width: 1fr; }
+    BudgetModal #removals { height: 1fr; min-height: 4; text-wrap: nowrap; text-overflow: ellipsis; }
+    BudgetModal #error { height: auto; color: $error; }
+    BudgetModal #trim-buttons { height: 1; margin-top: 1; }
+    BudgetModal #trim-buttons Button { margin-right: 2; }
+    """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
@@ -25,64 +67,194 @@ class BudgetModal(ModalScreen[list[str] | None]):
         super().__init__()
         self.session = session
         self.plan: BudgetPlan | None = None
+        self.planning = False
+        #: What the last request asked for, so a plan from an older one is never shown.
+        self._asked: tuple[int, tuple[str, ...]] | None = None
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog", id="budget-dialog"):
-            yield Label("Trim to a size budget", classes="dialog-title")
+        with Vertical(id="trim-dialog") as dialog:
+            dialog.border_title = "Trim to a size budget"
             yield Static(
-                "Budget in bytes, K or M (e.g. 600K). Removals are chosen by the size model, "
-                "options before applets, cheapest loss first.",
+                "Options go before applets, cheapest loss first. Space unticks a removal "
+                "(it is kept and the plan redone); Enter applies all as one undo step.",
                 classes="dim",
             )
-            yield Input(placeholder="600K", id="budget")
-            yield Static("", id="error", classes="error")
-            with VerticalScroll(id="budget-plan"):
-                yield Static("", id="plan")
-            with Horizontal(classes="buttons"):
-                yield Button("Apply", id="apply", variant="primary", disabled=True)
-                yield Button("Cancel", id="cancel")
+            with Horizontal(classes="trim-row"):
+                yield Label("Budget")
+                yield Input(placeholder="600K", id="budget", compact=True)
+                yield Static("", id="status")
+            yield Static("", id="error")
+            yield RemovalList(id="removals", disabled=True)
+            with Horizontal(classes="trim-row"):
+                yield Label("Keep")
+                yield Input(
+                    placeholder="applets or symbols never removed: vi less FEATURE_LS_COLOR",
+                    id="keep",
+                    compact=True,
+                )
+            with Horizontal(id="trim-buttons"):
+                yield Button("Apply", id="apply", variant="primary", disabled=True, compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
 
-    @on(Input.Submitted, "#budget")
-    def _submitted(self, event: Input.Submitted) -> None:
+    def on_mount(self) -> None:
+        self.query_one("#budget", Input).focus()
+
+    # -- asking for a plan
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.replan()
+
+    def replan(self) -> None:
+        """Plan again for what the two fields say now (the running plan, if any, is dropped)."""
         error = self.query_one("#error", Static)
-        estimator = self.session.estimator
-        if estimator is None:
+        if not self.session.size_ready:
             error.update("Sizes are not loaded yet; try again in a moment.")
             return
         try:
-            budget = parse_size(event.value)
-            self.plan = plan_budget(self.session.tree, self.session.assignments, estimator, budget)  # type: ignore[arg-type]
+            budget = parse_size(self.query_one("#budget", Input).value)
+            keep = self._keep()
         except BusyconfError as e:
-            self.plan = None
             error.update(Text(str(e)))
-            self.query_one("#apply", Button).disabled = True
             return
         error.update("")
-        self.query_one("#plan", Static).update(self._render_plan(self.plan))
-        self.query_one("#apply", Button).disabled = not self.plan.removals
+        self._asked = (budget, keep)
+        self.planning = True
+        self.query_one("#apply", Button).disabled = True
+        self.query_one("#status", Static).update(Text("planning…", style="italic"))
+        self._plan(budget, keep)
 
-    @staticmethod
-    def _render_plan(plan: BudgetPlan) -> Table:
-        sizes = f"{format_size(plan.before)} → {format_size(plan.after)}"
-        table = Table(
-            title=f"{sizes} (budget {format_size(plan.budget)})",
-            caption=plan.basis,
-            expand=True,
+    def _keep(self) -> tuple[str, ...]:
+        """The Keep field's names, each an applet or a symbol of the tree (UserError otherwise)."""
+        tree = self.session.tree
+        applets = {a.name for a in tree.applets}
+        names = [n for n in re.split(r"[\s,]+", self.query_one("#keep", Input).value) if n]
+        for name in names:
+            if name not in applets and not tree.has(name):
+                raise UserError(f"keep {name!r}: neither an applet nor a symbol of BusyBox {tree.release}")
+        return tuple(dict.fromkeys(names))
+
+    @work(thread=True, exclusive=True, group="budget", exit_on_error=False)
+    def _plan(self, budget: int, keep: tuple[str, ...]) -> None:
+        worker = get_current_worker()
+        from busyconf.size import Estimator
+
+        session = self.session
+        estimator = session.estimator
+        if not isinstance(estimator, Estimator):
+            self.app.call_from_thread(self._failed, (budget, keep), "Sizes are not loaded yet.")
+            return
+        last = 0.0
+
+        def progress(removed: int, total: int) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if now - last >= PROGRESS_EVERY and not worker.is_cancelled:
+                last = now
+                self.app.call_from_thread(self._progress, removed, total)
+
+        try:
+            plan = plan_budget(
+                session.tree,
+                session.assignments,
+                estimator,
+                budget,
+                keep,
+                progress=progress,
+                cancelled=lambda: worker.is_cancelled,
+            )
+        except PlanCancelled:
+            return
+        except BusyconfError as e:
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self._failed, (budget, keep), str(e))
+            return
+        finally:
+            # The planner left its last trial in the shared Kconfig state: put the session's back.
+            with session.tree.lock:
+                session.tree.apply(session.assignments)
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._planned, (budget, keep), plan)
+
+    def _progress(self, removed: int, total: int) -> None:
+        if self.planning:
+            self.query_one("#status", Static).update(
+                Text(f"planning… {removed} off, {format_size(total)}", style="italic")
+            )
+
+    def _failed(self, asked: tuple[int, tuple[str, ...]], message: str) -> None:
+        if asked != self._asked:
+            return
+        self.planning = False
+        self.plan = None
+        self.query_one("#status", Static).update("")
+        self.query_one("#error", Static).update(Text(message))
+        removals = self.query_one(RemovalList)
+        removals.clear_options()
+        removals.disabled = True
+
+    def _planned(self, asked: tuple[int, tuple[str, ...]], plan: BudgetPlan) -> None:
+        if asked != self._asked:
+            return
+        self.planning = False
+        self.plan = plan
+        options = sum(1 for r in plan.removals if r.is_option)
+        applets = sum(len(r.applets) for r in plan.removals)
+        self.query_one("#status", Static).update(
+            f"{format_size(plan.before)} → {format_size(plan.after)}: "
+            f"{options} option{'s' * (options != 1)}, {applets} applet{'s' * (applets != 1)} off"
         )
-        table.add_column("switch off")
-        table.add_column("saves", justify="right")
-        table.add_column("applets lost")
-        for r in plan.removals:
-            table.add_row(r.symbol, f"{r.saved:,} B", " ".join(r.applets) or "-")
+        removals = self.query_one(RemovalList)
+        had_focus = removals.has_focus
+        removals.clear_options()
+        removals.add_options([Selection(_row(r), r.symbol, True) for r in plan.removals])
+        removals.border_subtitle = plan.basis
+        removals.disabled = not plan.removals
+        if plan.removals:
+            removals.highlighted = 0
         if not plan.removals:
-            table.add_row("(nothing: already within budget)", "", "")
-        return table
+            self.query_one("#error", Static).update("Already within the budget: nothing to switch off.")
+        elif had_focus:
+            removals.focus()
+        self.query_one("#apply", Button).disabled = not plan.removals
+
+    # -- steering the plan
+
+    @on(SelectionList.SelectionToggled, "#removals")
+    def _unticked(self, event: SelectionList.SelectionToggled[str]) -> None:
+        """An unticked removal is kept from now on (it shows in Keep) and the plan is redone."""
+        symbol = event.selection.value
+        if symbol in event.selection_list.selected:
+            return
+        keep = self.query_one("#keep", Input)
+        names = keep.value.split()
+        if symbol not in names:
+            keep.value = " ".join([*names, symbol])
+        self.replan()
+
+    # -- leaving
 
     @on(Button.Pressed, "#apply")
-    def _apply(self) -> None:
-        if self.plan is not None:
-            self.dismiss([r.symbol for r in self.plan.removals])
+    def action_apply(self) -> None:
+        """Return the plan's symbols (only a finished plan for what the fields say now)."""
+        if self.planning or self.plan is None or not self.plan.removals:
+            self.notify("No plan to apply yet." if not self.planning else "Still planning…", timeout=2)
+            return
+        self.workers.cancel_group(self, "budget")
+        self.dismiss([r.symbol for r in self.plan.removals])
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
+        self.workers.cancel_group(self, "budget")
         self.dismiss(None)
+
+
+def _row(r: Removal) -> Text:
+    """``SYMBOL   4,769 B  sed awk`` in ROW_WIDTH columns, what it loses cut with an ellipsis."""
+    text = Text(f"{r.symbol:<32.32} {r.saved:>8,} B  ")
+    lost = " ".join(r.applets) if r.applets else "option"
+    room = ROW_WIDTH - len(text.plain)
+    if len(lost) > room:
+        lost = lost[: room - 1] + "…"
+    text.append(lost, style="bold" if r.applets else "dim")
+    return text
