@@ -357,6 +357,7 @@ async def test_trim_to_budget_switches_off_what_the_plan_lists(profile: Path) ->
         await pilot.pause()
         assert "bad budget 'x'" in text_of(modal.query_one("#error", Static))
         await pilot.press("backspace", *str(budget), "enter")
+        await app.workers.wait_for_complete()  # the plan is worked out in a thread
         await pilot.pause()
         assert modal.plan is not None and modal.plan.removals
         off = [r.symbol for r in modal.plan.removals]
