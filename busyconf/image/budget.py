@@ -27,6 +27,9 @@ from busyconf.model.kconfig import Applet, KconfigTree
 
 FEATURE_LOSS = 1.0
 APPLET_LOSS = 3.0
+#: A ranking is reused for this many removals, while each saves within REUSE_TOLERANCE of its figure.
+REUSE_STEPS = 8
+REUSE_TOLERANCE = 0.1
 PROTECTED_SYMBOLS = frozenset({"BUSYBOX", "STATIC", "ASH", "SH_IS_ASH", "HUSH", "SH_IS_HUSH"})
 
 #: No BusyBox comes near this; larger numbers are typos (and 400 digits overflow a float).
@@ -283,39 +286,58 @@ class _Planner:
         return out
 
     def _greedy(self, options_only: bool) -> None:
-        """Take the best loss per byte saved, one at a time, until the budget holds or nothing is left."""
+        """Take the best loss per byte saved, one at a time, until the budget holds or nothing is left.
+
+        The ranking comes from one per-symbol breakdown (the costly part of a
+        step) and is reused while the bytes a removal really saves stay close
+        to what the ranking expected, for at most REUSE_STEPS removals.
+        """
         tried: set[str] = set()
-        per: Mapping[str, int] = {}
-        per_of: Configuration | None = None
+        ranked: list[tuple[float, str, int]] = []
+        fresh = False
+        since = 0
         while self.total > self.budget:
             self._check()
-            if per_of is not self.config:
-                # a rejected candidate leaves the configuration as it was: its breakdown still holds
-                per, per_of = self.est.estimate(self.config).per_symbol, self.config
-            values = self.config.values
-            best: tuple[float, str] | None = None
-            for name in self._candidates(self.config):
-                saved = per.get(name, 0)
-                if saved <= 0 or name in tried:
-                    continue
-                lost = self._predicted_loss(values, name)
-                if options_only and lost:
-                    continue
-                score = (APPLET_LOSS * len(lost) if lost else FEATURE_LOSS) / saved
-                if best is None or (score, name) < best:
-                    best = (score, name)
-            if best is None:
-                return
-            name = best[1]
+            if not ranked or since >= REUSE_STEPS:
+                if fresh and not ranked:
+                    return
+                ranked, fresh, since = self._rank(tried, options_only), True, 0
+                continue
+            _score, name, expected = ranked.pop(0)
             tried.add(name)
+            if self.config.values.get(name) != "y":
+                continue
             new = resolve(self.tree, self._changes([name]))
             real = self._accept(new, [name], options_only)
             if real is None:
                 continue
             total = int(self.est.total(new))
+            saved = self.total - total
+            if saved <= 0 or (real and options_only):
+                continue
             loss = APPLET_LOSS * len(real) if real else FEATURE_LOSS
-            self.chosen.append(Removal(name, self.total - total, real, loss))
+            self.chosen.append(Removal(name, saved, real, loss))
             self.config, self.total = new, total
+            fresh = False
+            since += 1
+            if abs(saved - expected) > expected * REUSE_TOLERANCE:
+                since = REUSE_STEPS
+
+    def _rank(self, tried: set[str], options_only: bool) -> list[tuple[float, str, int]]:
+        """(loss per byte saved, symbol, bytes) of what may still go, best first."""
+        per = self.est.estimate(self.config).per_symbol
+        values = self.config.values
+        out = []
+        for name in self._candidates(self.config):
+            saved = per.get(name, 0)
+            if saved <= 0 or name in tried:
+                continue
+            lost = self._predicted_loss(values, name)
+            if options_only and lost:
+                continue
+            out.append(((APPLET_LOSS * len(lost) if lost else FEATURE_LOSS) / saved, name, saved))
+        out.sort()
+        return out
 
     def _put_back(self) -> None:
         """Undo removals the budget does not need: applets first, then options.
