@@ -81,9 +81,18 @@ Empty().run()
 """
 #: The option row the key test toggles (the first row of Archival Utilities in 1.38.0).
 ROW_SYMBOL = b"FEATURE_SEAMLESS_XZ"
-ROW_PROMPT = b"Make tar, rpm, modprobe etc understand .xz"
+#: The start of its prompt (what an 80-column list still shows): on screen once the menu is drawn.
+ROW_PROMPT = b"Make tar, rpm, mod"
+# What each key's answer must have drawn before its burst may end (in the text without escape
+# sequences). An answer can come in bursts with a pause between: Enter first repaints the
+# highlighted row and draws the menu a few hundred ms later at 80x24; a quiet window alone
+# would stop the clock at the first. A marker that never appears is an error, not a number.
+ROW_OFF, ROW_ON = b"bool = n", b"bool = y"  # the help pane's header: "FEATURE_SEAMLESS_XZ  bool = y"
+MENU_ROWS = b"--->"  # a submenu row: the top menu has them, Archival Utilities has none
+SEARCH_OPEN = b"Search applets"  # the search dialog's title
+DIFF_OPEN = b"symbols differ"  # the diff's summary line
 DOWN, ENTER, ESC, BACKSPACE = b"\x1b[B", b"\r", b"\x1b", b"\x7f"
-NAVIGATE = (DOWN, DOWN, ENTER)
+ESCAPES = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[\]P_][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b.")
 
 
 @dataclass(frozen=True)
@@ -94,22 +103,24 @@ class Key:
     goal: bool = False
     #: Pressed on a screen with a blinking cursor: wait for a blink first so none lands in the burst.
     after_blink: bool = False
+    #: Text the answer must have drawn (see ROW_OFF etc.).
+    until: bytes | None = None
 
 
 #: One repetition; it leaves the editor where it started (same row, same values).
 CYCLE = (
-    Key("Space", b" ", goal=True),
-    Key("Space", b" ", goal=True),
-    Key("n", b"n", goal=True),
-    Key("y", b"y", goal=True),
-    Key("Esc (menu up)", ESC),
-    Key("Enter (open menu)", ENTER, goal=True),
-    Key("Backspace (menu up)", BACKSPACE),
-    Key("Enter (open menu)", ENTER, goal=True),
-    Key("/ (search)", b"/"),
-    Key("Esc (close search)", ESC, after_blink=True),
-    Key("d (diff)", b"d"),
-    Key("Esc (close diff)", ESC, after_blink=True),
+    Key("Space", b" ", goal=True, until=ROW_OFF),
+    Key("Space", b" ", goal=True, until=ROW_ON),
+    Key("n", b"n", goal=True, until=ROW_OFF),
+    Key("y", b"y", goal=True, until=ROW_ON),
+    Key("Esc (menu up)", ESC, until=MENU_ROWS),
+    Key("Enter (open menu)", ENTER, goal=True, until=ROW_PROMPT),
+    Key("Backspace (menu up)", BACKSPACE, until=MENU_ROWS),
+    Key("Enter (open menu)", ENTER, goal=True, until=ROW_PROMPT),
+    Key("/ (search)", b"/", until=SEARCH_OPEN),
+    Key("Esc (close search)", ESC, after_blink=True, until=ROW_PROMPT),
+    Key("d (diff)", b"d", until=DIFF_OPEN),
+    Key("Esc (close diff)", ESC, after_blink=True, until=ROW_PROMPT),
 )
 PHASES = (
     ("python -c pass", "pass"),
@@ -138,9 +149,14 @@ class Sample:
     capped: bool  # output never went quiet before the timeout
 
 
+def _plain(data: bytes | bytearray) -> bytes:
+    """Terminal output without its escape sequences (the text drawn, in the order it was written)."""
+    return ESCAPES.sub(b"", data)
+
+
 def _screen_text(data: bytes | bytearray, tail: int = 600) -> str:
     """The printable text of terminal output, for error messages."""
-    text = re.sub(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[\]P_].*?(\x07|\x1b\\)|\x1b.", b" ", data)
+    text = ESCAPES.sub(b" ", data)
     words = " ".join(text.decode("utf-8", "replace").split())
     return words[-tail:]
 
@@ -194,23 +210,33 @@ class Term:
         if self._read(period) is not None:
             self.settle(quiet)
 
-    def press(self, data: bytes, quiet: float, timeout: float) -> Sample:
-        """Write ``data`` and time the burst of output that answers it."""
+    def press(self, data: bytes, quiet: float, timeout: float, until: bytes | None = None) -> Sample:
+        """Write ``data`` and time the output that answers it: up to the last byte before ``quiet``
+        seconds without output, once ``until`` has been drawn."""
         self.settle(quiet / 2, limit=quiet * 4)
         before = len(self.seen)
         sent = time.perf_counter()
         os.write(self.fd, data)
         first = last = 0.0
+        drawn = until is None
         while True:
             now = time.perf_counter()
-            wait = sent + timeout - now if not last else min(last + quiet, sent + timeout) - now
-            if wait <= 0 or self._read(wait) is None:
+            end = min(last + quiet, sent + timeout) if last and drawn else sent + timeout
+            if now >= end or self._read(end - now) is None:
                 break
             last = time.perf_counter()
             first = first or last
+            if not drawn:
+                assert until is not None
+                drawn = until in _plain(self.seen[before:])
+        self.answer = bytes(self.seen[before:])
         if not last:
             raise BenchError(f"key {data!r}: the screen did not change within {timeout:.0f} s")
-        self.answer = bytes(self.seen[before:])
+        if not drawn:
+            raise BenchError(
+                f"key {data!r}: {until!r} was not drawn within {timeout:.0f} s; "
+                f"the answer ends with: {_screen_text(self.answer)!r}"
+            )
         return Sample(first - sent, last - sent, last >= sent + timeout)
 
     def cpu_seconds(self) -> float:
@@ -286,25 +312,24 @@ def open_row(
     loaded machine; then the editor is started again rather than steered from an unknown state.
     """
     rows, cols = size
-    answers = ""
+    error = ""
     for _ in range(attempts):
         term = Term(argv, dict(env, COLUMNS=str(cols), LINES=str(rows)), work, rows, cols)
         try:
             term.wait_for(MARKER, timeout)
             term.settle(max(quiet, 1.0))
-            answers = ""
-            for data in NAVIGATE:
-                term.press(data, quiet, timeout)
-                answers += f" [{data!r}] {_screen_text(term.answer, 200)}"
-            if ROW_SYMBOL in term.answer or ROW_PROMPT in term.answer:
+            term.press(DOWN, quiet, timeout)
+            term.press(DOWN, quiet, timeout)
+            term.press(ENTER, quiet, min(timeout, 5.0), until=ROW_PROMPT)
+            if ROW_SYMBOL in _plain(term.answer):
                 return term
-        except BaseException:
-            term.quit_editor(quiet)
-            raise
+            error = f"{ROW_SYMBOL!r} is not in the help pane: {_screen_text(term.answer)!r}"
+        except BenchError as e:
+            error = str(e)
         term.quit_editor(quiet)
     raise BenchError(
         f"{cols}x{rows}: Down Down Enter did not open Archival Utilities on {ROW_SYMBOL.decode()} "
-        f"in {attempts} tries; the answers to the keys were:{answers}"
+        f"in {attempts} tries: {error}"
     )
 
 
@@ -326,7 +351,7 @@ def key_latency(
             for key in CYCLE:
                 if key.after_blink:
                     term.after_blink(quiet)
-                sample = term.press(key.data, quiet, timeout)
+                sample = term.press(key.data, quiet, timeout, key.until)
                 if rep == 0:
                     first.setdefault(key.label, sample)
                 else:
