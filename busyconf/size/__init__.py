@@ -25,7 +25,7 @@ labels and says why in :attr:`Estimator.warning`. Nothing here imports Rich.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -113,8 +113,28 @@ class Estimator:
         Switching a symbol off also switches off what depends on it; switching
         it on also brings its ``default y`` sub-options, as Kconfig would.
         """
+        return self.deltas(config, [(name, new_value)])[0]
+
+    def deltas(self, config: ConfigLike, changes: Sequence[tuple[str, str]]) -> list[int]:
+        """:meth:`delta` of each ``(name, new_value)`` on its own, priced in one pass."""
         values = _values(config)
         on = enabled_names(values, self.model)
+        out = []
+        with self._lock:
+            ev = self._eval
+            ev.sync(on)
+            before = ev.total
+            for name, new_value in changes:
+                flips = self._flips(values, name, new_value)
+                for n, v in flips.items():
+                    ev.set(n, v)
+                out.append(ev.total - before)
+                for n, v in flips.items():
+                    ev.set(n, not v)
+        return out
+
+    def _flips(self, values: Mapping[str, str], name: str, new_value: str) -> dict[str, bool]:
+        """The symbols setting ``name`` to ``new_value`` switches on (True) or off (False)."""
         changes: dict[str, bool] = {}
         if new_value == "y":
             if values.get(name) != "y":
@@ -124,16 +144,7 @@ class Estimator:
                         changes[child] = True
         elif values.get(name) == "y":
             changes = {n: False for n in self._switched_off(values, name)}
-        with self._lock:
-            ev = self._eval
-            ev.sync(on)
-            before = ev.total
-            for n, v in changes.items():
-                ev.set(n, v)
-            after = ev.total
-            for n, v in changes.items():
-                ev.set(n, not v)
-            return after - before
+        return changes
 
     def _switched_off(self, values: Mapping[str, str], name: str) -> list[str]:
         """``name`` and the enabled symbols whose ``depends on`` fails once it is off."""

@@ -7,6 +7,7 @@ render what it returns, and tests can drive it directly.
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any, Protocol
 import kconfiglib
 
 from busyconf.errors import BusyconfError, UserError
-from busyconf.model.config import Configuration, explain, resolve, to_kconfig
+from busyconf.model.config import Configuration, explain, missing_dependencies, resolve, to_kconfig
 from busyconf.model.dotconfig import check_ranges
 from busyconf.model.kconfig import KconfigTree
 from busyconf.model.profile import (
@@ -46,7 +47,14 @@ class Estimator(Protocol):
 
     def estimate(self, config: Configuration) -> Any: ...
 
+    def total(self, config: Configuration) -> int: ...
+
+    @property
+    def basis(self) -> str: ...
+
     def delta(self, config: Configuration, name: str, new_value: str) -> int: ...
+
+    def deltas(self, config: Configuration, changes: list[tuple[str, str]]) -> list[int]: ...
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,22 @@ class SizeInfo:
 
 
 NO_SIZE = SizeInfo(None, {}, "size: n/a")
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What setting a symbol would give, computed on a copy of the real configuration.
+
+    ``total`` is the estimate after the change, so the number shown before a
+    key is the number after it; ``taken`` is False when Kconfig would keep
+    another value (then there is no total).
+    """
+
+    name: str
+    value: str
+    taken: bool
+    total: int | None
+    delta: int | None
 
 
 class ChangedOnDisk(UserError):
@@ -108,8 +132,15 @@ class Session:
         self.saved_config = self.config
         self.estimator: Estimator | None = None
         self.estimator_arch: str | None = None
+        #: Estimators loaded so far, by arch: undoing an arch switch keeps its sizes.
+        self.estimators: dict[str, Estimator | None] = {}
+        #: Bumped on every change of values, arch or estimator: work started on an older one is stale.
+        self.generation = 0
         self._size: SizeInfo | None = None
+        self._total: int | None = None
         self._deltas: dict[tuple[str, str], int | None] = {}
+        self._previews: dict[tuple[str, str], Preview] = {}
+        self._cache_lock = threading.Lock()
         self.new_file = False
         #: The session on the previous release, when this one is an unsaved release upgrade of it:
         #: the upgrade is an unsaved change, and undo past this session's first state goes back there.
@@ -211,10 +242,30 @@ class Session:
         arch_changed = state.arch != self.state.arch
         self.state = state
         self.config = self._resolve()
-        self._size = None
-        self._deltas.clear()
+        self._forget_sizes()
         if arch_changed:
-            self.estimator = None
+            self.estimator = self.estimators.get(state.arch)
+            self.estimator_arch = state.arch if state.arch in self.estimators else None
+
+    def _forget_sizes(self) -> None:
+        with self._cache_lock:
+            self.generation += 1
+            self._size = None
+            self._total = None
+            self._deltas.clear()
+            self._previews.clear()
+
+    def _keep(
+        self, generation: int, key: tuple[str, str] | None, preview: Preview | None, total: int
+    ) -> None:
+        """Cache a result computed for ``generation`` unless the values moved on meanwhile."""
+        with self._cache_lock:
+            if generation != self.generation:
+                return
+            if key is None:
+                self._total = total
+            elif preview is not None:
+                self._previews[key] = preview
 
     def set_value(self, name: str, value: str) -> str | None:
         """Set ``name`` to ``value``; return why it did not take, or None."""
@@ -226,7 +277,11 @@ class Session:
                 reason = explain(self.tree, name, value)
             self.config = self._resolve()
             return reason or f"{name} stays {trial.values.get(name)!r}"
+        known = self.known_preview(name, value)
         self._push(State(tuple(changes), self.arch))
+        if known is not None and known.total is not None:
+            # The preview priced exactly these values: its total is the new total.
+            self._keep(self.generation, None, None, known.total)
         return None
 
     def set_values(self, assignments: list[tuple[str, str]]) -> str | None:
@@ -243,6 +298,18 @@ class Session:
             return None
         self._push(State(tuple(changes.items()), self.arch))
         return None
+
+    def needs(self, name: str) -> list[str]:
+        """Options that are off and must be switched on before ``name`` can be (nearest last).
+
+        Empty when nothing is missing or no single answer is right (an ``||`` or ``!``).
+        """
+        with self.kconfig():
+            return missing_dependencies(self.tree, name) or []
+
+    def set_with_needs(self, name: str, value: str = "y") -> str | None:
+        """Set ``name`` and switch on what it needs first, as one undo step."""
+        return self.set_values([(dep, "y") for dep in self.needs(name)] + [(name, value)])
 
     def check_value(self, name: str, text: str) -> str:
         """``text`` as a valid kconfiglib value for ``name`` (raises UserError)."""
@@ -327,6 +394,7 @@ class Session:
         self.state = State((), prof.arch)
         self.config = self._resolve()
         self.saved_config = self.config
+        self._forget_sizes()
         self.new_file = False
         # The file now holds the upgrade: the old release's session no longer describes it.
         self.before_upgrade = None
@@ -351,8 +419,7 @@ class Session:
         self.base_config = resolve(self.tree, base)
         self.saved_config = resolve(self.tree, base + own)
         self.config = self._resolve()
-        self._size = None
-        self._deltas.clear()
+        self._forget_sizes()
         self.new_file = False
         # Their file is on this release already: going back to the old release's session would drop it.
         self.before_upgrade = None
@@ -396,22 +463,78 @@ class Session:
         """Load the size estimator for the current arch (slow: call off the UI thread)."""
         arch = self.arch
         if self.estimator is None or self.estimator_arch != arch:
-            self.estimator = load_estimator(self.tree.release, arch)
-            self.estimator_arch = arch
-            self._size = None
-            self._deltas.clear()
+            self.use_estimator(arch, load_estimator(self.tree.release, arch))
         return self.estimator is not None
 
     def use_estimator(self, arch: str, estimator: Estimator | None) -> None:
         """Install an estimator loaded elsewhere (the TUI loads it in a thread)."""
-        self.estimator = estimator
-        self.estimator_arch = arch
-        self._size = None
-        self._deltas.clear()
+        self.estimators[arch] = estimator
+        if arch == self.arch:
+            self.estimator = estimator
+            self.estimator_arch = arch
+            self._forget_sizes()
 
     @property
     def size_ready(self) -> bool:
         return self.estimator is not None and self.estimator_arch == self.arch
+
+    def total(self) -> int | None:
+        """The estimated total for the current values (fast: no per-symbol breakdown)."""
+        generation, config, estimator, total = self.generation, self.config, self.estimator, self._total
+        if not self.size_ready or estimator is None:
+            return None
+        if total is None:
+            total = int(estimator.total(config))
+            self._keep(generation, None, None, total)
+        return total
+
+    @property
+    def basis(self) -> str:
+        return self.estimator.basis if self.size_ready else NO_SIZE.basis  # type: ignore[union-attr]
+
+    def preview(self, name: str, value: str) -> Preview:
+        """What setting ``name`` to ``value`` gives, exactly as :meth:`set_value` would apply it.
+
+        The change is applied to a copy of the configuration with Kconfig's own
+        rules (sub-options keep the values they really take) and priced as a
+        whole, so ``preview(...).total`` is the total after the key. About a
+        millisecond; cached until the values change. Safe from a worker thread:
+        a result for values that changed meanwhile is not kept.
+        """
+        return self._preview(((name, value),))
+
+    def preview_values(self, assignments: list[tuple[str, str]]) -> Preview:
+        """:meth:`preview` of several changes made as one step (the last one names the preview)."""
+        return self._preview(tuple(assignments))
+
+    def _preview(self, assignments: tuple[tuple[str, str], ...]) -> Preview:
+        name, value = assignments[-1]
+        key = (name, value) if len(assignments) == 1 else ("\0".join(n for n, _ in assignments), value)
+        with self._cache_lock:
+            generation, state, base, own = self.generation, self.state, self.base, self.own
+            ready = self.size_ready
+            estimator = self.estimator
+            cached = self._previews.get(key)
+        if cached is not None:
+            return cached
+        names = {n for n, _ in assignments}
+        changes = [c for c in state.changes if c[0] not in names] + list(assignments)
+        trial = resolve(self.tree, base + _merge(own, changes))
+        taken = all(trial.values.get(n) == v for n, v in assignments)
+        total = delta = None
+        if taken and ready and estimator is not None:
+            before = self.total()
+            after = int(estimator.total(trial))
+            if before is not None:
+                total, delta = after, after - before
+        result = Preview(name, value, taken, total, delta)
+        if delta is not None or not taken or not ready:
+            self._keep(generation, key, result, 0)
+        return result
+
+    def known_preview(self, name: str, value: str) -> Preview | None:
+        """The cached :meth:`preview`, if it was computed for the current values."""
+        return self._previews.get((name, value))
 
     def size(self) -> SizeInfo:
         if not self.size_ready:
@@ -419,10 +542,15 @@ class Session:
         if self._size is None:
             est = self.estimator.estimate(self.config)  # type: ignore[union-attr]
             self._size = SizeInfo(int(est.total), dict(est.per_symbol), str(est.basis))
+            self._total = self._size.total
         return self._size
 
     def delta(self, name: str, value: str) -> int | None:
-        """Bytes that setting ``name`` to ``value`` would add (negative: save)."""
+        """The size model's quick figure for setting ``name`` to ``value`` (negative: save).
+
+        It prices the symbol and its dependants on their own, without
+        resolving Kconfig: a marked first guess until :meth:`preview` is known.
+        """
         if not self.size_ready:
             return None
         key = (name, value)
@@ -432,6 +560,19 @@ class Session:
             except (BusyconfError, KeyError, ValueError):
                 self._deltas[key] = None
         return self._deltas[key]
+
+    def quick_deltas(self, changes: list[tuple[str, str]]) -> list[int | None]:
+        """:meth:`delta` for many rows at once (one pass of the size model)."""
+        if not self.size_ready or not changes:
+            return [None] * len(changes)
+        missing = [c for c in changes if c not in self._deltas]
+        if missing:
+            try:
+                found = self.estimator.deltas(self.config, missing)  # type: ignore[union-attr]
+            except (BusyconfError, KeyError, ValueError):
+                found = [None] * len(missing)
+            self._deltas.update(zip(missing, found, strict=True))
+        return [self._deltas[c] for c in changes]
 
     def toggled(self, name: str) -> str | None:
         """The value Space would give a bool ``name``, or None for other types."""

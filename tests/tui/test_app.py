@@ -82,14 +82,14 @@ async def test_toggle_applet_off_total_falls_by_its_cost_then_save_and_reload(pr
         await search_and_jump(pilot, "ls")
         size = screen.session.size()
         assert size.total is not None, "the size layer gives an estimate"
-        cost = size.per_symbol["LS"]
+        cost = -(screen.session.preview("LS", "n").delta or 0)
         assert cost > 0
         meter = text_of(screen.query_one(SizeMeter))
-        assert f"−{cost:,} B" in meter, meter
+        assert f"−{cost:,} B → {size.total - cost:,} B" in meter, meter
         await pilot.press("space")
         await pilot.pause()
         assert screen.session.config.values["LS"] == "n"
-        assert screen.session.size().total == size.total - cost
+        assert screen.session.size().total == size.total - cost, "the preview is the result"
         assert f"Estimated {size.total - cost:,} B" in text_of(screen.query_one(SizeMeter))
         assert "modified" in text_of(screen.query_one(ProfileHeader))
         await pilot.press("s")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import kconfiglib
 from kconfiglib import MENU, Choice, MenuNode, Symbol
 from rich.text import Text
 from textual import on, work
@@ -13,14 +15,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Tree
+from textual.timer import Timer
+from textual.widgets import Footer, Tree
+from textual.worker import get_current_worker
 
 from busyconf.errors import BusyconfError
 from busyconf.tui.menu import Entry, entries, menu_of, node_for, visible
-from busyconf.tui.session import ChangedOnDisk, Estimator, Session, load_estimator
+from busyconf.tui.session import ChangedOnDisk, Estimator, Preview, Session, load_estimator
 from busyconf.tui.widgets import DetailPane, EntryList, MenuTree, ProfileHeader, SizeMeter
 from busyconf.tui.widgets.detail_pane import symbol_details
-from busyconf.tui.widgets.size_meter import short_size
+from busyconf.tui.widgets.size_meter import short_size, signed_size
 
 if TYPE_CHECKING:
     from busyconf.tui.screens.build import BuildFn
@@ -28,6 +32,8 @@ if TYPE_CHECKING:
 #: (title, help, action) for the command palette; the keys are in BINDINGS.
 COMMANDS: list[tuple[str, str, str]] = [
     ("Toggle", "Toggle the highlighted option (Space)", "toggle_value"),
+    ("Switch on with what it needs", "Switch on a locked option and the options it needs (+)", "with_needs"),
+    ("Menu tree", "Show or hide the menu tree on the left (m)", "toggle_tree"),
     ("Search", "Find an applet, option or menu by name or prompt (/)", "search"),
     ("Symbol info", "Everything about the highlighted option (?)", "info"),
     ("Show all", "Also list options that are currently hidden (a)", "show_all"),
@@ -49,20 +55,23 @@ COMMANDS: list[tuple[str, str, str]] = [
 class MainScreen(Screen[None]):
     """Browse and edit a profile like ``make menuconfig``, with sizes."""
 
+    # The footer shows what a narrow terminal has room for; the palette (^p) lists the rest.
     BINDINGS = [
-        Binding("space", "toggle_value", "Toggle"),
-        Binding("slash", "search", "Search", key_display="/"),
-        Binding("question_mark", "info", "Info", key_display="?"),
-        Binding("a", "show_all", "All"),
-        Binding("c", "show_names", "Names"),
+        Binding("space", "toggle_value", "Toggle", key_display="spc"),
+        Binding("slash", "search", "Find", key_display="/"),
+        Binding("question_mark", "info", "Info", key_display="?", show=False),
+        Binding("plus", "with_needs", "With deps", key_display="+", show=False),
+        Binding("a", "show_all", "All", show=False),
+        Binding("c", "show_names", "Names", show=False),
+        Binding("m", "toggle_tree", "Menus", show=False),
         Binding("u,ctrl+z", "undo", "Undo"),
-        Binding("r,ctrl+y", "redo", "Redo"),
+        Binding("r,ctrl+y", "redo", "Redo", show=False),
         Binding("s,ctrl+s", "save", "Save"),
-        Binding("S", "save_as", "Save as"),
+        Binding("S", "save_as", "Save as", show=False),
         Binding("x", "arch", "Arch"),
         Binding("d", "diff", "Diff"),
         Binding("b", "build", "Build"),
-        Binding("t", "budget", "Budget"),
+        Binding("t", "budget", "Trim"),
         Binding("U", "upgrade", "Upgrade", show=False),
         Binding("y", "set('y')", "Yes", show=False),
         Binding("n", "set('n')", "No", show=False),
@@ -70,6 +79,12 @@ class MainScreen(Screen[None]):
         Binding("tab", "app.focus_next", "Focus", show=False),
         Binding("q", "quit", "Quit"),
     ]
+
+    #: Below 100 columns the menu tree hides (m brings it back) so option rows keep their sizes.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+
+    #: Seconds of quiet after a key before the exact sizes of the other rows are computed.
+    EXACT_DELAY = 0.12
 
     def __init__(
         self, session: Session, out_dir: Path | None = None, build_fn: BuildFn | None = None
@@ -80,6 +95,11 @@ class MainScreen(Screen[None]):
         self.build_fn = build_fn
         self.menu: MenuNode = session.tree.kconf.top_node
         self.show_all = False
+        #: None: the tree follows the width; True/False: the user's choice (m).
+        self.tree_shown: bool | None = None
+        self._exact_timer: Timer | None = None
+        #: The value Space gives each row's symbol (None: not a toggle), as listed.
+        self._keys: list[str | None] = []
 
     def compose(self) -> ComposeResult:
         yield ProfileHeader(id="header")
@@ -89,13 +109,17 @@ class MainScreen(Screen[None]):
                 yield EntryList(id="entries")
                 yield DetailPane(id="detail")
         yield SizeMeter(id="size")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(EntryList).focus()
         self.refresh_view()
+        # The menu is on screen first; sizes and the release comparison load after the first paint.
+        self.call_after_refresh(self._after_first_paint)
+
+    def _after_first_paint(self) -> None:
         self.load_estimator()
-        self.load_new_names()
+        self.set_timer(0.5, self.load_new_names)
 
     # -- rendering -----------------------------------------------------------
     @property
@@ -114,46 +138,112 @@ class MainScreen(Screen[None]):
         with s.kconfig():
             rows = entries(self.menu, self.show_all)
             self.query_one(MenuTree).dim_hidden()
+            keys = [self._key_value(e) for e in rows]
         target = select or (old.node if old else None)
         cursor = next((i for i, e in enumerate(rows) if e.node is target), table.cursor_row if old else 0)
-        table.show(rows, [self._size_cell(e) for e in rows], cursor)
+        self._keys = keys
+        table.show(rows, self._size_cells(rows, keys, self._window(cursor, len(rows))), cursor)
         self.refresh_detail()
+        self._schedule_exact()
 
-    def _size_cell(self, entry: Entry) -> Text:
-        name = entry.name
-        size = self.session.size()
-        if name is None or size.total is None:
+    @staticmethod
+    def _key_value(entry: Entry) -> str | None:
+        """The value Space gives a bool option's row (None: not a toggle). Call with values applied."""
+        item = entry.node.item
+        if not isinstance(item, Symbol) or item.orig_type != kconfiglib.BOOL or not entry.changeable:
+            return None
+        if item.choice is not None and item.visibility == 2:
+            return None if item.choice.selection is item else "y"
+        return "n" if item.tri_value == 2 else "y"
+
+    def _window(self, cursor: int, count: int) -> range:
+        """The rows that can be on screen once the cursor is at ``cursor``."""
+        height = max(1, self.entry_list.size.height)
+        top = int(self.entry_list.scroll_offset.y)
+        if not top <= cursor < top + height:
+            top = max(0, cursor - height + 1)
+        return range(max(0, top - 1), min(count, top + height + 1))
+
+    def _size_cells(self, rows: list[Entry], keys: list[str | None], window: range) -> list[Text]:
+        """What each row's key would change the total by: exact once known, ``~`` marks the quick figure.
+
+        Quick figures are worked out for the rows in ``window`` only; the
+        others stay blank until their exact figure arrives.
+        """
+        s = self.session
+        if not s.size_ready:
+            return [Text("") for _ in rows]
+        cells: list[Text | None] = []
+        guesses: list[tuple[str, str]] = []
+        for i, (entry, new) in enumerate(zip(rows, keys, strict=True)):
+            known = s.known_preview(entry.name, new) if entry.name and new else None
+            if known is not None and new is not None:
+                cells.append(self._cell(known.delta, new, exact=True))
+            elif entry.name and new and i in window:
+                cells.append(None)
+                guesses.append((entry.name, new))
+            else:
+                cells.append(Text(""))
+        quick = iter(zip(guesses, s.quick_deltas(guesses), strict=True))
+        out = []
+        for cell in cells:
+            if cell is None:
+                (_, new), delta = next(quick)
+                cell = self._cell(delta, new, exact=False)
+            out.append(cell)
+        return out
+
+    @staticmethod
+    def _cell(delta: int | None, new: str, exact: bool) -> Text:
+        if delta is None:
             return Text("")
-        cost = size.per_symbol.get(name)
-        if cost:
-            return Text(short_size(cost), justify="right")
-        value = self.session.config.values.get(name)
-        if value == "n" and entry.changeable and self.session.tree.type_of(name) == "bool":
-            delta = self.session.delta(name, "y")
-            if delta:
-                return Text("+" + short_size(delta), style="dim", justify="right")
-        return Text("")
+        # A row that is on shows what it costs; a row that is off, what switching it on adds.
+        text = short_size(-delta) if new == "n" else signed_size(delta)
+        if exact:
+            return Text(text, style="" if new == "n" else "dim")
+        return Text("~" + text, style="dim italic")
 
     def refresh_detail(self) -> None:
         entry = self.entry_list.current
         s = self.session
         meter = self.query_one(SizeMeter)
-        size = s.size()
+        total = s.total()
         pane = self.query_one(DetailPane)
         if entry is None or entry.name is None:
-            meter.show(size.total, size.basis, None)
+            meter.show(total, s.basis, None)
             pane.show(self._menu_details(entry))
             return
         name = entry.name
-        new = s.toggled(name)
         reason = s.reason(name)
-        delta = s.delta(name, new) if new is not None and reason is None else None
-        meter.show(size.total, size.basis, delta, f"Space {name}={new}" if delta is not None else "")
+        new = self._space_value(entry) if reason is None else None
+        preview = s.preview(name, new) if new is not None and s.size_ready else None
+        delta = preview.delta if preview is not None else None
+        label = f"Space {name}={new}" if delta is not None else ""
+        needs: list[str] = []
+        if reason is not None and s.config.values.get(name) != "y" and s.tree.type_of(name) == "bool":
+            needs = s.needs(name)
+            if needs:
+                with_needs = s.preview_values([(d, "y") for d in needs] + [(name, "y")])
+                delta = with_needs.delta
+                label = f"+ {name} with {', '.join(needs)}" if delta is not None else ""
+        meter.show(total, s.basis, delta, label)
         with s.tree.lock:
             info = s.tree.info(name)
         new_in = s.tree.release if s.is_new(name) else None
         value = s.config.values[name]
-        pane.show(symbol_details(info, value, reason, size.per_symbol.get(name), delta, new_in=new_in))
+        if needs:
+            reason = f"{reason}; + switches on {' and '.join(needs)} too"
+        cost = -preview.delta if preview is not None and preview.delta is not None and new == "n" else None
+        shown = delta if preview is not None and new != "n" else None
+        pane.show(symbol_details(info, value, reason, cost, shown, new_in=new_in))
+        if preview is not None and preview.delta is not None:
+            self._exact_cell(s.generation, self.entry_list.cursor_row, entry.node, preview)
+
+    def _space_value(self, entry: Entry) -> str | None:
+        """The value Space would set on ``entry``'s symbol (None: Space does not set one)."""
+        if self.entry_list.current is entry and 0 <= self.entry_list.cursor_row < len(self._keys):
+            return self._keys[self.entry_list.cursor_row]
+        return None
 
     def _menu_details(self, entry: Entry | None) -> Text:
         if entry is None:
@@ -168,11 +258,16 @@ class MainScreen(Screen[None]):
         return text
 
     # -- events ----------------------------------------------------------------
-    @on(DataTable.RowHighlighted, "#entries")
-    def _highlighted(self) -> None:
-        self.refresh_detail()
+    @on(EntryList.Highlighted, "#entries")
+    def _highlighted(self, event: EntryList.Highlighted) -> None:
+        if type(event) is EntryList.Highlighted:
+            self.refresh_detail()
 
-    @on(DataTable.RowSelected, "#entries")
+    @on(EntryList.ValueClicked, "#entries")
+    def _value_clicked(self) -> None:
+        self.action_toggle_value()
+
+    @on(EntryList.Selected, "#entries")
     def _selected(self) -> None:
         entry = self.entry_list.current
         if entry is None:
@@ -260,8 +355,40 @@ class MainScreen(Screen[None]):
             self.notify(str(e), title=e.title, severity="error", markup=False)
             return
         if reason:
+            needs = self.session.needs(name) if value != "n" else []
+            if needs:
+                reason += f" (+ switches on {' and '.join(needs)} too)"
             self.notify(reason, title=f"Cannot set {name}={value}", severity="warning", markup=False)
         self.refresh_view()
+
+    def action_with_needs(self) -> None:
+        """Switch on the highlighted option and what it needs, as one undo step."""
+        entry = self.entry_list.current
+        if entry is None or entry.name is None or self.session.tree.type_of(entry.name) != "bool":
+            return
+        name = entry.name
+        needs = self.session.needs(name)
+        if not needs:
+            self.change(name, "y")
+            return
+        reason = self.session.set_with_needs(name)
+        if reason:
+            self.notify(reason, title=f"Cannot switch on {name}", severity="warning", markup=False)
+            return
+        self.notify(f"Switched on {', '.join(needs)} and {name} (u undoes all).", timeout=3, markup=False)
+        self.refresh_view()
+
+    def action_toggle_tree(self) -> None:
+        shown = self.query_one(MenuTree).display
+        self.tree_shown = not shown
+        self._apply_tree_choice()
+
+    def _apply_tree_choice(self) -> None:
+        tree = self.query_one(MenuTree)
+        if self.tree_shown is None:
+            tree.display = not self.has_class("-narrow")
+        else:
+            tree.display = self.tree_shown
 
     def edit(self, entry: Entry) -> None:
         from busyconf.tui.screens.edit import EditValueModal
@@ -276,7 +403,7 @@ class MainScreen(Screen[None]):
 
     def action_undo(self) -> None:
         if self.session.undo():
-            self.refresh_view()
+            self._after_history()
         elif self.session.before_upgrade is not None:
             before = self.session.before_upgrade
             self.app.use_session(before)  # type: ignore[attr-defined]
@@ -288,9 +415,14 @@ class MainScreen(Screen[None]):
 
     def action_redo(self) -> None:
         if self.session.redo():
-            self.refresh_view()
+            self._after_history()
         else:
             self.notify("Nothing to redo.", timeout=2)
+
+    def _after_history(self) -> None:
+        self.refresh_view()
+        if self.session.arch not in self.session.estimators:
+            self.load_estimator()
 
     def action_show_all(self) -> None:
         self.show_all = not self.show_all
@@ -299,7 +431,7 @@ class MainScreen(Screen[None]):
 
     def action_show_names(self) -> None:
         self.entry_list.show_names = not self.entry_list.show_names
-        self.refresh_view()
+        self.entry_list.refresh_labels()
 
     # -- files -------------------------------------------------------------------
     def action_save(self) -> None:
@@ -379,7 +511,8 @@ class MainScreen(Screen[None]):
             if arch and arch != self.session.arch:
                 self.session.set_arch(arch)
                 self.refresh_view()
-                self.load_estimator()
+                if arch not in self.session.estimators:
+                    self.load_estimator()
 
         self.app.push_screen(ArchPickerModal(self.session.arch), done)
 
@@ -392,8 +525,14 @@ class MainScreen(Screen[None]):
         from busyconf.tui.screens.budget import BudgetModal
 
         def done(symbols: list[str] | None) -> None:
-            for name in symbols or []:
-                self.change(name, "n")
+            if not symbols:
+                return
+            reason = self.session.set_values([(name, "n") for name in symbols])
+            if reason:
+                self.notify(reason, title="Cannot apply the trim", severity="warning", markup=False)
+                return
+            self.notify(f"Switched off {len(symbols)} options (u undoes the trim).", timeout=3)
+            self.refresh_view()
 
         self.app.push_screen(BudgetModal(self.session), done)
 
@@ -456,7 +595,62 @@ class MainScreen(Screen[None]):
     def _new_names_ready(self, names: frozenset[str]) -> None:
         if names:
             self.entry_list.new_names = names
-            self.refresh_view()
+            self.entry_list.refresh_labels()
+            self.refresh_detail()
+
+    def on_resize(self) -> None:
+        self._apply_tree_choice()
+
+    def _schedule_exact(self) -> None:
+        """Price the rows exactly once the keys stop (a key restarts the wait)."""
+        if self._exact_timer is not None:
+            self._exact_timer.stop()
+        self._exact_timer = self.set_timer(self.EXACT_DELAY, self._start_exact)
+
+    def _start_exact(self) -> None:
+        s = self.session
+        if not s.size_ready:
+            return
+        rows = self.entry_list.entries
+        wanted = [
+            (i, e.node, e.name, k)
+            for i, (e, k) in enumerate(zip(rows, self._keys, strict=True))
+            if e.name is not None and k is not None and s.known_preview(e.name, k) is None
+        ]
+        window = self._window(self.entry_list.cursor_row, len(rows))
+        # The rows on screen first.
+        wanted.sort(key=lambda w: w[0] not in window)
+        if wanted:
+            self.exact_sizes(s.generation, wanted)
+
+    @work(thread=True, exclusive=True, group="exact", exit_on_error=False)
+    def exact_sizes(self, generation: int, wanted: list[tuple[int, MenuNode, str, str]]) -> None:
+        """Exact previews for the rows (about a millisecond each), off the UI thread."""
+        worker = get_current_worker()
+        s = self.session
+        done: list[tuple[int, MenuNode, Preview]] = []
+        for row, node, name, value in wanted:
+            if worker.is_cancelled or s.generation != generation:
+                return
+            done.append((row, node, s.preview(name, value)))
+            # Let the UI thread have the interpreter: a key pressed now is answered first.
+            time.sleep(0.001)
+            if len(done) == 8:
+                self.app.call_from_thread(self._exact_cells, generation, done)
+                done = []
+        if done:
+            self.app.call_from_thread(self._exact_cells, generation, done)
+
+    def _exact_cells(self, generation: int, results: list[tuple[int, MenuNode, Preview]]) -> None:
+        for row, node, preview in results:
+            self._exact_cell(generation, row, node, preview)
+
+    def _exact_cell(self, generation: int, row: int, node: MenuNode, preview: Preview) -> None:
+        table = self.entry_list
+        if generation != self.session.generation or not 0 <= row < len(table.entries):
+            return
+        if table.entries[row].node is node:
+            table.set_size(row, self._cell(preview.delta, preview.value, exact=True))
 
     def _estimator_ready(self, arch: str, estimator: Estimator | None) -> None:
         if arch != self.session.arch:

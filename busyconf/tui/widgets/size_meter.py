@@ -1,9 +1,9 @@
-"""The size meter: estimated total and what toggling the highlighted entry does."""
+"""The size meter: estimated total and what the highlighted entry's key would make it."""
 
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.widget import Widget
 
 
 def format_bytes(n: int) -> str:
@@ -18,28 +18,83 @@ def format_delta(n: int) -> str:
 
 
 def short_size(n: int) -> str:
-    """A compact size for table cells: ``14.2K``, ``812``."""
-    if abs(n) >= 1024:
-        return f"{n / 1024:.1f}K"
-    return str(n)
+    """A compact size for table cells: ``14.2K``, ``812``, ``−5`` (never ``+-5``)."""
+    sign = "−" if n < 0 else ""
+    n = abs(n)
+    if n >= 1024:
+        return f"{sign}{n / 1024:.1f}K"
+    return f"{sign}{n}"
 
 
-class SizeMeter(Static):
-    """``Estimated 1,232,232 B`` plus the delta of the highlighted entry."""
+def signed_size(n: int) -> str:
+    """``+14.2K``, ``−812``, ``0``: what a change adds or saves."""
+    if n == 0:
+        return "0"
+    return ("+" if n > 0 else "") + short_size(n)
+
+
+def short_basis(basis: str) -> str:
+    """The estimate's kind in a word or two, for a narrow meter."""
+    if basis.startswith("coarse"):
+        return "coarse"
+    if basis.startswith("calibrated"):
+        return "calibrated"
+    return basis.split(":", 1)[0]
+
+
+class SizeMeter(Widget):
+    """``Estimated 1,232,232 B   Space LS=n: −2,792 B → 1,229,440 B   (basis)``.
+
+    Laid out for its width: the total and the preview always show; the basis
+    shortens, then goes, when the line would not fit.
+    """
+
+    DEFAULT_CSS = """
+    SizeMeter {
+        height: 1;
+    }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.total: int | None = None
+        self.basis = "size: n/a"
+        self.delta: int | None = None
+        self.label = ""
 
     def show(self, total: int | None, basis: str, delta: int | None, label: str = "") -> None:
-        text = Text()
-        if total is None:
+        if (total, basis, delta, label) != (self.total, self.basis, self.delta, self.label):
+            self.total, self.basis, self.delta, self.label = total, basis, delta, label
+            self.refresh()
+
+    @property
+    def content(self) -> Text:
+        """What the meter shows now."""
+        return self.render()
+
+    def render(self) -> Text:
+        width = self.content_region.width or 200
+        if self.total is None:
+            text = Text()
             text.append("size: ", style="bold")
-            text.append(basis if basis != "size: n/a" else "n/a", style="dim")
-            self.update(text)
-            return
-        text.append("Estimated ", style="bold")
-        text.append(format_bytes(total), style="bold")
-        if delta is not None and label:
-            style = "green" if delta < 0 else ("red" if delta > 0 else "dim")
-            text.append(f"   {label}: ", style="dim")
-            text.append(format_delta(delta), style=style)
-            text.append(f" → {format_bytes(total + delta)}", style="dim")
-        text.append(f"   ({basis})", style="dim italic")
-        self.update(text)
+            text.append(self.basis if self.basis != "size: n/a" else "n/a", style="dim")
+            return text
+        for basis in (self.basis, short_basis(self.basis), ""):
+            for word in ("Estimated ", ""):
+                text = self._line(word, basis)
+                if text.cell_len <= width:
+                    return text
+        return text
+
+    def _line(self, word: str, basis: str) -> Text:
+        assert self.total is not None
+        text = Text()
+        text.append(word + format_bytes(self.total), style="bold")
+        if self.delta is not None and self.label:
+            style = "green" if self.delta < 0 else ("red" if self.delta > 0 else "dim")
+            text.append(f"   {self.label}: ", style="dim")
+            text.append(format_delta(self.delta), style=style)
+            text.append(f" → {format_bytes(self.total + self.delta)}", style="dim")
+        if basis:
+            text.append(f"   ({basis})", style="dim italic")
+        return text
