@@ -199,3 +199,19 @@ async def test_the_dialog_fits_80x24(tmp_path: Path) -> None:
             region = modal.query_one(wid).region
             assert region.height >= 1 and region.right <= 80 and region.bottom <= 24, (wid, region)
         assert modal.query_one(RemovalList).region.height >= 4
+
+
+async def test_apply_through_the_editor_is_undone_by_one_key(tmp_path: Path) -> None:
+    app = make_app(shell_profile(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        screen, modal = await open_budget(app, pilot)
+        before = dict(screen.session.config.values)
+        await plan(app, pilot, "250K")
+        assert modal.plan is not None and len(modal.plan.removals) > 1
+        await pilot.press("tab", "enter")  # to the plan, apply
+        await pilot.pause()
+        assert app.screen is screen
+        assert screen.session.config.values == modal.plan.config.values
+        await pilot.press("u")
+        await pilot.pause()
+        assert screen.session.config.values == before

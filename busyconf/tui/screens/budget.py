@@ -56,7 +56,7 @@ class BudgetModal(ModalScreen[list[str] | None]):
     BudgetModal #keep { width: 1fr; }
     BudgetModal #status { height: 1; margin-left: 2; width: 1fr; }
     BudgetModal #removals { height: 1fr; min-height: 4; text-wrap: nowrap; text-overflow: ellipsis; }
-    BudgetModal #error { height: auto; color: $error; }
+    BudgetModal #error { height: auto; color: $error; display: none; }
     BudgetModal #trim-buttons { height: 1; margin-top: 1; }
     BudgetModal #trim-buttons Button { margin-right: 2; }
     """
@@ -107,22 +107,27 @@ class BudgetModal(ModalScreen[list[str] | None]):
 
     def replan(self) -> None:
         """Plan again for what the two fields say now (the running plan, if any, is dropped)."""
-        error = self.query_one("#error", Static)
         if not self.session.size_ready:
-            error.update("Sizes are not loaded yet; try again in a moment.")
+            self._error("Sizes are not loaded yet; try again in a moment.")
             return
         try:
             budget = parse_size(self.query_one("#budget", Input).value)
             keep = self._keep()
         except BusyconfError as e:
-            error.update(Text(str(e)))
+            self._error(str(e))
             return
-        error.update("")
+        self._error("")
         self._asked = (budget, keep)
         self.planning = True
         self.query_one("#apply", Button).disabled = True
         self.query_one("#status", Static).update(Text("planning…", style="italic"))
         self._plan(budget, keep)
+
+    def _error(self, message: str) -> None:
+        """One line in the error colour; the row is gone while there is nothing to say."""
+        error = self.query_one("#error", Static)
+        error.update(Text(message))
+        error.display = bool(message)
 
     def _keep(self) -> tuple[str, ...]:
         """The Keep field's names, each an applet or a symbol of the tree (UserError otherwise)."""
@@ -188,7 +193,7 @@ class BudgetModal(ModalScreen[list[str] | None]):
         self.planning = False
         self.plan = None
         self.query_one("#status", Static).update("")
-        self.query_one("#error", Static).update(Text(message))
+        self._error(message)
         removals = self.query_one(RemovalList)
         removals.clear_options()
         removals.disabled = True
@@ -200,22 +205,24 @@ class BudgetModal(ModalScreen[list[str] | None]):
         self.plan = plan
         options = sum(1 for r in plan.removals if r.is_option)
         applets = sum(len(r.applets) for r in plan.removals)
-        self.query_one("#status", Static).update(
+        status = self.query_one("#status", Static)
+        status.update(
             f"{format_size(plan.before)} → {format_size(plan.after)}: "
             f"{options} option{'s' * (options != 1)}, {applets} applet{'s' * (applets != 1)} off"
         )
         removals = self.query_one(RemovalList)
-        had_focus = removals.has_focus
+        had_focus, row = removals.has_focus, removals.highlighted or 0
         removals.clear_options()
         removals.add_options([Selection(_row(r), r.symbol, True) for r in plan.removals])
         removals.border_subtitle = plan.basis
         removals.disabled = not plan.removals
-        if plan.removals:
-            removals.highlighted = 0
         if not plan.removals:
-            self.query_one("#error", Static).update("Already within the budget: nothing to switch off.")
-        elif had_focus:
-            removals.focus()
+            status.update(f"{format_size(plan.before)}: within the budget, nothing to switch off")
+        else:
+            # after an untick the cursor stays where it was, on the row that moved up
+            removals.highlighted = min(row, len(plan.removals) - 1)
+            if had_focus:
+                removals.focus()
         self.query_one("#apply", Button).disabled = not plan.removals
 
     # -- steering the plan
