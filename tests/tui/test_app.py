@@ -32,7 +32,7 @@ def main_screen(app: BusyconfApp) -> MainScreen:
     return screen
 
 
-def text_of(widget: Static) -> str:
+def text_of(widget: Static | SizeMeter) -> str:
     """What a Static shows, as plain text."""
     console = Console(width=300, record=True, file=io.StringIO())
     console.print(widget.content)

@@ -76,7 +76,7 @@ class MainScreen(Screen[None]):
         Binding("y", "set('y')", "Yes", show=False),
         Binding("n", "set('n')", "No", show=False),
         Binding("backspace,escape", "menu_up", "Back", show=False),
-        Binding("tab", "app.focus_next", "Focus", show=False),
+        Binding("tab,shift+tab", "switch_focus", "Tree/list", show=False),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -98,8 +98,8 @@ class MainScreen(Screen[None]):
         #: None: the tree follows the width; True/False: the user's choice (m).
         self.tree_shown: bool | None = None
         self._exact_timer: Timer | None = None
-        #: The value Space gives each row's symbol (None: not a toggle), as listed.
-        self._keys: list[str | None] = []
+        #: The value Space gives each listed row's symbol (None: not a toggle).
+        self.row_keys: list[str | None] = []
 
     def compose(self) -> ComposeResult:
         yield ProfileHeader(id="header")
@@ -141,7 +141,7 @@ class MainScreen(Screen[None]):
             keys = [self._key_value(e) for e in rows]
         target = select or (old.node if old else None)
         cursor = next((i for i, e in enumerate(rows) if e.node is target), table.cursor_row if old else 0)
-        self._keys = keys
+        self.row_keys = keys
         table.show(rows, self._size_cells(rows, keys, self._window(cursor, len(rows))), cursor)
         self.refresh_detail()
         self._schedule_exact()
@@ -241,8 +241,8 @@ class MainScreen(Screen[None]):
 
     def _space_value(self, entry: Entry) -> str | None:
         """The value Space would set on ``entry``'s symbol (None: Space does not set one)."""
-        if self.entry_list.current is entry and 0 <= self.entry_list.cursor_row < len(self._keys):
-            return self._keys[self.entry_list.cursor_row]
+        if self.entry_list.current is entry and 0 <= self.entry_list.cursor_row < len(self.row_keys):
+            return self.row_keys[self.entry_list.cursor_row]
         return None
 
     def _menu_details(self, entry: Entry | None) -> Text:
@@ -296,6 +296,8 @@ class MainScreen(Screen[None]):
     @on(Tree.NodeSelected, "#menus")
     def _menu_selected(self) -> None:
         self.entry_list.focus()
+        if self.tree_shown is None:
+            self._apply_tree_choice()
 
     # -- navigation --------------------------------------------------------------
     def open_menu(self, menu: MenuNode, select: MenuNode | None = None) -> None:
@@ -377,6 +379,18 @@ class MainScreen(Screen[None]):
             return
         self.notify(f"Switched on {', '.join(needs)} and {name} (u undoes all).", timeout=3, markup=False)
         self.refresh_view()
+
+    def action_switch_focus(self) -> None:
+        """Tab: between the menu tree and the list; on a narrow screen the tree shows while it has focus."""
+        tree = self.query_one(MenuTree)
+        if tree.has_focus:
+            self.entry_list.focus()
+            if self.tree_shown is None:
+                self._apply_tree_choice()
+            return
+        if not tree.display:
+            tree.display = True
+        tree.focus()
 
     def action_toggle_tree(self) -> None:
         shown = self.query_one(MenuTree).display
@@ -514,7 +528,7 @@ class MainScreen(Screen[None]):
                 if arch not in self.session.estimators:
                     self.load_estimator()
 
-        self.app.push_screen(ArchPickerModal(self.session.arch), done)
+        self.app.push_screen(ArchPickerModal(self.session.arch, release=self.session.tree.release), done)
 
     def action_diff(self) -> None:
         from busyconf.tui.screens.diff import DiffScreen
@@ -601,6 +615,18 @@ class MainScreen(Screen[None]):
     def on_resize(self) -> None:
         self._apply_tree_choice()
 
+    @property
+    def sizes_settled(self) -> bool:
+        """Whether every row of the menu shows its exact size (for tests and screenshots)."""
+        s = self.session
+        if not s.size_ready:
+            return False
+        return all(
+            s.known_preview(e.name, k) is not None
+            for e, k in zip(self.entry_list.entries, self.row_keys, strict=True)
+            if e.name is not None and k is not None
+        )
+
     def _schedule_exact(self) -> None:
         """Price the rows exactly once the keys stop (a key restarts the wait)."""
         if self._exact_timer is not None:
@@ -614,7 +640,7 @@ class MainScreen(Screen[None]):
         rows = self.entry_list.entries
         wanted = [
             (i, e.node, e.name, k)
-            for i, (e, k) in enumerate(zip(rows, self._keys, strict=True))
+            for i, (e, k) in enumerate(zip(rows, self.row_keys, strict=True))
             if e.name is not None and k is not None and s.known_preview(e.name, k) is None
         ]
         window = self._window(self.entry_list.cursor_row, len(rows))

@@ -61,8 +61,8 @@ def symbol_details(
     return Group(head, Text(""), facts, help_text)
 
 
-class DetailPane(VerticalScroll):
-    """Scrollable details of the highlighted entry."""
+class DetailPane(VerticalScroll, can_focus=False):
+    """Scrollable details of the highlighted entry (the mouse wheel scrolls it; Tab skips it)."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-body")

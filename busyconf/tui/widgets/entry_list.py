@@ -206,10 +206,10 @@ class EntryList(ScrollView, can_focus=True):
         key = (row, width, cursor and self.has_focus)
         strip = self._strips.get(key)
         if strip is None:
-            strip = self._strips[key] = self._render_row(row, width, cursor)
+            strip = self._strips[key] = self.render_row(row, width, cursor)
         return strip
 
-    def _render_row(self, row: int, width: int, cursor: bool) -> Strip:
+    def render_row(self, row: int, width: int, cursor: bool) -> Strip:
         entry = self.entries[row]
         label_width = self._label_width()
         line = self._value(entry)
