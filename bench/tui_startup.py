@@ -576,6 +576,14 @@ def main() -> int:
                 f"    busyconf - empty Textual app: {over * 1000:+.0f} ms (goal <= +200 ms: "
                 f"{'met' if ok else 'NOT met'})"
             )
+            cpu_med = {label: statistics.median(c for _, c in r) for label, r in runs.items()}
+            cpu_over = cpu_med["busyconf editor"] - cpu_med["empty Textual app"]
+            # CPU seconds move less than wall seconds when other jobs share the cores.
+            ratio = med["busyconf editor"] / med["empty Textual app"]
+            print(
+                f"    busyconf / empty Textual app: x{ratio:.1f}; "
+                f"CPU busyconf - empty: {cpu_over * 1000:+.0f} ms"
+            )
             print(f"    busyconf / menuconfig: x{med['busyconf editor'] / med['kconfiglib menuconfig']:.1f}")
         if "keys" in parts:
             for size in sizes:
