@@ -21,6 +21,9 @@ B. Key latency in the editor on the profile, per terminal size: the clock starts
      Esc Enter Backspace Enter  (up to the top menu, back into Archival Utilities),
      / Esc                   (open and close search),
      d Esc                   (open and close the diff).
+   "drawn" is when the text the key is for (its marker, e.g. the help pane's
+   "bool = n") was complete; "last byte" also takes what is drawn after it, such as
+   size cells filled in later, as long as no pause exceeds the quiet window.
    One repetition first warms up (its figures are printed as "first": a cold
    press pays for what is imported or computed on demand). The editor edits a
    copy of the profile in a temporary folder and is left with q and "discard",
@@ -146,6 +149,7 @@ class BenchError(Exception):
 class Sample:
     first: float  # seconds from the key to the first byte of the burst
     last: float  # ... to its last byte
+    drawn: float  # ... to the byte that completed the key's marker text (its first visible effect)
     capped: bool  # output never went quiet before the timeout
 
 
@@ -217,7 +221,7 @@ class Term:
         before = len(self.seen)
         sent = time.perf_counter()
         os.write(self.fd, data)
-        first = last = 0.0
+        first = last = drawn_at = 0.0
         drawn = until is None
         while True:
             now = time.perf_counter()
@@ -229,6 +233,7 @@ class Term:
             if not drawn:
                 assert until is not None
                 drawn = until in _plain(self.seen[before:])
+                drawn_at = last if drawn else 0.0
         self.answer = bytes(self.seen[before:])
         if not last:
             raise BenchError(f"key {data!r}: the screen did not change within {timeout:.0f} s")
@@ -237,7 +242,7 @@ class Term:
                 f"key {data!r}: {until!r} was not drawn within {timeout:.0f} s; "
                 f"the answer ends with: {_screen_text(self.answer)!r}"
             )
-        return Sample(first - sent, last - sent, last >= sent + timeout)
+        return Sample(first - sent, last - sent, (drawn_at or first) - sent, last >= sent + timeout)
 
     def cpu_seconds(self) -> float:
         """user + system time of the program so far, from /proc."""
@@ -593,13 +598,18 @@ def main() -> int:
                     f"\nB. key to screen on {args.profile.name}, {size_cols}x{size_rows} pty, "
                     f"quiet {args.quiet:.0f} ms (ms)"
                 )
-                print(f"    {'key':<22} {'median':>6} {'p90':>6} {'first byte':>10} {'first press':>11}")
+                print(
+                    f"    {'key':<22} {'median':>6} {'p90':>6} {'first byte':>10} {'drawn':>6} "
+                    f"{'first press':>11}"
+                )
                 for label, ss in samples.items():
                     last = [s.last for s in ss]
                     cap = " (never went quiet)" if any(s.capped for s in ss) else ""
                     print(
                         f"    {label:<22} {ms(statistics.median(last))} {ms(p90(last))} "
-                        f"{ms(statistics.median(s.first for s in ss)):>10} {ms(first[label].last):>11}{cap}"
+                        f"{ms(statistics.median(s.first for s in ss)):>10} "
+                        f"{ms(statistics.median(s.drawn for s in ss))} "
+                        f"{ms(first[label].last):>11}{cap}"
                     )
                 goal = [s.last for key in CYCLE if key.goal for s in samples[key.label]]
                 labels = sorted({key.label for key in CYCLE if key.goal})
