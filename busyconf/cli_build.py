@@ -200,7 +200,7 @@ class BuildBar:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from busyconf.build import build
-    from busyconf.build.build import check_out_dir
+    from busyconf.build.builder import check_out_dir
     from busyconf.cli import err, out
     from busyconf.source import SourceCache
 

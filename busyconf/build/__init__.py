@@ -17,7 +17,7 @@ Public API (no UI imports here; the CLI and the TUI render the events)::
         drop_broken=False,           # True: set known-broken options off instead of refusing
     )
 
-``build`` compiles out of tree (``make O=``) in
+``build`` (in :mod:`busyconf.build.builder`) compiles out of tree (``make O=``) in
 ``cache_root()/build/<release>-<arch>-<toolchain>/obj`` (compiler wrappers in
 ``tools/<hash of their flags>``, so changed flags rebuild) so a second build is
 incremental, verifies the binary (natively or under qemu-user-static: its
@@ -49,23 +49,61 @@ from the model (``KconfigTree.enabled_applets``), which reads BusyBox's table.
 
 from __future__ import annotations
 
-from busyconf.build.arch import Arch, all_arches, get_arch, host_arch, known_arches
-from busyconf.build.broken import BROKEN, BrokenOption, Problem, check
-from busyconf.build.build import (
-    BuildEvent,
-    BuildResult,
-    OutputEvent,
-    PhaseEvent,
-    ProgressEvent,
-    build,
-    build_dir_for,
-    run_testsuite,
-)
-from busyconf.build.manifest import BINARY_NAME, CONFIG_NAME, MANIFEST_NAME, Manifest
-from busyconf.build.runner import MakeStep
-from busyconf.build.testsuite import SuiteResult
-from busyconf.build.toolchain import Toolchain, detect_toolchains, resolve_toolchain
-from busyconf.build.verify import VerifyResult, verify
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from busyconf.build.arch import Arch, all_arches, get_arch, host_arch, known_arches
+    from busyconf.build.broken import BROKEN, BrokenOption, Problem, check
+    from busyconf.build.builder import (
+        BuildEvent,
+        BuildResult,
+        OutputEvent,
+        PhaseEvent,
+        ProgressEvent,
+        build,
+        build_dir_for,
+        run_testsuite,
+    )
+    from busyconf.build.manifest import BINARY_NAME, CONFIG_NAME, MANIFEST_NAME, Manifest
+    from busyconf.build.runner import MakeStep
+    from busyconf.build.testsuite import SuiteResult
+    from busyconf.build.toolchain import Toolchain, detect_toolchains, resolve_toolchain
+    from busyconf.build.verify import VerifyResult
+
+#: Where each public name lives. Loaded on first use: the model imports
+#: ``busyconf.build.gate`` and ``busyconf.build.arch``, and the editor must not
+#: pay for the compiler driver, manifests and SBOMs before its first screen.
+_HOMES = {
+    "busyconf.build.arch": ("Arch", "all_arches", "get_arch", "host_arch", "known_arches"),
+    "busyconf.build.broken": ("BROKEN", "BrokenOption", "Problem", "check"),
+    "busyconf.build.builder": (
+        "BuildEvent",
+        "BuildResult",
+        "OutputEvent",
+        "PhaseEvent",
+        "ProgressEvent",
+        "build",
+        "build_dir_for",
+        "run_testsuite",
+    ),
+    "busyconf.build.manifest": ("BINARY_NAME", "CONFIG_NAME", "MANIFEST_NAME", "Manifest"),
+    "busyconf.build.runner": ("MakeStep",),
+    "busyconf.build.testsuite": ("SuiteResult",),
+    "busyconf.build.toolchain": ("Toolchain", "detect_toolchains", "resolve_toolchain"),
+    "busyconf.build.verify": ("VerifyResult",),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BINARY_NAME",
@@ -95,5 +133,4 @@ __all__ = [
     "known_arches",
     "resolve_toolchain",
     "run_testsuite",
-    "verify",
 ]

@@ -48,7 +48,7 @@ from typing import Any
 
 from busyconf.build import dotconfig as bdot
 from busyconf.build import runner
-from busyconf.build.build import build_lock
+from busyconf.build.builder import build_lock
 from busyconf.build.toolchain import find_zig
 from busyconf.errors import BuildError, Interrupted, ToolchainError
 from busyconf.size.linkmap import lld_args

@@ -16,7 +16,7 @@ from pathlib import Path
 from busyconf.build import broken, gate, runner
 from busyconf.build import dotconfig as bdot
 from busyconf.build.arch import Arch, get_arch
-from busyconf.build.build import FORCED, build_lock, date_epoch, prepared_source
+from busyconf.build.builder import FORCED, build_lock, date_epoch, prepared_source
 from busyconf.build.toolchain import MakeTools, Toolchain, resolve_toolchain
 from busyconf.errors import BuildError, UserError
 from busyconf.source import SourceCache, cache_root

@@ -32,7 +32,7 @@ def make_app(
         profile_path: the profile to edit; a missing file starts a new profile there.
         cache: where BusyBox sources are (default: the per-user cache).
         out_dir: where the build screen writes artifacts (default ``out/NAME-ARCH``).
-        build_fn: replaces ``busyconf.build.build`` (for screenshots of failure paths).
+        build_fn: replaces ``busyconf.build.builder`` (for screenshots of failure paths).
         recovery_root: where recovery files go (default: the cache's ``recovery`` folder).
     """
     from busyconf.errors import SourceError

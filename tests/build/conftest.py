@@ -52,7 +52,7 @@ def build_cache(source_tree: Path) -> Path:
     (and across runs) costs nothing in correctness and saves a full build
     per CPU per test module.
     """
-    from busyconf.build.build import cache_build_root
+    from busyconf.build.builder import cache_build_root
 
     return cache_build_root()
 

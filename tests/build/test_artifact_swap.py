@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from busyconf.build import build
-from busyconf.build.build import _write_artifacts, check_out_dir
+from busyconf.build.builder import _write_artifacts, check_out_dir
 from busyconf.build.manifest import BINARY_NAME, CONFIG_NAME, MANIFEST_NAME
 from busyconf.errors import UserError
 from busyconf.model import savefile
@@ -61,7 +61,7 @@ _CHILD = textwrap.dedent(
     """
     import json, sys, time
     from pathlib import Path
-    from busyconf.build.build import _write_artifacts
+    from busyconf.build.builder import _write_artifacts
     from busyconf.model import savefile
     sys.path.insert(0, {tests!r})
     from test_artifact_swap import artifacts
@@ -142,7 +142,7 @@ def test_random_kills_with_the_delay_hook_never_mix(tmp_path: Path) -> None:
         import sys
         from pathlib import Path
         sys.path.insert(0, {str(Path(__file__).parent)!r})
-        from busyconf.build.build import _write_artifacts
+        from busyconf.build.builder import _write_artifacts
         from test_artifact_swap import artifacts
         gen = int(sys.argv[1])
         while True:

@@ -14,6 +14,6 @@ import pytest
 @pytest.fixture(scope="session")
 def private_builds() -> Path:
     """The shared build root (one build tree per CPU for the whole test run)."""
-    from busyconf.build.build import cache_build_root
+    from busyconf.build.builder import cache_build_root
 
     return cache_build_root()

@@ -1,6 +1,6 @@
 """Profiles for the TUI tests, and a stand-in builder for snapshots.
 
-``fake_build`` stands in for ``busyconf.build.build`` and finishes at once.
+``fake_build`` stands in for ``busyconf.build.builder`` and finishes at once.
 
 Snapshots need the same pixels on every run; a real build's log and timing
 never repeat. The real build is exercised in ``test_build_screen.py``.
