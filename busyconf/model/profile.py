@@ -31,10 +31,10 @@ from pathlib import Path
 
 import tomlkit
 import tomlkit.exceptions
-from tomlkit.items import Table
+from tomlkit.items import Comment, Item, Key, Null, Table, Whitespace
 
 from busyconf.errors import ProfileError, SourceError, UserError, read_user_file
-from busyconf.model.config import Configuration, resolve, to_kconfig, to_toml
+from busyconf.model.config import Configuration, TomlValue, resolve, to_kconfig, to_toml
 from busyconf.model.dotconfig import check_ranges, parse_dotconfig
 from busyconf.model.fragments import (
     fragment_name_for,
@@ -488,20 +488,88 @@ def minimal_overrides(
 
 
 def write_overrides(profile: Profile, tree: KconfigTree, overrides: Assignments) -> None:
-    """Replace the profile's [config] with ``overrides``, keeping comments."""
+    """Replace the profile's [config] with ``overrides``, keeping comments.
+
+    Changed keys keep their place; a new key goes after the last key (see
+    :func:`_add_after_last_key`); removing a key that sat alone after a blank
+    line takes that blank line too, so setting a value and back restores the
+    file byte for byte.
+    """
     table = profile.doc.get("config")
     if not isinstance(table, Table):
         table = tomlkit.table()
         profile.doc["config"] = table
     wanted = {n: to_toml(tree, n, v) for n, v in overrides}
+    body = table.value.body
+    blanks_before = _blanks_without_keys_after(body)
     for key in list(table.keys()):
         if key not in wanted:
             del table[key]
+    new = [(n, v) for n, v in wanted.items() if n not in table]
     for name, value in wanted.items():
-        if name not in table or _plain(table[name]) != value:
+        if name in table and _plain(table[name]) != value:
             table[name] = value
+    # From here on the body is edited as a list, which tomlkit's key index does not follow:
+    # the document is rendered and parsed again at the end, so nothing reads that index.
+    orphaned = _blanks_without_keys_after(body) - blanks_before
+    if orphaned:
+        body[:] = [(key, item) for key, item in body if id(item) not in orphaned]
+    added = _add_after_last_key(table, new) if new else False
+    if orphaned or added:
+        profile.doc = tomlkit.parse(profile.doc.as_string())
+    elif new:
+        for name, value in new:
+            table[name] = value
+    table = profile.doc["config"]
+    assert isinstance(table, Table)
     profile.config = {str(k): _plain(v) for k, v in table.items()}
     profile._lines = None
+
+
+def _blanks_without_keys_after(body: list[tuple[Key | None, Item]]) -> set[int]:
+    """ids of blank lines followed by another blank line or the table's end.
+
+    A blank line that becomes one when keys are removed was their block's
+    separator and goes with them.
+    """
+    items = [item for _key, item in body if not isinstance(item, Null)]
+    if not items:
+        return set()
+    return {
+        id(item)
+        for item, following in zip(items, [*items[1:], None], strict=True)
+        if isinstance(item, Whitespace) and (following is None or isinstance(following, Whitespace))
+    }
+
+
+def _add_after_last_key(table: Table, new: list[tuple[str, TomlValue]]) -> bool:
+    """Write ``new`` keys right after the table's last key; False when it has none.
+
+    tomlkit appends at the very end of the table: under whatever comment the
+    last key's block opens with ("# A longer shell history helps..."), and
+    after any comment trailing the table (often about the next one). New
+    keys go after the last key instead, and when that key's block opens with
+    a comment, a blank line starts a block of their own. The caller parses
+    the document again.
+    """
+    body = table.value.body
+    keyed = [i for i, (key, _item) in enumerate(body) if key is not None]
+    if not keyed:
+        return False
+    last = keyed[-1]
+    commented = False
+    for _key, item in reversed(body[:last]):
+        if isinstance(item, Whitespace):
+            break
+        if isinstance(item, Comment):
+            commented = True
+            break
+    lines = "".join(f"{name} = {tomlkit.item(value).as_string()}\n" for name, value in new)
+    # The new lines ride on the last key's line ending; parsed again, they are real keys.
+    trivia = body[last][1].trivia
+    ending = trivia.trail if trivia.trail.endswith("\n") else trivia.trail + "\n"
+    trivia.trail = ending + ("\n" if commented else "") + lines
+    return True
 
 
 def apply_changes(profile: Profile, tree: KconfigTree, changes: Iterable[tuple[str, str]]) -> Configuration:

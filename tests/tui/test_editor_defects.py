@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 from textual.widgets import Button, Label, OptionList, Static
-from tui_fixtures import fake_build
+from tui_fixtures import PROFILE, fake_build
 
+from busyconf.cli import main as cli_main
 from busyconf.errors import Interrupted, UserError
+from busyconf.model.profile import load_profile
 from busyconf.tui import make_app
 from busyconf.tui.app import BusyconfApp
 from busyconf.tui.screens.build import BuildScreen
@@ -18,6 +20,7 @@ from busyconf.tui.screens.dialogs import ArchPickerModal
 from busyconf.tui.screens.edit import EditValueModal
 from busyconf.tui.screens.main import MainScreen
 from busyconf.tui.screens.search import SearchScreen
+from busyconf.tui.session import Session
 
 SMALL = (80, 24)
 
@@ -242,3 +245,80 @@ async def test_cancel_is_there_while_the_build_runs_and_goes_once_cancelled(
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, BuildScreen)
+
+
+# -- where a new key lands in the profile ---------------------------------------------------------
+
+STARTERS = Path(__file__).resolve().parents[2] / "configs"
+ROUTER_TAIL = """\
+# httpd, udhcpd, udhcpc and ntpd, which a router does need, stay on from
+# defconfig. A longer shell history helps on a serial console.
+FEATURE_EDITING_HISTORY = 64
+"""
+
+
+def router_copy(tmp_path: Path, text_change: tuple[str, str] = ("", "")) -> Path:
+    path = tmp_path / "router.toml"
+    text = (STARTERS / "router.toml").read_text()
+    assert ROUTER_TAIL + "\n[build]" in text, "the starter changed: adjust this test"
+    path.write_text(text.replace(*text_change))
+    return path
+
+
+def test_a_new_key_starts_its_own_block_not_under_the_last_comment(tmp_path: Path) -> None:
+    path = router_copy(tmp_path)
+    before = path.read_text()
+    session = Session.open(path)
+    assert session.set_value("SED", "n") is None
+    session.save()
+    assert path.read_text() == before.replace(ROUTER_TAIL, ROUTER_TAIL + "\nSED = false\n")
+    # The next new key joins the block the last one started: it has no comment to fall under.
+    session = Session.open(path)
+    assert session.set_value("AWK", "n") is None
+    session.save()
+    assert path.read_text() == before.replace(ROUTER_TAIL, ROUTER_TAIL + "\nSED = false\nAWK = false\n")
+
+
+def test_a_new_key_goes_before_a_comment_that_trails_the_table(tmp_path: Path) -> None:
+    about_build = "# Built with zig: no host toolchain needed.\n"
+    path = router_copy(tmp_path, ("\n[build]", "\n" + about_build + "[build]"))
+    session = Session.open(path)
+    assert session.set_value("SED", "n") is None
+    session.save()
+    text = path.read_text()
+    assert ROUTER_TAIL + "\nSED = false\n\n" + about_build + "[build]" in text
+    assert load_profile(path).config["SED"] is False
+
+
+def test_busyconf_set_places_new_keys_as_the_editor_does(tmp_path: Path) -> None:
+    by_cli = router_copy(tmp_path)
+    by_editor = tmp_path / "editor.toml"
+    by_editor.write_text(by_cli.read_text())
+    assert cli_main(["set", str(by_cli), "SED=n", "FEATURE_EDITING_HISTORY=32"]) == 0
+    session = Session.open(by_editor)
+    assert session.set_values([("SED", "n"), ("FEATURE_EDITING_HISTORY", "32")]) is None
+    session.save()
+    assert by_cli.read_text() == by_editor.read_text()
+    assert "FEATURE_EDITING_HISTORY = 32\n\nSED = false\n" in by_cli.read_text()
+
+
+def test_a_new_key_in_a_config_without_comments_follows_the_last_key(tmp_path: Path) -> None:
+    path = tmp_path / "plain.toml"
+    path.write_text(PROFILE)
+    session = Session.open(path)
+    assert session.set_value("SED", "n") is None
+    session.save()
+    assert "[config]\nFEATURE_LS_COLOR = false\nSED = false\n\n[build]" in path.read_text()
+
+
+def test_a_new_key_set_back_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    path = router_copy(tmp_path)
+    before = path.read_text()
+    session = Session.open(path)
+    assert session.set_values([("SED", "n"), ("AWK", "n")]) is None
+    session.save()
+    assert path.read_text() != before
+    session = Session.open(path)
+    assert session.set_values([("SED", "y"), ("AWK", "y")]) is None
+    session.save()
+    assert path.read_text() == before
