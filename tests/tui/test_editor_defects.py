@@ -131,6 +131,8 @@ async def test_arch_picker_says_which_cpus_have_measured_tables(profile: Path) -
         assert rows["armv7"].endswith("sizes: transferred from x86_64")
         assert rows["riscv64"].endswith("sizes: coarse")
         assert picker.query_one(".dialog").region.right <= SMALL[0]
+        legend = picker.query_one("#arch-legend", Static).region
+        assert legend.height == 1 and legend.bottom <= SMALL[1], "the legend is on screen at 80x24"
         await pilot.press("escape")
 
 
@@ -143,6 +145,7 @@ async def test_arch_picker_answers_for_the_release_it_is_given(profile: Path) ->
         await pilot.pause()
         rows = option_texts(picker.query_one("#arches", OptionList))
         assert all(row.endswith("sizes: coarse") for row in rows.values())
+        assert "BusyBox 0.0.1" in str(picker.query_one(".dialog").border_title)
 
 
 # -- int/hex/string edit dialog ------------------------------------------------------------------

@@ -199,8 +199,10 @@ class ArchPickerModal(ModalScreen[str | None]):
 
         kinds = self.kinds()
         arches = list(kinds)
-        with Vertical(classes="dialog"):
-            yield Label("Target CPU", classes="dialog-title")
+        release = self.release or DEFAULT_RELEASE
+        with Vertical(classes="dialog") as dialog:
+            # In the border: at 80x24 the 13 CPUs and the legend just fit.
+            dialog.border_title = f"Target CPU (size tables for BusyBox {release})"
             options = []
             for a in arches:
                 label = Text(f"{'● ' if a == self.current else '  '}{a:<13}")
@@ -211,9 +213,9 @@ class ArchPickerModal(ModalScreen[str | None]):
                 picker.highlighted = arches.index(self.current)
             yield picker
             yield Static(
-                f"Size tables for BusyBox {self.release or DEFAULT_RELEASE}: measured on the CPU, "
-                "transferred (scaled from another CPU's), or coarse (BusyBox's own size labels).",
+                "transferred: scaled from another CPU's · coarse: no size table",
                 classes="dim",
+                id="arch-legend",
             )
 
     def on_mount(self) -> None:
