@@ -17,8 +17,6 @@ those of writers that died (SIGKILL, power loss).
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import errno
 import hashlib
 import os
@@ -30,8 +28,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-
-import filelock
 
 from busyconf.errors import EnvError, UserError
 
@@ -81,6 +77,8 @@ def path_lock(path: Path | str, timeout: float = LOCK_TIMEOUT) -> Iterator[None]
         lock_path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise EnvError(f"{lock_path.parent}: cannot create the lock folder ({e.strerror})") from None
+    import filelock  # here: the editor's first screen does not need it
+
     lock = filelock.FileLock(lock_path, timeout=timeout, is_singleton=True)
     try:
         lock.acquire()
@@ -304,6 +302,8 @@ _RENAME_EXCHANGE = 2
 
 
 def _renameat2() -> Callable[..., int] | None:
+    import ctypes.util
+
     libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
     fn = getattr(libc, "renameat2", None)
     if fn is None:
@@ -320,6 +320,8 @@ def exchange(a: Path, b: Path) -> bool:
         return False
     if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
         return True
+    import ctypes
+
     err = ctypes.get_errno()
     if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
         return False

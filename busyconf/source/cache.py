@@ -26,11 +26,10 @@ import re
 import shutil
 import subprocess
 import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 from busyconf.errors import EnvError, SourceError, UserError
 from busyconf.source.releases import (
@@ -40,7 +39,6 @@ from busyconf.source.releases import (
     known_release,
     version_key,
 )
-from busyconf.source.safe_tar import extract_release, read_release_member
 
 #: Called with (bytes done, bytes total or None).
 Progress = Callable[[int, "int | None"], None]
@@ -218,6 +216,8 @@ class SourceCache:
         tarballs.mkdir(parents=True, exist_ok=True)
         target = tarballs / rel.filename
         if not (target.is_file() and sha256_file(target) == rel.sha256):
+            import urllib.error  # here, not at the top: the editor starts without the network stack
+
             errors = []
             for template in mirrors():
                 url = template.format(version=version)
@@ -231,6 +231,8 @@ class SourceCache:
         return self._install(target, version, rel.sha256, f"fetched {rel.filename}")
 
     def _download(self, url: str, target: Path, sha256: str, progress: Progress | None) -> None:
+        import urllib.request
+
         fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".dl-")
         tmp = Path(tmp_name)
         try:
@@ -289,7 +291,7 @@ class SourceCache:
             raise UserError(_untrusted_message(path, version))
         with tempfile.TemporaryDirectory(dir=self._tmp_parent()) as tmp:
             probe = Path(tmp) / "src"
-            extract_release(path, probe)
+            _safe_tar().extract_release(path, probe)
             found = tree_version(probe)
             if found != version:
                 raise SourceError(f"{path}: contains BusyBox {found}, not {version}")
@@ -325,7 +327,7 @@ class SourceCache:
                 return cached
         with tempfile.TemporaryDirectory(dir=self._tmp_parent()) as tmp:
             src = Path(tmp) / "src"
-            extract_release(tarball, src)
+            _safe_tar().extract_release(tarball, src)
             found = tree_version(src)
             if found != version:
                 raise SourceError(f"{tarball}: contains BusyBox {found}, not {version}")
@@ -392,7 +394,7 @@ def _untrusted_message(path: Path, version: str) -> str:
 
 def archive_version(archive: Path) -> str:
     """The version in a release tarball's Makefile, read without extracting anything."""
-    head, has_config_in = read_release_member(archive, "Makefile", "Config.in")
+    head, has_config_in = _safe_tar().read_release_member(archive, "Makefile", "Config.in")
     if head is None:
         raise UserError(f"{archive}: not a BusyBox release tarball (no top-level Makefile)")
     return makefile_version(head, str(archive), has_config_in)
@@ -441,3 +443,10 @@ def _generate_kconfig(src: Path, out: Path) -> None:
         lines = (proc.stderr.strip() or proc.stdout.strip() or "no output").splitlines()
         raise EnvError(f"{script}: failed (exit {proc.returncode}): {lines[-1]}")
     shutil.copyfile(src / "Config.in", out / "Config.in")
+
+
+def _safe_tar() -> ModuleType:
+    """:mod:`busyconf.source.safe_tar`, imported when a tarball is read (tarfile is slow to import)."""
+    import busyconf.source.safe_tar
+
+    return busyconf.source.safe_tar

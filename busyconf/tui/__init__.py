@@ -6,6 +6,7 @@ it alike); :func:`run_tui` runs it and returns the exit code.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,6 +57,8 @@ def run_tui(profile_path: Path) -> int:
     However the app ends, changes the user did not save or discard go to a
     recovery file that the next start offers.
     """
+    # Esc answers in 25 ms, not Textual's 100 (menuconfig waits 0): Textual reads this on import.
+    os.environ.setdefault("ESCDELAY", "25")
     app = make_app(profile_path)
     try:
         result = app.run()

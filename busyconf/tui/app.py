@@ -19,7 +19,6 @@ from busyconf.errors import BusyconfError, SourceError
 from busyconf.model.profile import parse_profile
 from busyconf.model.recovery import RecoveryError, discard_recovery, read_recovery, write_recovery
 from busyconf.source import SourceCache
-from busyconf.tui.screens.dialogs import ConfirmQuitModal, RecoveryModal
 from busyconf.tui.screens.main import COMMANDS, MainScreen
 from busyconf.tui.session import Session
 
@@ -117,6 +116,8 @@ class BusyconfApp(App[int]):
         if self.session is None or not self.session.dirty:
             self.leave()
             return
+        from busyconf.tui.screens.dialogs import ConfirmQuitModal
+
         if any(isinstance(s, ConfirmQuitModal) for s in self.screen_stack):
             return
 
@@ -234,6 +235,8 @@ class BusyconfApp(App[int]):
                     # Otherwise a main screen on the recovered release draws itself as it mounts.
                     self._main().refresh_view()
                 self.notify("Restored: the changes are unsaved until you press s.", timeout=4)
+
+        from busyconf.tui.screens.dialogs import RecoveryModal
 
         self.push_screen(RecoveryModal(recovery.file, recovery.written), done)
 

@@ -35,7 +35,6 @@ from busyconf.model.profile import (
     set_header,
     tree_for,
 )
-from busyconf.model.upgrade import new_in_release
 from busyconf.source import SourceCache
 from busyconf.source.releases import version_key
 
@@ -185,11 +184,18 @@ class Session:
         thread. Empty when there is no earlier release to compare with.
         """
         if self._new_names is None:
+            from busyconf.model.upgrade import new_in_release
+
             try:
                 self._new_names = new_in_release(self.tree.release, self.cache)
             except BusyconfError:
                 self._new_names = frozenset()
         return self._new_names
+
+    @property
+    def new_names_known(self) -> bool:
+        """Whether :meth:`load_new_names` has run."""
+        return self._new_names is not None
 
     def is_new(self, name: str) -> bool:
         """Whether ``name`` is new in this release (False until :meth:`load_new_names` ran)."""
