@@ -7,8 +7,11 @@ out for the width at hand so the size column never leaves the screen.
 
 from __future__ import annotations
 
+import functools
+
 from kconfiglib import COMMENT
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
@@ -113,7 +116,8 @@ class EntryList(ScrollView, can_focus=True):
                     self._redraw(i)
         else:
             self._strips.clear()
-            self.virtual_size = Size(self.size.width, len(entries))
+            # One column wide: rows are laid out to the view's width, so there is never sideways scrolling.
+            self.virtual_size = Size(1, len(entries))
             self.refresh()
         self.move_cursor(row=cursor, scroll=not same_rows)
         if not same_rows:
@@ -178,7 +182,7 @@ class EntryList(ScrollView, can_focus=True):
 
     def on_resize(self, event: events.Resize) -> None:
         self._strips.clear()
-        self.virtual_size = Size(event.size.width, len(self.entries))
+        self.virtual_size = Size(1, len(self.entries))
 
     def on_focus(self) -> None:
         self._redraw(self.cursor_row)
@@ -210,21 +214,22 @@ class EntryList(ScrollView, can_focus=True):
         return strip
 
     def render_row(self, row: int, width: int, cursor: bool) -> Strip:
+        """One row as drawn: value, label, size right-aligned, cut or padded to ``width``."""
         entry = self.entries[row]
         label_width = self._label_width()
-        line = self._value(entry)
-        line.append(" ")
-        line.append_text(self._label(entry, label_width))
-        line.pad_right(label_width - len(line) + VALUE_WIDTH + 1)
-        line.append(" ")
-        size = self.sizes[row].copy()
-        size.truncate(SIZE_WIDTH, overflow="ellipsis")
-        line.append(" " * (SIZE_WIDTH - size.cell_len))
-        line.append_text(size)
+        value = self._value(entry)
+        label = self._label(entry, label_width)
+        size = self.sizes[row]
+        if size.cell_len > SIZE_WIDTH:
+            size = size.copy()
+            size.truncate(SIZE_WIDTH, overflow="ellipsis")
         base = self.rich_style
         if cursor:
             base += self.get_component_rich_style("entry-list--cursor")
-        segments = [Segment(text, style) for text, style, _ in line.render(self.app.console)]
+        segments = [Segment(value.plain, _style(value.style)), Segment(" ")]
+        segments += _segments(label)
+        segments.append(Segment(" " * (label_width - label.cell_len + 1 + SIZE_WIDTH - size.cell_len)))
+        segments += _segments(size)
         return Strip(segments).crop_extend(0, width, None).apply_style(base)
 
     def _value(self, entry: Entry) -> Text:
@@ -260,3 +265,34 @@ class EntryList(ScrollView, can_focus=True):
         text.truncate(width, overflow="ellipsis")
         return text
 
+
+@functools.lru_cache(maxsize=64)
+def _parse(style: str) -> Style:
+    return Style.parse(style)
+
+
+def _style(style: str | Style) -> Style | None:
+    if isinstance(style, Style):
+        return style
+    return _parse(style) if style else None
+
+
+def _segments(text: Text) -> list[Segment]:
+    """``text`` as segments, styled span by span (what Rich's render gives, without a console)."""
+    plain = text.plain
+    if not text.spans:
+        return [Segment(plain, _style(text.style))] if plain else []
+    base = _style(text.style)
+    cuts = sorted({0, len(plain), *(s.start for s in text.spans), *(s.end for s in text.spans)})
+    out = []
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        if a >= b:
+            continue
+        style = base
+        for span in text.spans:
+            if span.start <= a and span.end >= b:
+                part = _style(span.style)
+                if part is not None:
+                    style = part if style is None else style + part
+        out.append(Segment(plain[a:b], style))
+    return out
