@@ -499,9 +499,10 @@ def _add_build_commands(sub: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (not argv[0].startswith("-") and argv[0] not in COMMANDS):
+        # The editor starts without building the parser (which imports every command's module).
+        return _run_tui(argv)
     parser = build_parser()
-    if not argv or (not argv[0].startswith("-") and argv[0] not in _commands(parser)):
-        return _run_tui(argv, parser)
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:
@@ -572,14 +573,36 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(int(ExitCode.USAGE))
 
 
-def _commands(parser: argparse.ArgumentParser) -> set[str]:
+#: The subcommands' names (``build_parser``'s; a test keeps the two the same).
+COMMANDS = frozenset(
+    {
+        "build",
+        "cve",
+        "diff",
+        "export",
+        "image",
+        "import",
+        "matrix",
+        "rebuild",
+        "set",
+        "show",
+        "size",
+        "source",
+        "test",
+        "trim",
+        "upgrade",
+    }
+)
+
+
+def commands_of(parser: argparse.ArgumentParser) -> set[str]:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             return set(action.choices)
     return set()
 
 
-def _run_tui(argv: list[str], parser: argparse.ArgumentParser) -> int:
+def _run_tui(argv: list[str]) -> int:
     if len(argv) > 1:
         err.print(plain(f"busyconf: unknown command {argv[0]!r} (see busyconf --help)"), markup=False)
         return int(ExitCode.USAGE)

@@ -235,3 +235,10 @@ def test_import_linter_contract_holds() -> None:
     proc = subprocess.run([exe], cwd=root, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-2000:]
     assert "0 broken" in proc.stdout
+
+
+def test_the_editors_fast_path_knows_every_command() -> None:
+    """``busyconf NAME`` opens the editor unless NAME is a command: the list it checks is the parser's."""
+    from busyconf.cli import COMMANDS, build_parser, commands_of
+
+    assert commands_of(build_parser()) == set(COMMANDS)
