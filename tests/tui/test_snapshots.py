@@ -13,8 +13,11 @@ from tui_fixtures import PROFILE, fake_build
 
 from busyconf.source import SourceCache
 from busyconf.tui import make_app
+from busyconf.tui.screens.main import MainScreen
 
-SIZE = (130, 38)
+SIZE = (120, 40)
+#: The terminals the main views are checked at: a laptop's 80x24 and a roomy 120x40.
+SIZES = [(80, 24), (120, 40)]
 
 
 @pytest.fixture
@@ -26,20 +29,30 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause(0.2)
+    """Wait until the editor has drawn everything it will: sizes (exact), new-in-release marks."""
+    app = pilot.app
+    for _ in range(300):
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.02)
+        main = next((s for s in reversed(app.screen_stack) if isinstance(s, MainScreen)), None)
+        if main is None or (main.sizes_settled and main.session.new_names_known):
+            break
+    await app.workers.wait_for_complete()
+    await pilot.pause(0.1)
 
 
-def test_main_screen(snap_compare, demo: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_main_screen(snap_compare, demo: Path, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     """The first screen: header (router-demo.toml, BusyBox 1.38.0, x86_64), the
     menu tree on the left (SELinux Utilities dimmed: SELINUX is off), the top
     menu (Settings, Applets, the applet groups)
     with the cursor on Settings, the detail pane, the size meter with the
     estimated total, and the footer keys."""
-    assert snap_compare(make_app(demo), terminal_size=SIZE, run_before=_settle)
+    assert snap_compare(make_app(demo), terminal_size=size, run_before=_settle)
 
 
-def test_coreutils_with_ls_highlighted(snap_compare, demo: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_coreutils_with_ls_highlighted(snap_compare, demo: Path, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     """After searching ``ls``: Coreutils listed with values and per-entry sizes,
     the cursor on ``ls (14 kb)``, its help and facts in the detail pane, and the
     meter showing what Space would save (a negative delta)."""
@@ -49,10 +62,11 @@ def test_coreutils_with_ls_highlighted(snap_compare, demo: Path) -> None:  # typ
         await pilot.press("slash", "l", "s", "enter")
         await pilot.pause(0.2)
 
-    assert snap_compare(make_app(demo), terminal_size=SIZE, run_before=run)
+    assert snap_compare(make_app(demo), terminal_size=size, run_before=run)
 
 
-def test_search(snap_compare, demo: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_search(snap_compare, demo: Path, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     """The search dialog for ``ls``: the ls applet first, then LSOF, LSMOD and
     the other names starting with ls, then the rest; a match count below."""
 
@@ -61,7 +75,7 @@ def test_search(snap_compare, demo: Path) -> None:  # type: ignore[no-untyped-de
         await pilot.press("slash", "l", "s")
         await pilot.pause(0.2)
 
-    assert snap_compare(make_app(demo), terminal_size=SIZE, run_before=run)
+    assert snap_compare(make_app(demo), terminal_size=size, run_before=run)
 
 
 def test_symbol_info(snap_compare, demo: Path) -> None:  # type: ignore[no-untyped-def]
@@ -78,7 +92,8 @@ def test_symbol_info(snap_compare, demo: Path) -> None:  # type: ignore[no-untyp
     assert snap_compare(make_app(demo), terminal_size=SIZE, run_before=run)
 
 
-def test_diff_view(snap_compare, demo: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_diff_view(snap_compare, demo: Path, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     """The diff view after switching ls off: the "vs saved file" tab lists LS
     and its sub-features from on to off, the estimated size change, and "applets
     removed: ls"."""
@@ -88,7 +103,7 @@ def test_diff_view(snap_compare, demo: Path) -> None:  # type: ignore[no-untyped
         await pilot.press("slash", "l", "s", "enter", "space", "d")
         await pilot.pause(0.2)
 
-    assert snap_compare(make_app(demo), terminal_size=SIZE, run_before=run)
+    assert snap_compare(make_app(demo), terminal_size=size, run_before=run)
 
 
 def test_quit_confirmation(snap_compare, demo: Path) -> None:  # type: ignore[no-untyped-def]
@@ -116,6 +131,32 @@ def test_build_screen_finished(snap_compare, demo: Path) -> None:  # type: ignor
 
     app = make_app(demo, out_dir=Path("out/router-demo"), build_fn=fake_build)
     assert snap_compare(app, terminal_size=SIZE, run_before=run)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_locked_option_offers_what_it_needs(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    """VI off: FEATURE_VI_REGEX_SEARCH is locked, the help says it needs VI and
+    FEATURE_VI_SEARCH and that + switches them on, and the meter prices that key."""
+    path = tmp_path / "no-vi.toml"
+    path.write_text(PROFILE.replace("[config]\n", "[config]\nVI = false\n"))
+
+    async def run(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settle(pilot)
+        await pilot.press("slash", *"FEATURE_VI_REGEX", "enter")
+        await _settle(pilot)
+
+    assert snap_compare(make_app(path), terminal_size=size, run_before=run)
+
+
+def test_arch_picker(snap_compare, demo: Path) -> None:  # type: ignore[no-untyped-def]
+    """x: the CPUs, each with the kind of size table it has at 1.38.0."""
+
+    async def run(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settle(pilot)
+        await pilot.press("x")
+        await pilot.pause(0.2)
+
+    assert snap_compare(make_app(demo), terminal_size=(80, 24), run_before=run)
 
 
 def test_missing_source(snap_compare, demo: Path) -> None:  # type: ignore[no-untyped-def]

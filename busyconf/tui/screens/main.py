@@ -100,6 +100,8 @@ class MainScreen(Screen[None]):
         self._exact_timer: Timer | None = None
         #: The value Space gives each listed row's symbol (None: not a toggle).
         self.row_keys: list[str | None] = []
+        #: Rows whose drawn size is exact (the others show a marked guess or nothing yet).
+        self._exact_rows: set[int] = set()
 
     def compose(self) -> ComposeResult:
         yield ProfileHeader(id="header")
@@ -171,6 +173,7 @@ class MainScreen(Screen[None]):
         others stay blank until their exact figure arrives.
         """
         s = self.session
+        self._exact_rows = set()
         if not s.size_ready:
             return [Text("") for _ in rows]
         cells: list[Text | None] = []
@@ -179,6 +182,7 @@ class MainScreen(Screen[None]):
             known = s.known_preview(entry.name, new) if entry.name and new else None
             if known is not None and new is not None:
                 cells.append(self._cell(known.delta, new, exact=True))
+                self._exact_rows.add(i)
             elif entry.name and new and i in window:
                 cells.append(None)
                 guesses.append((entry.name, new))
@@ -225,7 +229,7 @@ class MainScreen(Screen[None]):
             if needs:
                 with_needs = s.preview_values([(d, "y") for d in needs] + [(name, "y")])
                 delta = with_needs.delta
-                label = f"+ {name} with {', '.join(needs)}" if delta is not None else ""
+                label = f"+ {name} and {len(needs)} more" if delta is not None else ""
         meter.show(total, s.basis, delta, label)
         with s.tree.lock:
             info = s.tree.info(name)
@@ -622,8 +626,8 @@ class MainScreen(Screen[None]):
         if not s.size_ready:
             return False
         return all(
-            s.known_preview(e.name, k) is not None
-            for e, k in zip(self.entry_list.entries, self.row_keys, strict=True)
+            i in self._exact_rows
+            for i, (e, k) in enumerate(zip(self.entry_list.entries, self.row_keys, strict=True))
             if e.name is not None and k is not None
         )
 
@@ -638,11 +642,16 @@ class MainScreen(Screen[None]):
         if not s.size_ready:
             return
         rows = self.entry_list.entries
-        wanted = [
-            (i, e.node, e.name, k)
-            for i, (e, k) in enumerate(zip(rows, self.row_keys, strict=True))
-            if e.name is not None and k is not None and s.known_preview(e.name, k) is None
-        ]
+        wanted = []
+        for i, (e, k) in enumerate(zip(rows, self.row_keys, strict=True)):
+            if e.name is None or k is None:
+                continue
+            known = s.known_preview(e.name, k)
+            if known is None:
+                wanted.append((i, e.node, e.name, k))
+            else:
+                # Priced since the row was drawn (by a pass for another menu): show it.
+                self._exact_cell(s.generation, i, e.node, known)
         window = self._window(self.entry_list.cursor_row, len(rows))
         # The rows on screen first.
         wanted.sort(key=lambda w: w[0] not in window)
@@ -677,6 +686,7 @@ class MainScreen(Screen[None]):
             return
         if table.entries[row].node is node:
             table.set_size(row, self._cell(preview.delta, preview.value, exact=True))
+            self._exact_rows.add(row)
 
     def _estimator_ready(self, arch: str, estimator: Estimator | None) -> None:
         if arch != self.session.arch:

@@ -194,9 +194,9 @@ class EntryList(ScrollView, can_focus=True):
     def _redraw(self, row: int) -> None:
         for key in [k for k in self._strips if k[0] == row]:
             del self._strips[key]
-        y = row - int(self.scroll_offset.y)
-        if 0 <= y < self.size.height:
-            self.refresh_line(y)
+        if 0 <= row - int(self.scroll_offset.y) < self.size.height:
+            # ScrollView.refresh_line takes the row in the content, not on screen.
+            self.refresh_line(row)
 
     def _label_width(self) -> int:
         return max(MIN_LABEL, self.scrollable_content_region.width - VALUE_WIDTH - SIZE_WIDTH - 2)
