@@ -2,7 +2,8 @@
 
 Drives the real app headless with key presses, on a copy of a profile (the
 copy is edited, never the original): the main screen, search, symbol info, the
-diff view, the question a save asks when the file changed on disk, the offer
+diff view, a locked option, trim to budget, the arch picker, the main screen
+at 80x24, the question a save asks when the file changed on disk, the offer
 to restore changes a closed terminal left behind, and the build screen after a
 real build (``--no-build`` skips it).
 
@@ -24,8 +25,23 @@ sys.path.insert(0, str(REPO))
 from busyconf.model.recovery import write_recovery  # noqa: E402
 from busyconf.tui import make_app  # noqa: E402
 from busyconf.tui.screens.build import BuildScreen  # noqa: E402
+from busyconf.tui.screens.main import MainScreen  # noqa: E402
 
-SIZE = (130, 38)
+
+async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the editor has drawn all it will: exact sizes on every row, new-in-release marks."""
+    app = pilot.app
+    for _ in range(300):
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.02)
+        main = next((s for s in reversed(app.screen_stack) if isinstance(s, MainScreen)), None)
+        if main is None or (main.sizes_settled and main.session.new_names_known):
+            break
+    await app.workers.wait_for_complete()
+    await pilot.pause(0.1)
+
+SIZE = (120, 40)
+NARROW = (80, 24)
 FALLBACK = """\
 [profile]
 description = "Home router, trimmed"
@@ -52,23 +68,32 @@ async def shoot(profile: Path, out: Path, build: bool, work: Path) -> list[Path]
     recovery = work / "recovery"
     app = make_app(profile, out_dir=work / "out", recovery_root=recovery)
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause(0.2)
+        await settle(pilot)
         await pilot.press("slash", "l", "s")
         await pilot.pause(0.2)
         save(app, "search")
         await pilot.press("enter")
-        await pilot.pause(0.2)
+        await settle(pilot)
         save(app, "main")
         await pilot.press("question_mark")
         await pilot.pause(0.2)
         save(app, "symbol-info")
-        await pilot.press("escape", "space", "slash", *"FEATURE_LS_COLOR", "enter")
-        await pilot.pause(0.2)
+        await pilot.press("escape", "slash", *"VI", "enter", "n", "slash", *"FEATURE_VI_REGEX", "enter")
+        await settle(pilot)
         save(app, "reason")
-        await pilot.press("d")
-        await pilot.pause(0.2)
+        await pilot.press("u", "slash", "l", "s", "enter", "space", "d")
+        await pilot.pause(0.3)
         save(app, "diff")
+        await pilot.press("escape", "u")
+        await settle(pilot)
+        await pilot.press("t", *"1200K", "enter")
+        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.3)
+        save(app, "trim")
+        await pilot.press("escape", "x")
+        await pilot.pause(0.2)
+        save(app, "arch")
         await pilot.press("escape")
         original = profile.read_text()
         profile.write_text(original + "# edited by someone else meanwhile\n")
@@ -86,6 +111,12 @@ async def shoot(profile: Path, out: Path, build: bool, work: Path) -> list[Path]
                 await pilot.pause(0.5)
             await pilot.pause(0.3)
             save(app, "build")
+    app = make_app(profile, out_dir=work / "out", recovery_root=recovery)
+    async with app.run_test(size=NARROW) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", "l", "s", "enter")
+        await settle(pilot)
+        save(app, "main-80x24")
     unsaved = original + "FEATURE_LS_COLOR = false\n"
     write_recovery(profile, unsaved, "SIGHUP: the editor could not ask", root=recovery)
     app = make_app(profile, out_dir=work / "out", recovery_root=recovery)
