@@ -34,7 +34,7 @@ REFERENCES: tuple[tuple[str, int, str], ...] = (
 
 def _image(profile: str, arches: list[str], out: Path) -> dict[str, object]:
     argv = ["image", profile, "--arch", ",".join(arches), "-o", str(out), "--json"]
-    parser_has = "image" in cli._commands(cli.build_parser())
+    parser_has = "image" in cli.commands_of(cli.build_parser())
     if not parser_has:
         orig = cli._add_build_commands
 

@@ -30,7 +30,7 @@ class Run:
 def _parser_has(name: str) -> bool:
     from busyconf import cli
 
-    return name in cli._commands(cli.build_parser())
+    return name in cli.commands_of(cli.build_parser())
 
 
 def run_cli(argv: Sequence[str], monkeypatch: pytest.MonkeyPatch | None = None) -> Run:
