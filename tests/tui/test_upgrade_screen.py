@@ -49,9 +49,15 @@ def old_defconfig_profile(tmp_path: Path) -> Path:
 
 
 async def settle(app: BusyconfApp, pilot) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(3):
+    """Wait for the editor's loads: sizes and the release comparison start after the first paint."""
+    for _ in range(300):
         await app.workers.wait_for_complete()
-        await pilot.pause()
+        await pilot.pause(0.02)
+        main = next((s for s in reversed(app.screen_stack) if isinstance(s, MainScreen)), None)
+        if main is None or (main.session.size_ready and main.session.new_names_known):
+            break
+    await app.workers.wait_for_complete()
+    await pilot.pause()
 
 
 def main_of(app: BusyconfApp) -> MainScreen:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +29,9 @@ from busyconf.tui.widgets.size_meter import short_size, signed_size
 
 if TYPE_CHECKING:
     from busyconf.tui.screens.build import BuildFn
+
+#: Seconds the loads started at mount wait for the first paint at most.
+PAINT_WAIT = 2.0
 
 #: (title, help, action) for the command palette; the keys are in BINDINGS.
 COMMANDS: list[tuple[str, str, str]] = [
@@ -98,6 +102,7 @@ class MainScreen(Screen[None]):
         #: None: the tree follows the width; True/False: the user's choice (m).
         self.tree_shown: bool | None = None
         self._exact_timer: Timer | None = None
+        self._painted = threading.Event()
         #: The value Space gives each listed row's symbol (None: not a toggle).
         self.row_keys: list[str | None] = []
         #: Rows whose drawn size is exact (the others show a marked guess or nothing yet).
@@ -116,12 +121,14 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(EntryList).focus()
         self.refresh_view()
-        # The menu is on screen first; sizes and the release comparison load after the first paint.
+        # The menu is on screen first: sizes and the release comparison start loading now (so
+        # anyone waiting for the workers waits for them) but do their work after the first paint.
+        self.load_estimator()
+        self.load_new_names()
         self.call_after_refresh(self._after_first_paint)
 
     def _after_first_paint(self) -> None:
-        self.load_estimator()
-        self.set_timer(0.5, self.load_new_names)
+        self._painted.set()
 
     # -- rendering -----------------------------------------------------------
     @property
@@ -598,6 +605,7 @@ class MainScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="size", exit_on_error=False)
     def load_estimator(self) -> None:
         """Load the size estimator off the UI thread; the meter says n/a until then."""
+        self._painted.wait(PAINT_WAIT)
         arch = self.session.arch
         estimator = load_estimator(self.session.tree.release, arch)
         if estimator is not None:
@@ -607,6 +615,7 @@ class MainScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="new-names", exit_on_error=False)
     def load_new_names(self) -> None:
         """Find what this release added (parses the previous release's tree) off the UI thread."""
+        self._painted.wait(PAINT_WAIT)
         names = self.session.load_new_names()
         self.app.call_from_thread(self._new_names_ready, names)
 
