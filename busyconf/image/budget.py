@@ -23,6 +23,7 @@ import kconfiglib
 
 from busyconf.errors import UserError
 from busyconf.model.config import Configuration, resolve
+from busyconf.model.deps import dependants, holds, switched_off
 from busyconf.model.kconfig import Applet, KconfigTree
 
 FEATURE_LOSS = 1.0
@@ -159,7 +160,7 @@ class _Planner:
         for a in tree.applets:
             if a.name in self.kept_applets:
                 self.protected.update(a.requires)
-        self.children = _children(tree)
+        self.children = dependants(tree)
         self.mentions = _mentions(tree)
         self.applets_of = _applets_by_requirement(tree.applets)
         self.chosen: list[Removal] = []
@@ -211,7 +212,7 @@ class _Planner:
 
     def _predicted_loss(self, values: Mapping[str, str], name: str) -> tuple[str, ...]:
         """The enabled applets switching ``name`` off loses, by ``depends on`` alone (resolve checks)."""
-        off = _switched_off(self.tree, self.children, values, name)
+        off = switched_off(self.tree, self.children, values, name)
         lost = {a.name for s in off for a in self.applets_of.get(s, ()) if a.enabled(values)}
         return tuple(sorted(lost))
 
@@ -352,7 +353,7 @@ class _Planner:
             self._check()
             values = self.config.values
             with self.tree.lock:
-                can_come_on = _holds(self.tree.symbols[r.symbol].direct_dep, values, set())
+                can_come_on = holds(self.tree.symbols[r.symbol].direct_dep, values, set())
             # one whose parent went later cannot come back: the resolve drops it from the plan
             if can_come_on and self.est.total({**values, r.symbol: "y"}) > self.budget:
                 continue
@@ -361,17 +362,6 @@ class _Planner:
             if total <= self.budget:
                 self.chosen.remove(r)
                 self.config, self.total = new, total
-
-
-def _children(tree: KconfigTree) -> dict[str, tuple[str, ...]]:
-    """Symbols whose ``depends on`` mentions each symbol."""
-    out: dict[str, list[str]] = {}
-    with tree.lock:
-        for name, sym in tree.symbols.items():
-            for item in kconfiglib.expr_items(sym.direct_dep):
-                if isinstance(item, kconfiglib.Symbol) and not item.is_constant and item.name != name:
-                    out.setdefault(item.name, []).append(name)
-    return {k: tuple(v) for k, v in out.items()}
 
 
 def _mentions(tree: KconfigTree) -> dict[str, set[str]]:
@@ -396,44 +386,3 @@ def _applets_by_requirement(applets: Sequence[Applet]) -> dict[str, list[Applet]
         for s in (*a.requires, *a.any_of):
             out.setdefault(s, []).append(a)
     return out
-
-
-def _switched_off(
-    tree: KconfigTree, children: Mapping[str, tuple[str, ...]], values: Mapping[str, str], name: str
-) -> set[str]:
-    """``name`` and the enabled symbols whose ``depends on`` fails once it is off."""
-    off = {name}
-    stack = [name]
-    while stack:
-        for child in children.get(stack.pop(), ()):
-            if (
-                child not in off
-                and values.get(child) == "y"
-                and not _holds(tree.symbols[child].direct_dep, values, off)
-            ):
-                off.add(child)
-                stack.append(child)
-    return off
-
-
-def _holds(expr: object, values: Mapping[str, str], off: set[str]) -> bool:
-    """Whether a ``depends on`` expression is true for ``values`` with the symbols in ``off`` off."""
-    if isinstance(expr, tuple):
-        op = expr[0]
-        if op == kconfiglib.AND:
-            return _holds(expr[1], values, off) and _holds(expr[2], values, off)
-        if op == kconfiglib.OR:
-            return _holds(expr[1], values, off) or _holds(expr[2], values, off)
-        if op == kconfiglib.NOT:
-            return not _holds(expr[1], values, off)
-        a, b = (_value(x, values, off) for x in expr[1:3])
-        return (a == b) if op == kconfiglib.EQUAL else (a != b) if op == kconfiglib.UNEQUAL else True
-    return _value(expr, values, off) == "y"
-
-
-def _value(item: object, values: Mapping[str, str], off: set[str]) -> str:
-    if isinstance(item, kconfiglib.Symbol):
-        if item.is_constant:
-            return str(item.name)
-        return "n" if item.name in off else values.get(item.name, "n")
-    return "y"

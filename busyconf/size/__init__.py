@@ -32,6 +32,7 @@ from functools import lru_cache
 import kconfiglib
 
 from busyconf.model.config import Configuration
+from busyconf.model.deps import dependants, holds
 from busyconf.model.kconfig import KconfigTree, load_tree
 from busyconf.size.labels import label_model
 from busyconf.size.model import Evaluation, SizeModel, enabled_names
@@ -73,7 +74,7 @@ class Estimator:
         self.warning = warning
         self._eval = Evaluation(model)
         self._lock = threading.Lock()
-        self._children = _children(tree)
+        self._children = dependants(tree)
         self._default_y = _default_y(tree)
         self._closures: dict[str, list[str]] = {}
 
@@ -151,7 +152,7 @@ class Estimator:
         off = {name}
         out = [name]
         for child in self._closure(name):
-            if values.get(child) == "y" and not _dep_holds(self.tree.symbols[child].direct_dep, values, off):
+            if values.get(child) == "y" and not holds(self.tree.symbols[child].direct_dep, values, off):
                 off.add(child)
                 out.append(child)
         return out
@@ -174,39 +175,6 @@ class Estimator:
                     out.append(child)
                     stack.append(child)
         return out
-
-
-def _dep_holds(expr: object, values: Mapping[str, str], off: set[str]) -> bool:
-    """Whether a ``depends on`` expression is true for ``values`` with the symbols in ``off`` off."""
-    if isinstance(expr, tuple):
-        op = expr[0]
-        if op == kconfiglib.AND:
-            return _dep_holds(expr[1], values, off) and _dep_holds(expr[2], values, off)
-        if op == kconfiglib.OR:
-            return _dep_holds(expr[1], values, off) or _dep_holds(expr[2], values, off)
-        if op == kconfiglib.NOT:
-            return not _dep_holds(expr[1], values, off)
-        a, b = (_value(x, values, off) for x in expr[1:3])
-        return (a == b) if op == kconfiglib.EQUAL else (a != b) if op == kconfiglib.UNEQUAL else True
-    return _value(expr, values, off) == "y"
-
-
-def _value(item: object, values: Mapping[str, str], off: set[str]) -> str:
-    if isinstance(item, kconfiglib.Symbol):
-        if item.is_constant:
-            return str(item.name)
-        return "n" if item.name in off else values.get(item.name, "n")
-    return "y"
-
-
-def _children(tree: KconfigTree) -> dict[str, tuple[str, ...]]:
-    """Symbols whose ``depends on`` mentions each symbol."""
-    out: dict[str, list[str]] = {}
-    for name, sym in tree.symbols.items():
-        for item in kconfiglib.expr_items(sym.direct_dep):
-            if isinstance(item, kconfiglib.Symbol) and not item.is_constant and item.name != name:
-                out.setdefault(item.name, []).append(name)
-    return {k: tuple(v) for k, v in out.items()}
 
 
 def _default_y(tree: KconfigTree) -> frozenset[str]:
