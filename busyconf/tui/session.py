@@ -6,13 +6,11 @@ render what it returns, and tests can drive it directly.
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
 
 import kconfiglib
 
@@ -37,23 +35,9 @@ from busyconf.model.profile import (
 )
 from busyconf.source import SourceCache
 from busyconf.source.releases import version_key
+from busyconf.tui.sizing import NO_SIZE, Estimator, Preview, SizeInfo, load_estimator
 
 Assignments = list[tuple[str, str]]
-
-
-class Estimator(Protocol):
-    """What ``busyconf.size.estimator_for`` returns (see the size layer)."""
-
-    def estimate(self, config: Configuration) -> Any: ...
-
-    def total(self, config: Configuration) -> int: ...
-
-    @property
-    def basis(self) -> str: ...
-
-    def delta(self, config: Configuration, name: str, new_value: str) -> int: ...
-
-    def deltas(self, config: Configuration, changes: list[tuple[str, str]]) -> list[int]: ...
 
 
 @dataclass(frozen=True)
@@ -64,53 +48,10 @@ class State:
     arch: str
 
 
-@dataclass(frozen=True)
-class SizeInfo:
-    """The estimate for the current configuration, or why there is none."""
-
-    total: int | None
-    per_symbol: dict[str, int]
-    basis: str
-
-
-NO_SIZE = SizeInfo(None, {}, "size: n/a")
-
-
-@dataclass(frozen=True)
-class Preview:
-    """What setting a symbol would give, computed on a copy of the real configuration.
-
-    ``total`` is the estimate after the change, so the number shown before a
-    key is the number after it; ``taken`` is False when Kconfig would keep
-    another value (then there is no total).
-    """
-
-    name: str
-    value: str
-    taken: bool
-    total: int | None
-    delta: int | None
-
-
 class ChangedOnDisk(UserError):
     """The profile file is not what the editor read: saving would drop someone's edit."""
 
     title = "Changed on disk"
-
-
-def load_estimator(release: str, arch: str) -> Estimator | None:
-    """``busyconf.size.estimator_for(release, arch)``, or None when unavailable."""
-    try:
-        size = importlib.import_module("busyconf.size")
-    except ImportError:
-        return None
-    factory = getattr(size, "estimator_for", None)
-    if factory is None:
-        return None
-    try:
-        return factory(release, arch)  # type: ignore[no-any-return]
-    except BusyconfError:
-        return None
 
 
 class Session:

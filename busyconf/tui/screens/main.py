@@ -8,9 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import kconfiglib
 from kconfiglib import MENU, Choice, MenuNode, Symbol
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,10 +20,11 @@ from textual.worker import get_current_worker
 
 from busyconf.errors import BusyconfError
 from busyconf.tui.menu import Entry, entries, menu_of, node_for, visible
-from busyconf.tui.session import ChangedOnDisk, Estimator, Preview, Session, load_estimator
+from busyconf.tui.row_sizes import RowSizes, Wanted, key_value
+from busyconf.tui.session import ChangedOnDisk, Session
+from busyconf.tui.sizing import Estimator, Preview, load_estimator
 from busyconf.tui.widgets import DetailPane, EntryList, MenuTree, ProfileHeader, SizeMeter
-from busyconf.tui.widgets.detail_pane import symbol_details
-from busyconf.tui.widgets.size_meter import short_size, signed_size
+from busyconf.tui.widgets.detail_pane import menu_details, symbol_details
 
 if TYPE_CHECKING:
     from busyconf.tui.screens.build import BuildFn
@@ -99,14 +98,9 @@ class MainScreen(Screen[None]):
         self.build_fn = build_fn
         self.menu: MenuNode = session.tree.kconf.top_node
         self.show_all = False
-        #: None: the tree follows the width; True/False: the user's choice (m).
-        self.tree_shown: bool | None = None
         self._exact_timer: Timer | None = None
         self._painted = threading.Event()
-        #: The value Space gives each listed row's symbol (None: not a toggle).
-        self.row_keys: list[str | None] = []
-        #: Rows whose drawn size is exact (the others show a marked guess or nothing yet).
-        self._exact_rows: set[int] = set()
+        self.sizes = RowSizes(session)
 
     def compose(self) -> ComposeResult:
         yield ProfileHeader(id="header")
@@ -147,23 +141,12 @@ class MainScreen(Screen[None]):
         with s.kconfig():
             rows = entries(self.menu, self.show_all)
             self.query_one(MenuTree).dim_hidden()
-            keys = [self._key_value(e) for e in rows]
+            keys = [key_value(e) for e in rows]
         target = select or (old.node if old else None)
         cursor = next((i for i, e in enumerate(rows) if e.node is target), table.cursor_row if old else 0)
-        self.row_keys = keys
-        table.show(rows, self._size_cells(rows, keys, self._window(cursor, len(rows))), cursor)
+        table.show(rows, self.sizes.cells_for(rows, keys, self._window(cursor, len(rows))), cursor)
         self.refresh_detail()
         self._schedule_exact()
-
-    @staticmethod
-    def _key_value(entry: Entry) -> str | None:
-        """The value Space gives a bool option's row (None: not a toggle). Call with values applied."""
-        item = entry.node.item
-        if not isinstance(item, Symbol) or item.orig_type != kconfiglib.BOOL or not entry.changeable:
-            return None
-        if item.choice is not None and item.visibility == 2:
-            return None if item.choice.selection is item else "y"
-        return "n" if item.tri_value == 2 else "y"
 
     def _window(self, cursor: int, count: int) -> range:
         """The rows that can be on screen once the cursor is at ``cursor``."""
@@ -173,47 +156,6 @@ class MainScreen(Screen[None]):
             top = max(0, cursor - height + 1)
         return range(max(0, top - 1), min(count, top + height + 1))
 
-    def _size_cells(self, rows: list[Entry], keys: list[str | None], window: range) -> list[Text]:
-        """What each row's key would change the total by: exact once known, ``~`` marks the quick figure.
-
-        Quick figures are worked out for the rows in ``window`` only; the
-        others stay blank until their exact figure arrives.
-        """
-        s = self.session
-        self._exact_rows = set()
-        if not s.size_ready:
-            return [Text("") for _ in rows]
-        cells: list[Text | None] = []
-        guesses: list[tuple[str, str]] = []
-        for i, (entry, new) in enumerate(zip(rows, keys, strict=True)):
-            known = s.known_preview(entry.name, new) if entry.name and new else None
-            if known is not None and new is not None:
-                cells.append(self._cell(known.delta, new, exact=True))
-                self._exact_rows.add(i)
-            elif entry.name and new and i in window:
-                cells.append(None)
-                guesses.append((entry.name, new))
-            else:
-                cells.append(Text(""))
-        quick = iter(zip(guesses, s.quick_deltas(guesses), strict=True))
-        out = []
-        for cell in cells:
-            if cell is None:
-                (_, new), delta = next(quick)
-                cell = self._cell(delta, new, exact=False)
-            out.append(cell)
-        return out
-
-    @staticmethod
-    def _cell(delta: int | None, new: str, exact: bool) -> Text:
-        if delta is None:
-            return Text("")
-        # A row that is on shows what it costs; a row that is off, what switching it on adds.
-        text = short_size(-delta) if new == "n" else signed_size(delta)
-        if exact:
-            return Text(text, style="" if new == "n" else "dim")
-        return Text("~" + text, style="dim italic")
-
     def refresh_detail(self) -> None:
         entry = self.entry_list.current
         s = self.session
@@ -222,11 +164,11 @@ class MainScreen(Screen[None]):
         pane = self.query_one(DetailPane)
         if entry is None or entry.name is None:
             meter.show(total, s.basis, None)
-            pane.show(self._menu_details(entry))
+            pane.show(menu_details(entry))
             return
         name = entry.name
         reason = s.reason(name)
-        new = self._space_value(entry) if reason is None else None
+        new = self.sizes.key_at(self.entry_list.cursor_row) if reason is None else None
         preview = s.preview(name, new) if new is not None and s.size_ready else None
         delta = preview.delta if preview is not None else None
         label = f"Space {name}={new}" if delta is not None else ""
@@ -248,25 +190,7 @@ class MainScreen(Screen[None]):
         shown = delta if preview is not None and new != "n" else None
         pane.show(symbol_details(info, value, reason, cost, shown, new_in=new_in))
         if preview is not None and preview.delta is not None:
-            self._exact_cell(s.generation, self.entry_list.cursor_row, entry.node, preview)
-
-    def _space_value(self, entry: Entry) -> str | None:
-        """The value Space would set on ``entry``'s symbol (None: Space does not set one)."""
-        if self.entry_list.current is entry and 0 <= self.entry_list.cursor_row < len(self.row_keys):
-            return self.row_keys[self.entry_list.cursor_row]
-        return None
-
-    def _menu_details(self, entry: Entry | None) -> Text:
-        if entry is None:
-            return Text("This menu is empty (press a to show hidden options).", style="dim")
-        node = entry.node
-        text = Text(entry.prompt, style="bold")
-        help_text = getattr(node, "help", None)
-        if help_text:
-            text.append("\n\n" + help_text)
-        if entry.is_menu:
-            text.append("\n\nEnter opens this menu.", style="dim")
-        return text
+            self._exact_cells(s.generation, [(self.entry_list.cursor_row, entry.node, preview)])
 
     # -- events ----------------------------------------------------------------
     @on(EntryList.Highlighted, "#entries")
@@ -307,8 +231,7 @@ class MainScreen(Screen[None]):
     @on(Tree.NodeSelected, "#menus")
     def _menu_selected(self) -> None:
         self.entry_list.focus()
-        if self.tree_shown is None:
-            self._apply_tree_choice()
+        self._fit_tree()
 
     # -- navigation --------------------------------------------------------------
     def open_menu(self, menu: MenuNode, select: MenuNode | None = None) -> None:
@@ -396,24 +319,16 @@ class MainScreen(Screen[None]):
         tree = self.query_one(MenuTree)
         if tree.has_focus:
             self.entry_list.focus()
-            if self.tree_shown is None:
-                self._apply_tree_choice()
+            self._fit_tree()
             return
-        if not tree.display:
-            tree.display = True
+        tree.display = True
         tree.focus()
 
     def action_toggle_tree(self) -> None:
-        shown = self.query_one(MenuTree).display
-        self.tree_shown = not shown
-        self._apply_tree_choice()
+        self.query_one(MenuTree).toggle()
 
-    def _apply_tree_choice(self) -> None:
-        tree = self.query_one(MenuTree)
-        if self.tree_shown is None:
-            tree.display = not self.has_class("-narrow")
-        else:
-            tree.display = self.tree_shown
+    def _fit_tree(self) -> None:
+        self.query_one(MenuTree).fit(narrow=self.has_class("-narrow"))
 
     def edit(self, entry: Entry) -> None:
         from busyconf.tui.screens.edit import EditValueModal
@@ -428,7 +343,7 @@ class MainScreen(Screen[None]):
 
     def action_undo(self) -> None:
         if self.session.undo():
-            self._after_history()
+            self._show_state()
         elif self.session.before_upgrade is not None:
             before = self.session.before_upgrade
             self.app.use_session(before)  # type: ignore[attr-defined]
@@ -440,11 +355,12 @@ class MainScreen(Screen[None]):
 
     def action_redo(self) -> None:
         if self.session.redo():
-            self._after_history()
+            self._show_state()
         else:
             self.notify("Nothing to redo.", timeout=2)
 
-    def _after_history(self) -> None:
+    def _show_state(self) -> None:
+        """Redraw after the values or the arch moved (an arch seen before keeps its sizes)."""
         self.refresh_view()
         if self.session.arch not in self.session.estimators:
             self.load_estimator()
@@ -535,9 +451,7 @@ class MainScreen(Screen[None]):
         def done(arch: str | None) -> None:
             if arch and arch != self.session.arch:
                 self.session.set_arch(arch)
-                self.refresh_view()
-                if arch not in self.session.estimators:
-                    self.load_estimator()
+                self._show_state()
 
         self.app.push_screen(ArchPickerModal(self.session.arch, release=self.session.tree.release), done)
 
@@ -626,19 +540,17 @@ class MainScreen(Screen[None]):
             self.refresh_detail()
 
     def on_resize(self) -> None:
-        self._apply_tree_choice()
+        self._fit_tree()
+
+    @property
+    def row_keys(self) -> list[str | None]:
+        """The value Space gives each listed row's symbol (None: not a toggle)."""
+        return self.sizes.keys
 
     @property
     def sizes_settled(self) -> bool:
         """Whether every row of the menu shows its exact size (for tests and screenshots)."""
-        s = self.session
-        if not s.size_ready:
-            return False
-        return all(
-            i in self._exact_rows
-            for i, (e, k) in enumerate(zip(self.entry_list.entries, self.row_keys, strict=True))
-            if e.name is not None and k is not None
-        )
+        return self.sizes.settled
 
     def _schedule_exact(self) -> None:
         """Price the rows exactly once the keys stop (a key restarts the wait)."""
@@ -650,25 +562,15 @@ class MainScreen(Screen[None]):
         s = self.session
         if not s.size_ready:
             return
-        rows = self.entry_list.entries
-        wanted = []
-        for i, (e, k) in enumerate(zip(rows, self.row_keys, strict=True)):
-            if e.name is None or k is None:
-                continue
-            known = s.known_preview(e.name, k)
-            if known is None:
-                wanted.append((i, e.node, e.name, k))
-            else:
-                # Priced since the row was drawn (by a pass for another menu): show it.
-                self._exact_cell(s.generation, i, e.node, known)
-        window = self._window(self.entry_list.cursor_row, len(rows))
-        # The rows on screen first.
-        wanted.sort(key=lambda w: w[0] not in window)
+        window = self._window(self.entry_list.cursor_row, len(self.entry_list.entries))
+        wanted, known_now = self.sizes.pending(window)
+        # Priced since the rows were drawn (by a pass for another menu): show them now.
+        self._exact_cells(s.generation, known_now)
         if wanted:
             self.exact_sizes(s.generation, wanted)
 
     @work(thread=True, exclusive=True, group="exact", exit_on_error=False)
-    def exact_sizes(self, generation: int, wanted: list[tuple[int, MenuNode, str, str]]) -> None:
+    def exact_sizes(self, generation: int, wanted: list[Wanted]) -> None:
         """Exact previews for the rows (about a millisecond each), off the UI thread."""
         worker = get_current_worker()
         s = self.session
@@ -687,15 +589,9 @@ class MainScreen(Screen[None]):
 
     def _exact_cells(self, generation: int, results: list[tuple[int, MenuNode, Preview]]) -> None:
         for row, node, preview in results:
-            self._exact_cell(generation, row, node, preview)
-
-    def _exact_cell(self, generation: int, row: int, node: MenuNode, preview: Preview) -> None:
-        table = self.entry_list
-        if generation != self.session.generation or not 0 <= row < len(table.entries):
-            return
-        if table.entries[row].node is node:
-            table.set_size(row, self._cell(preview.delta, preview.value, exact=True))
-            self._exact_rows.add(row)
+            cell = self.sizes.exact(generation, row, node, preview)
+            if cell is not None:
+                self.entry_list.set_size(row, cell)
 
     def _estimator_ready(self, arch: str, estimator: Estimator | None) -> None:
         if arch != self.session.arch:

@@ -9,6 +9,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from busyconf.model.kconfig import SymbolInfo
+from busyconf.tui.menu import Entry
 from busyconf.tui.widgets.size_meter import format_bytes, format_delta
 
 
@@ -59,6 +60,19 @@ def symbol_details(
         fact("choice of", " ".join(info.choices))
     help_text = Text(info.help.strip() or "(no help text)", style="" if info.help else "dim")
     return Group(head, Text(""), facts, help_text)
+
+
+def menu_details(entry: Entry | None) -> Text:
+    """What the pane says for a menu, comment or empty menu (no symbol to describe)."""
+    if entry is None:
+        return Text("This menu is empty (press a to show hidden options).", style="dim")
+    text = Text(entry.prompt, style="bold")
+    help_text = getattr(entry.node, "help", None)
+    if help_text:
+        text.append("\n\n" + help_text)
+    if entry.is_menu:
+        text.append("\n\nEnter opens this menu.", style="dim")
+    return text
 
 
 class DetailPane(VerticalScroll, can_focus=False):

@@ -22,6 +22,8 @@ class MenuTree(Tree[MenuNode]):
         self._by_menu: dict[int, TreeNode[MenuNode]] = {id(top): self.root}
         self._labels: dict[int, str] = {}
         self._hidden: set[int] = set()
+        #: None: shown or hidden by the screen's width; True/False: the user's choice (m).
+        self.pinned: bool | None = None
         with tree.lock:
             for node, parent in menus(tree):
                 parent_item = self._by_menu.get(id(parent), self.root)
@@ -34,6 +36,15 @@ class MenuTree(Tree[MenuNode]):
             if not item.children:
                 item.allow_expand = False
         self.root.expand()
+
+    def fit(self, narrow: bool) -> None:
+        """Show the tree unless the screen is narrow, or as the user pinned it."""
+        self.display = (not narrow) if self.pinned is None else self.pinned
+
+    def toggle(self) -> None:
+        """Show or hide the tree for good, whatever the width."""
+        self.pinned = not self.display
+        self.display = self.pinned
 
     def dim_hidden(self) -> None:
         """Dim the menus the current values hide (call with the values applied to Kconfig)."""
