@@ -171,70 +171,6 @@ def fragment_notes(report: Any, strict: bool) -> None:
         err.print(plain(f"busyconf: warning: {n}"), markup=False)
 
 
-def cmd_set(args: argparse.Namespace) -> int:
-    from busyconf.model.profile import editing, tree_for
-
-    with editing(args.profile) as prof:
-        return _set_locked(args, prof, tree_for(prof))
-
-
-def _set_locked(args: argparse.Namespace, prof: Any, tree: Any) -> int:
-    """``set`` with the profile's lock held: no other save lands between its read and its write."""
-    from busyconf.model.config import explain, missing_dependencies, parse_assignment, resolve
-    from busyconf.model.profile import apply_changes, save_profile
-
-    before = resolve(tree, _assignments(tree, prof))
-    changes = [parse_assignment(tree, a) for a in args.assignments]
-    if args.with_deps:
-        changes = _with_dependencies(tree, prof, changes, missing_dependencies)
-    after = apply_changes(prof, tree, changes)
-    for name, value in changes:
-        if after.values[name] != value:
-            resolve(tree, _assignments(tree, prof) + list(changes))
-            reason = explain(tree, name, value) or f"{name} stays {after.values[name]!r}"
-            hint = ""
-            deps = missing_dependencies(tree, name)
-            if deps and value != "n":
-                hint = f" (--with-deps turns on {', '.join(deps)})"
-            raise UserError(f"{args.profile}: cannot set {name}={value}: {reason}{hint}")
-    # The report is made before the save and printed as plain text after it: nothing that
-    # follows a successful save can fail on the user's text.
-    changed = before.diff(after)
-    report = [plain(f"  {name}: {old} -> {new}") for name, old, new in changed]
-    gained = sorted(set(after.applets) - set(before.applets))
-    lost = sorted(set(before.applets) - set(after.applets))
-    if gained:
-        report.append(f"  applets added: {' '.join(gained)}")
-    if lost:
-        report.append(f"  applets removed: {' '.join(lost)}")
-    report.append(plain(f"saved {args.profile} ({len(changed)} symbols changed)"))
-    save_profile(prof)
-    for line in report:
-        out.print(line, markup=False)
-    return 0
-
-
-def _assignments(tree: Any, prof: Any) -> list[tuple[str, str]]:
-    from busyconf.model.profile import profile_assignments
-
-    return profile_assignments(tree, prof)
-
-
-def _with_dependencies(
-    tree: Any, prof: Any, changes: list[tuple[str, str]], missing: Callable[..., list[str] | None]
-) -> list[tuple[str, str]]:
-    from busyconf.model.config import resolve
-
-    resolve(tree, _assignments(tree, prof) + changes)
-    extra: list[tuple[str, str]] = []
-    for name, value in changes:
-        if value != "n":
-            for dep in missing(tree, name) or []:
-                if (dep, "y") not in extra:
-                    extra.append((dep, "y"))
-    return extra + changes
-
-
 def cmd_diff(args: argparse.Namespace) -> int:
     from busyconf.model.config import to_toml
     from busyconf.model.sources import load_any
@@ -392,7 +328,7 @@ def _diff_fragment(loaded: Any) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from busyconf import cli_source
+    from busyconf import cli_set, cli_source
 
     p = _Parser(
         prog="busyconf",
@@ -418,17 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--drop-unknown", action="store_true", help="ignore symbols this release lacks")
     s.set_defaults(func=cmd_show)
 
-    s = sub.add_parser(
-        "set",
-        help="change symbols in a saved profile",
-        description="Set symbols and save the profile minimally (comments and order kept). "
-        "Values: true/false (or y/n) for bools, numbers, strings. Fails, writing nothing, "
-        "if a value cannot take effect; the message says why.",
-    )
-    s.add_argument("profile", help="the profile to edit")
-    s.add_argument("assignments", nargs="+", metavar="SYM=VALUE", help="e.g. LS=n FEATURE_EDITING_HISTORY=64")
-    s.add_argument("--with-deps", action="store_true", help="also turn on the options a symbol needs")
-    s.set_defaults(func=cmd_set)
+    cli_set.register(sub)
 
     s = sub.add_parser("diff", help="symbols that differ between two configurations")
     s.add_argument("a", help="profile (.toml) or .config")
