@@ -31,10 +31,10 @@ from pathlib import Path
 
 import tomlkit
 import tomlkit.exceptions
-from tomlkit.items import Comment, Item, Key, Null, Table, Whitespace
+from tomlkit.items import Table
 
 from busyconf.errors import ProfileError, SourceError, UserError, read_user_file
-from busyconf.model.config import Configuration, TomlValue, resolve, to_kconfig, to_toml
+from busyconf.model.config import Configuration, resolve, to_kconfig, to_toml
 from busyconf.model.dotconfig import check_ranges, parse_dotconfig
 from busyconf.model.fragments import (
     fragment_name_for,
@@ -45,6 +45,7 @@ from busyconf.model.fragments import (
 from busyconf.model.kconfig import KconfigTree, load_tree
 from busyconf.model.savefile import newline_of, path_lock
 from busyconf.model.savefile import write_atomic as write_atomic  # re-exported: callers save through here
+from busyconf.model.toml_table import add_after_last_key, plain_value, separating_blanks
 from busyconf.source import DEFAULT_RELEASE, SourceCache, cache_root
 from busyconf.source.releases import RELEASES, check_version
 
@@ -204,8 +205,8 @@ def parse_profile(text: str, path: Path | None) -> Profile:
         arch=_str(head, "arch", DEFAULT_ARCH, where),
         base=_str(head, "base", "defconfig", where),
         toolchain=_str(build, "toolchain", DEFAULT_TOOLCHAIN, where),
-        config={str(k): _plain(v) for k, v in config.items()},
-        fragments=parse_fragment_list(_plain(head.get("fragments")), where),
+        config={str(k): plain_value(v) for k, v in config.items()},
+        fragments=parse_fragment_list(plain_value(head.get("fragments")), where),
     )
     try:
         check_version(prof.busybox)
@@ -260,11 +261,6 @@ def _str(table: Table, key: str, default: str, where: str) -> str:
     if not isinstance(value, str):
         raise ProfileError(f"{where}: {key} must be a string")
     return str(value)
-
-
-def _plain(value: object) -> object:
-    unwrap = getattr(value, "unwrap", None)
-    return unwrap() if callable(unwrap) else value
 
 
 # -- resolution ------------------------------------------------------------------
@@ -491,7 +487,7 @@ def write_overrides(profile: Profile, tree: KconfigTree, overrides: Assignments)
     """Replace the profile's [config] with ``overrides``, keeping comments.
 
     Changed keys keep their place; a new key goes after the last key (see
-    :func:`_add_after_last_key`); removing a key that sat alone after a blank
+    :func:`~busyconf.model.toml_table.add_after_last_key`); removing a key that sat alone after a blank
     line takes that blank line too, so setting a value and back restores the
     file byte for byte.
     """
@@ -501,20 +497,20 @@ def write_overrides(profile: Profile, tree: KconfigTree, overrides: Assignments)
         profile.doc["config"] = table
     wanted = {n: to_toml(tree, n, v) for n, v in overrides}
     body = table.value.body
-    blanks_before = _blanks_without_keys_after(body)
+    blanks_before = separating_blanks(body)
     for key in list(table.keys()):
         if key not in wanted:
             del table[key]
     new = [(n, v) for n, v in wanted.items() if n not in table]
     for name, value in wanted.items():
-        if name in table and _plain(table[name]) != value:
+        if name in table and plain_value(table[name]) != value:
             table[name] = value
     # From here on the body is edited as a list, which tomlkit's key index does not follow:
     # the document is rendered and parsed again at the end, so nothing reads that index.
-    orphaned = _blanks_without_keys_after(body) - blanks_before
+    orphaned = separating_blanks(body) - blanks_before
     if orphaned:
         body[:] = [(key, item) for key, item in body if id(item) not in orphaned]
-    added = _add_after_last_key(table, new) if new else False
+    added = add_after_last_key(table, new) if new else False
     if orphaned or added:
         profile.doc = tomlkit.parse(profile.doc.as_string())
     elif new:
@@ -522,54 +518,8 @@ def write_overrides(profile: Profile, tree: KconfigTree, overrides: Assignments)
             table[name] = value
     table = profile.doc["config"]
     assert isinstance(table, Table)
-    profile.config = {str(k): _plain(v) for k, v in table.items()}
+    profile.config = {str(k): plain_value(v) for k, v in table.items()}
     profile._lines = None
-
-
-def _blanks_without_keys_after(body: list[tuple[Key | None, Item]]) -> set[int]:
-    """ids of blank lines followed by another blank line or the table's end.
-
-    A blank line that becomes one when keys are removed was their block's
-    separator and goes with them.
-    """
-    items = [item for _key, item in body if not isinstance(item, Null)]
-    if not items:
-        return set()
-    return {
-        id(item)
-        for item, following in zip(items, [*items[1:], None], strict=True)
-        if isinstance(item, Whitespace) and (following is None or isinstance(following, Whitespace))
-    }
-
-
-def _add_after_last_key(table: Table, new: list[tuple[str, TomlValue]]) -> bool:
-    """Write ``new`` keys right after the table's last key; False when it has none.
-
-    tomlkit appends at the very end of the table: under whatever comment the
-    last key's block opens with ("# A longer shell history helps..."), and
-    after any comment trailing the table (often about the next one). New
-    keys go after the last key instead, and when that key's block opens with
-    a comment, a blank line starts a block of their own. The caller parses
-    the document again.
-    """
-    body = table.value.body
-    keyed = [i for i, (key, _item) in enumerate(body) if key is not None]
-    if not keyed:
-        return False
-    last = keyed[-1]
-    commented = False
-    for _key, item in reversed(body[:last]):
-        if isinstance(item, Whitespace):
-            break
-        if isinstance(item, Comment):
-            commented = True
-            break
-    lines = "".join(f"{name} = {tomlkit.item(value).as_string()}\n" for name, value in new)
-    # The new lines ride on the last key's line ending; parsed again, they are real keys.
-    trivia = body[last][1].trivia
-    ending = trivia.trail if trivia.trail.endswith("\n") else trivia.trail + "\n"
-    trivia.trail = ending + ("\n" if commented else "") + lines
-    return True
 
 
 def apply_changes(profile: Profile, tree: KconfigTree, changes: Iterable[tuple[str, str]]) -> Configuration:
