@@ -24,21 +24,8 @@ sys.path.insert(0, str(REPO))
 
 from busyconf.model.recovery import write_recovery  # noqa: E402
 from busyconf.tui import make_app  # noqa: E402
+from busyconf.tui.headless import settle  # noqa: E402
 from busyconf.tui.screens.build import BuildScreen  # noqa: E402
-from busyconf.tui.screens.main import MainScreen  # noqa: E402
-
-
-async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
-    """Wait until the editor has drawn all it will: exact sizes on every row, new-in-release marks."""
-    app = pilot.app
-    for _ in range(300):
-        await app.workers.wait_for_complete()
-        await pilot.pause(0.02)
-        main = next((s for s in reversed(app.screen_stack) if isinstance(s, MainScreen)), None)
-        if main is None or (main.sizes_settled and main.session.new_names_known):
-            break
-    await app.workers.wait_for_complete()
-    await pilot.pause(0.1)
 
 SIZE = (120, 40)
 NARROW = (80, 24)

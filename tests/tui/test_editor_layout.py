@@ -17,6 +17,7 @@ from textual.widgets import Footer
 
 from busyconf.tui import make_app
 from busyconf.tui.app import BusyconfApp
+from busyconf.tui.headless import settle
 from busyconf.tui.menu import menus
 from busyconf.tui.screens.main import MainScreen
 from busyconf.tui.widgets import EntryList, MenuTree
@@ -36,15 +37,8 @@ def copy(name: str, tmp_path: Path) -> Path:
 
 async def settled(app: BusyconfApp, pilot: Pilot[int]) -> MainScreen:
     """The main screen once its sizes are loaded and every row's exact size is drawn."""
-    await app.workers.wait_for_complete()
-    screen = app.screen
-    assert isinstance(screen, MainScreen)
-    for _ in range(200):
-        await pilot.pause(0.02)
-        await app.workers.wait_for_complete()
-        if screen.sizes_settled:
-            break
-    await pilot.pause()
+    screen = await settle(pilot)
+    assert isinstance(screen, MainScreen) and screen is app.screen
     assert screen.sizes_settled
     return screen
 

@@ -13,7 +13,7 @@ from tui_fixtures import PROFILE, fake_build
 
 from busyconf.source import SourceCache
 from busyconf.tui import make_app
-from busyconf.tui.screens.main import MainScreen
+from busyconf.tui.headless import settle
 
 SIZE = (120, 40)
 #: The terminals the main views are checked at: a laptop's 80x24 and a roomy 120x40.
@@ -29,16 +29,7 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
-    """Wait until the editor has drawn everything it will: sizes (exact), new-in-release marks."""
-    app = pilot.app
-    for _ in range(300):
-        await app.workers.wait_for_complete()
-        await pilot.pause(0.02)
-        main = next((s for s in reversed(app.screen_stack) if isinstance(s, MainScreen)), None)
-        if main is None or (main.sizes_settled and main.session.new_names_known):
-            break
-    await app.workers.wait_for_complete()
-    await pilot.pause(0.1)
+    await settle(pilot)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

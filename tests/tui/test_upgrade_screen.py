@@ -17,7 +17,7 @@ from tui_fixtures import PROFILE
 
 from busyconf.model.profile import load_profile
 from busyconf.model.upgrade import new_in_release
-from busyconf.tui import make_app
+from busyconf.tui import headless, make_app
 from busyconf.tui.app import BusyconfApp
 from busyconf.tui.screens.dialogs import RecoveryModal
 from busyconf.tui.screens.info import SymbolInfoScreen
@@ -50,14 +50,7 @@ def old_defconfig_profile(tmp_path: Path) -> Path:
 
 async def settle(app: BusyconfApp, pilot) -> None:  # type: ignore[no-untyped-def]
     """Wait for the editor's loads: sizes and the release comparison start after the first paint."""
-    for _ in range(300):
-        await app.workers.wait_for_complete()
-        await pilot.pause(0.02)
-        main = next((s for s in reversed(app.screen_stack) if isinstance(s, MainScreen)), None)
-        if main is None or (main.session.size_ready and main.session.new_names_known):
-            break
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+    await headless.settle(pilot)
 
 
 def main_of(app: BusyconfApp) -> MainScreen:
