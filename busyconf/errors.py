@@ -8,10 +8,12 @@ TUI shows the same object, so messages are written once, here and at the raise.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from enum import IntEnum
 from pathlib import Path
+from typing import Any
 
 
 class ExitCode(IntEnum):
@@ -109,6 +111,22 @@ def read_user_file(
         raise error(f"{path}: not UTF-8 text (byte {e.start})") from None
     # Universal newlines, as text-mode reading always gave the parsers.
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_user_json_object(path: Path, limit: int, what: str) -> dict[str, Any]:
+    """A regular file of at most ``limit`` bytes holding one JSON object; anything else is a UserError."""
+    raw = read_user_bytes(path, limit, what)
+    try:
+        data = json.loads(raw.decode())
+    except UnicodeDecodeError as e:
+        raise UserError(f"{path}: not UTF-8 text (byte {e.start})") from None
+    except json.JSONDecodeError as e:
+        raise UserError(f"{path}:{e.lineno}: not JSON ({e.msg})") from None
+    except RecursionError:
+        raise UserError(f"{path}: JSON nested too deeply") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: {what} is a JSON object, not a {type(data).__name__}")
+    return data
 
 
 def read_user_bytes(

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from busyconf.build.manifest import CONFIG_NAME, pinned_config
-from busyconf.errors import UserError, read_user_bytes
+from busyconf.errors import UserError, read_user_json_object
 from busyconf.source.releases import check_version, version_key
 
 if TYPE_CHECKING:
@@ -304,17 +304,7 @@ def read_manifest(path: Path) -> tuple[dict[str, object], str]:
     a sha256; ``patches`` (if present) a list of ``{name, sha256}``. No path inside the manifest
     is ever used: the config is always the file beside it.
     """
-    raw = read_user_bytes(path, MAX_MANIFEST, "a manifest")
-    try:
-        data = json.loads(raw.decode())
-    except UnicodeDecodeError as e:
-        raise UserError(f"{path}: not UTF-8 text (byte {e.start})") from None
-    except json.JSONDecodeError as e:
-        raise UserError(f"{path}:{e.lineno}: not JSON ({e.msg})") from None
-    except RecursionError:
-        raise UserError(f"{path}: JSON nested too deeply") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: a manifest is a JSON object, not a {type(data).__name__}")
+    data = read_user_json_object(path, MAX_MANIFEST, "a manifest")
     release = data.get("release")
     if not isinstance(release, str):
         raise UserError(f"{path}: release is a {type(release).__name__}, not a string")

@@ -11,7 +11,6 @@ toolchain or busyconf that would build differently is an :class:`EnvError`
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import shutil
 import struct
@@ -26,7 +25,7 @@ from busyconf.build.arch import get_arch
 from busyconf.build.builder import MAKE_ENV, ProgressCallback, build, check_out_dir, source_sha256
 from busyconf.build.manifest import BINARY_NAME, CONFIG_NAME, pinned_config
 from busyconf.build.toolchain import check_toolchain_name, is_safe_word, resolve_toolchain
-from busyconf.errors import EnvError, UserError, read_user_bytes
+from busyconf.errors import EnvError, UserError, read_user_bytes, read_user_json_object
 from busyconf.source import SourceCache
 from busyconf.source.releases import RELEASES, check_version
 
@@ -216,17 +215,7 @@ def load_manifest(path: Path) -> Recorded:
             value, an unknown arch or toolchain name, a config whose sha256 is
             not the manifest's or that the build gate refuses.
     """
-    raw = read_user_bytes(path, MAX_MANIFEST, "a manifest")
-    try:
-        data = json.loads(raw.decode())
-    except UnicodeDecodeError as e:
-        raise UserError(f"{path}: not UTF-8 text (byte {e.start})") from None
-    except json.JSONDecodeError as e:
-        raise UserError(f"{path}:{e.lineno}: not JSON ({e.msg})") from None
-    except RecursionError:
-        raise UserError(f"{path}: JSON nested too deeply") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: a manifest is a JSON object, not a {type(data).__name__}")
+    data = read_user_json_object(path, MAX_MANIFEST, "a manifest")
     # Fields a rebuild only reports must still be what busyconf writes.
     for key in ("built_at", "verified_with", "reproducer"):
         if key in data:
