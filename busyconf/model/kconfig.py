@@ -19,6 +19,7 @@ from pathlib import Path
 import kconfiglib
 
 from busyconf.errors import SourceError, UnknownSymbolError
+from busyconf.model import kconfig_cache
 from busyconf.source import SourceCache
 
 TYPE_NAMES = {
@@ -29,6 +30,8 @@ TYPE_NAMES = {
     kconfiglib.HEX: "hex",
 }
 
+#: BusyBox's applet table, relative to the Kconfig folder.
+APPLETS_H = "include/applets.h"
 _APPLET_LINE = re.compile(r"^((?:IF_\w+\(\s*)+)(APPLET\w*)\(\s*([^,\s]+)\s*,\s*([^,\s)]+)([^)]*)\)")
 _IF_NAME = re.compile(r"IF_(NOT_)?(\w+)\(")
 _HASH_IF = re.compile(r"^#if\s+(ENABLE_\w+(?:\s*\|\|\s*ENABLE_\w+)*)\s*$")
@@ -154,29 +157,18 @@ class KconfigTree:
         self.kconfig_dir = kconfig_dir
         self.src_dir = src_dir
         self.lock = threading.RLock()
-        top = kconfig_dir / "Config.in"
-        parser = kconfiglib.Kconfig if trusted else _UntrustedKconfig
-        saved = {k: os.environ.get(k) for k in ("srctree", "KCONFIG_FUNCTIONS")}
-        os.environ["srctree"] = str(kconfig_dir)
-        os.environ["KCONFIG_FUNCTIONS"] = __name__
-        try:
-            self.kconf = parser(str(top), warn_to_stderr=False)
-        except (kconfiglib.KconfigError, OSError) as e:
-            first = next((line for line in str(e).splitlines() if line.strip()), type(e).__name__)
-            how = "" if trusted else " (untrusted tree: `busyconf source add PATH --trust` allows it)"
-            raise SourceError(f"BusyBox {release} Kconfig: {first.strip()}{how}") from None
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-        if not trusted:
-            _refuse_env_options(self.kconf, release)
+        cached = kconfig_cache.load(kconfig_dir, trusted)
+        if cached is not None:
+            self.kconf, self.applets = cached
+        else:
+            self.kconf = _parse(release, kconfig_dir, trusted)
+            if not trusted:
+                _refuse_env_options(self.kconf, release)
+            self.applets = parse_applet_table((kconfig_dir / APPLETS_H).read_text())
+            kconfig_cache.save(kconfig_dir, trusted, self.kconf, self.applets, read=[APPLETS_H])
         # kconfiglib warns on every value it has to ignore; we explain those
         # ourselves, and its list would only grow in a long TUI session.
         self.kconf.warn = False
-        self.applets = parse_applet_table((kconfig_dir / "include" / "applets.h").read_text())
         self._applets_by_sym: dict[str, list[str]] = {}
         for a in self.applets:
             names = self._applets_by_sym.setdefault(a.requires[0], [])
@@ -287,6 +279,26 @@ class KconfigTree:
                 value = "0"
             out[name] = value
         return out
+
+
+def _parse(release: str, kconfig_dir: Path, trusted: bool) -> kconfiglib.Kconfig:
+    """kconfiglib's parse of ``kconfig_dir/Config.in``, its errors as one SourceError line."""
+    parser = kconfiglib.Kconfig if trusted else _UntrustedKconfig
+    saved = {k: os.environ.get(k) for k in ("srctree", "KCONFIG_FUNCTIONS")}
+    os.environ["srctree"] = str(kconfig_dir)
+    os.environ["KCONFIG_FUNCTIONS"] = __name__
+    try:
+        return parser(str(kconfig_dir / "Config.in"), warn_to_stderr=False)
+    except (kconfiglib.KconfigError, OSError) as e:
+        first = next((line for line in str(e).splitlines() if line.strip()), type(e).__name__)
+        how = "" if trusted else " (untrusted tree: `busyconf source add PATH --trust` allows it)"
+        raise SourceError(f"BusyBox {release} Kconfig: {first.strip()}{how}") from None
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _refuse_env_options(kconf: kconfiglib.Kconfig, release: str) -> None:
