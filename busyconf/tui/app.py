@@ -73,6 +73,11 @@ class BusyconfApp(App[int]):
 
             release, error = self.missing
             self.push_screen(SourceMissingScreen(self.profile_path, release, str(error), self.cache))
+        if self.session is None:
+            # The main screen ends start-up after its first paint; without one, this does.
+            from busyconf.tui import resume_gc
+
+            self.call_after_refresh(resume_gc)
 
     def open_profile(self, offer_recovery: bool = True) -> None:
         """Load the profile again (after its source was fetched, or to take the file on disk)."""

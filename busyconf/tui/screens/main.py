@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Tree
+from textual.widgets import Tree
 from textual.worker import get_current_worker
 
 from busyconf.errors import BusyconfError
@@ -25,6 +25,7 @@ from busyconf.tui.session import ChangedOnDisk, Session
 from busyconf.tui.sizing import Estimator, Preview, load_estimator
 from busyconf.tui.widgets import DetailPane, EntryList, MenuTree, ProfileHeader, SizeMeter
 from busyconf.tui.widgets.detail_pane import menu_details, symbol_details
+from busyconf.tui.widgets.key_bar import KeyBar
 
 if TYPE_CHECKING:
     from busyconf.tui.screens.build import BuildFn
@@ -110,7 +111,7 @@ class MainScreen(Screen[None]):
                 yield EntryList(id="entries")
                 yield DetailPane(id="detail")
         yield SizeMeter(id="size")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(EntryList).focus()
@@ -122,6 +123,9 @@ class MainScreen(Screen[None]):
         self.call_after_refresh(self._after_first_paint)
 
     def _after_first_paint(self) -> None:
+        from busyconf.tui import resume_gc
+
+        resume_gc()
         self._painted.set()
 
     # -- rendering -----------------------------------------------------------
