@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from test_app import detail_text
 from textual.pilot import Pilot
-from textual.widgets import Footer
 
 from busyconf.tui import make_app
 from busyconf.tui.app import BusyconfApp
@@ -21,6 +20,7 @@ from busyconf.tui.headless import settle
 from busyconf.tui.menu import menus
 from busyconf.tui.screens.main import MainScreen
 from busyconf.tui.widgets import EntryList, MenuTree
+from busyconf.tui.widgets.key_bar import KeyBar
 from busyconf.tui.widgets.size_meter import signed_size
 
 REPO = Path(__file__).resolve().parents[2]
@@ -93,13 +93,25 @@ async def test_the_footer_keeps_the_keys_that_matter_at_80_and_120_columns(tmp_p
         app = make_app(copy("router.toml", tmp_path))
         async with app.run_test(size=(width, height)) as pilot:
             await settled(app, pilot)
-            footer = app.screen.query_one(Footer)
-            text = " ".join(str(strip.text) for strip in footer.render_lines(footer.region.reset_offset))
-            shown = app.screen.active_bindings
-            for key in ("space", "slash", "u", "s", "x", "d", "b", "t", "q"):
-                assert key in shown and shown[key].binding.show, key
-            keys = [b.binding.key_display or b.binding.key for b in shown.values() if b.binding.show]
-            assert len(" ".join(keys)) < width, (width, text)
+            bar = app.screen.query_one(KeyBar)
+            line = "".join(str(strip.text) for strip in bar.render_lines(bar.region.reset_offset))
+            assert len(line.rstrip()) <= width
+            shown = {span.key for span in bar.spans}
+            for key in ("space", "slash", "u", "s", "x", "d", "b", "t", "q", "ctrl+p"):
+                assert key in shown, (width, key, line)
+            for label in ("spc Toggle", "/ Find", "u Undo", "s Save", "t Trim", "q Quit", "^p palette"):
+                assert label in line, (width, label, line)
+
+
+async def test_a_click_on_a_key_in_the_footer_presses_it(tmp_path: Path) -> None:
+    app = make_app(copy("router.toml", tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(app, pilot)
+        bar = app.screen.query_one(KeyBar)
+        diff = next(span for span in bar.spans if span.key == "d")
+        await pilot.click(KeyBar, offset=(diff.start + 1, 0))
+        await pilot.pause()
+        assert type(app.screen).__name__ == "DiffScreen"
 
 
 async def test_the_size_column_survives_menus_with_long_prompts(tmp_path: Path) -> None:

@@ -17,12 +17,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Label, Log, ProgressBar, Static
+from textual.widgets import Button, Label, Log, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from busyconf.errors import BusyconfError, Interrupted
 from busyconf.model.dotconfig import write_dotconfig
 from busyconf.tui.session import Session
+from busyconf.tui.widgets.key_bar import KeyBar
 from busyconf.tui.widgets.size_meter import format_bytes, format_delta
 
 BuildFn = Callable[..., Any]
@@ -73,7 +74,7 @@ class BuildScreen(Screen[None]):
         with Horizontal(id="build-buttons"):
             yield Button("Cancel (c)", id="build-cancel", variant="error")
             yield Button("Close (Esc)", id="build-close")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.set_interval(0.1, self._drain)

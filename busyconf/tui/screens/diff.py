@@ -7,10 +7,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Label, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Label, Static, TabbedContent, TabPane
 
 from busyconf.model.config import Configuration
 from busyconf.tui.session import Session
+from busyconf.tui.widgets.key_bar import KeyBar
 from busyconf.tui.widgets.size_meter import format_bytes, format_delta
 
 
@@ -32,7 +33,7 @@ class DiffScreen(Screen[None]):
                 yield from self._pane(s.saved_config, "saved file", "diff-saved")
             with TabPane(f"vs base ({s.profile.base})", id="vs-base"):
                 yield from self._pane(s.base_config, f"base {s.profile.base}", "diff-base")
-        yield Footer()
+        yield KeyBar()
 
     def _pane(self, other: Configuration, label: str, table_id: str) -> ComposeResult:
         s = self.session

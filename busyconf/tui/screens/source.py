@@ -11,11 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Label, ProgressBar, Static
+from textual.widgets import Button, Label, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from busyconf.errors import BusyconfError
 from busyconf.source import RELEASES, SourceCache
+from busyconf.tui.widgets.key_bar import KeyBar
 
 
 def _shown(path: Path) -> str:
@@ -61,7 +62,7 @@ class SourceMissingScreen(Screen[None]):
             with Horizontal(classes="buttons"):
                 yield Button("Fetch", id="fetch", variant="primary", disabled=not known)
                 yield Button("Quit", id="quit")
-        yield Footer()
+        yield KeyBar()
 
     @on(Button.Pressed, "#quit")
     def _quit(self) -> None:

@@ -17,13 +17,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Footer, Label, LoadingIndicator, OptionList, SelectionList, Static
+from textual.widgets import Button, Label, LoadingIndicator, OptionList, SelectionList, Static
 from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
 from busyconf.errors import BusyconfError
 from busyconf.model.upgrade import DriftReport, SymbolDrift, drift_report, upgrade_profile
 from busyconf.tui.session import Session
+from busyconf.tui.widgets.key_bar import KeyBar
 from busyconf.tui.widgets.size_meter import format_bytes, format_delta
 
 #: Report sections: (kind, title, what the value columns hold).
@@ -96,7 +97,7 @@ class UpgradeScreen(Screen[Session | None]):
         with Horizontal(id="upgrade-buttons"):
             yield Button("Apply", id="apply", variant="primary", disabled=True, compact=True)
             yield Button("Cancel", id="cancel", compact=True)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#upgrade-accept", SelectionList).display = False
