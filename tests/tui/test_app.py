@@ -32,15 +32,15 @@ def main_screen(app: BusyconfApp) -> MainScreen:
     return screen
 
 
-def text_of(widget: Static | SizeMeter) -> str:
-    """What a Static shows, as plain text."""
+def text_of(widget: Static | SizeMeter | ProfileHeader | DetailPane) -> str:
+    """What a widget shows, as plain text."""
     console = Console(width=300, record=True, file=io.StringIO())
     console.print(widget.content)
     return console.export_text()
 
 
 def detail_text(app: BusyconfApp) -> str:
-    return text_of(app.screen.query_one(DetailPane).query_one("#detail-body", Static))
+    return text_of(app.screen.query_one(DetailPane))
 
 
 async def ready(app: BusyconfApp, pilot) -> MainScreen:  # type: ignore[no-untyped-def]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rich.console import Group, RenderableType
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import VerticalScroll
-from textual.widgets import Static
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from busyconf.model.kconfig import SymbolInfo
 from busyconf.tui.menu import Entry
@@ -75,12 +75,63 @@ def menu_details(entry: Entry | None) -> Text:
     return text
 
 
-class DetailPane(VerticalScroll, can_focus=False):
-    """Scrollable details of the highlighted entry (the mouse wheel scrolls it; Tab skips it)."""
+class DetailPane(ScrollView, can_focus=False):
+    """Scrollable details of the highlighted entry (the mouse wheel scrolls it; Tab skips it).
 
-    def compose(self) -> ComposeResult:
-        yield Static(id="detail-body")
+    A line-API widget: new details redraw this pane only. (A Static in a scroll
+    container grows to its text, and so laid out the whole screen on every key.)
+    """
+
+    DEFAULT_CSS = """
+    DetailPane {
+        overflow-x: hidden;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
+        super().__init__(id=id)
+        #: What the pane shows now.
+        self.content: RenderableType = Text()
+        self._lines: list[Strip] = []
+        self._width = -1
 
     def show(self, renderable: RenderableType) -> None:
-        self.query_one("#detail-body", Static).update(renderable)
-        self.scroll_home(animate=False)
+        self.content = renderable
+        self._width = -1
+        self.scroll_to(y=0, animate=False)
+        self._lay_out()
+        self.refresh()
+
+    def _lay_out(self) -> None:
+        """Wrap the details to the pane's width and size the scroll range to them."""
+        width = self.scrollable_content_region.width
+        if width <= 0 or width == self._width:
+            return
+        console = self.app.console
+        lines = console.render_lines(self.content, console.options.update_width(width), pad=False)
+        self._lines = [Strip(line) for line in lines]
+        self._width = width
+        # One column wide: the text is wrapped to the pane, so it never scrolls sideways.
+        size = Size(1, len(self._lines))
+        if size == self.virtual_size:
+            return
+        height = self.scrollable_content_region.height
+        if (size.height > height) != (self.virtual_size.height > height):
+            self.virtual_size = size  # the scroll bar comes or goes: that takes a layout
+        else:
+            # Same scroll bar, another range: no need to lay out the whole screen again.
+            self.set_reactive(DetailPane.virtual_size, size)
+            self._scroll_update(size)
+
+    def on_resize(self) -> None:
+        self._lay_out()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if width != self._width:
+            # The scroll bar came or went: wrap again once this frame is drawn.
+            self.call_after_refresh(self._lay_out)
+        row = y + int(self.scroll_offset.y)
+        if not 0 <= row < len(self._lines):
+            return Strip.blank(width, self.rich_style)
+        return self._lines[row].crop_extend(0, width, None).apply_style(self.rich_style)
