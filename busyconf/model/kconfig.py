@@ -157,6 +157,7 @@ class KconfigTree:
         self.kconfig_dir = kconfig_dir
         self.src_dir = src_dir
         self.lock = threading.RLock()
+        self.applets: list[Applet]
         cached = kconfig_cache.load(kconfig_dir, trusted)
         if cached is not None:
             self.kconf, self.applets = cached
