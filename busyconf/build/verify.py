@@ -54,7 +54,7 @@ SMOKE: tuple[SmokeCheck, ...] = (
     SmokeCheck("sed", ("sed",), ("sed", "-e", "s/h/j/", "-e", "2d"), b"hello\nx\nhi\n", b"jello\nji\n"),
     SmokeCheck("sort", ("sort",), ("sort", "-n"), b"10\n9\n100\n", b"9\n10\n100\n"),
     # awk and ash keep their state behind ptr_to_globals: the first to crash
-    # when a compiler hoists its reads (DESIGN.md, powerpc).
+    # when a compiler hoists its reads (docs/design.md, powerpc).
     SmokeCheck(
         "awk",
         ("awk",),

@@ -3,7 +3,7 @@
 The labels were measured by hand on 32-bit x86 with glibc. Summed over
 defconfig they overstate a static musl binary about 2.7 times, so the coarse
 model scales them by ``defconfig size on the CPU / label sum over defconfig``
-(sizes measured for DESIGN.md; BusyBox 1.35.0, zig). Unlabelled symbols cost 0.
+(sizes in docs/design.md; BusyBox 1.35.0, zig). Unlabelled symbols cost 0.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from busyconf.size.model import SizeModel, SymbolCost
 
 _LABEL = re.compile(r"\(\s*\+?\s*(\d+(?:\.\d+)?)\s*(kb|k|bytes)\s*\)\s*$", re.IGNORECASE)
 
-#: Stripped defconfig sizes (without TC) per CPU, zig, from DESIGN.md.
+#: Stripped defconfig sizes (without TC) per CPU, zig, from docs/design.md.
 DEFCONFIG_SIZES: dict[str, int] = {
     "x86_64": 1_232_232,
     "aarch64": 1_250_024,
