@@ -3,7 +3,7 @@
 Builds nslookup, wget, sh (ash) and vi one at a time through the real CLI
 (``-j2``, one build at a time) for each CPU, and prints each binary's size and
 its ``gzip -9`` size (what a layer holding only it would roughly weigh).
-docker-library's figures are the ones measured in DESIGN.md (their musl
+docker-library's figures are the ones measured in docs/design.md (their musl
 BusyBox 1.38.0 multi-call binary per arch, and the amd64 layers); none are
 made up here: a CPU they do not publish shows "-".
 
@@ -30,7 +30,7 @@ from busyconf.build.arch import known_arches  # noqa: E402
 APPLETS = ("nslookup", "wget", "sh", "vi")
 
 #: docker-library busybox 1.38.0 musl, the multi-call binary (``bin/[`` of each rootfs.tar.gz),
-#: by busyconf CPU name (DESIGN.md: "docker-library's musl BusyBox 1.38.0 binaries").
+#: by busyconf CPU name (docs/design.md, docker-library's BusyBox).
 DOCKER_MUSL_BINARY = {
     "x86_64": 1_239_304,
     "armv6": 1_472_068,
@@ -41,7 +41,7 @@ DOCKER_MUSL_BINARY = {
     "riscv64": 1_214_744,
     "s390x": 1_484_936,
 }
-#: Compressed layers of docker-library busybox 1.38.0 on amd64 (DESIGN.md, its image-manifest.json).
+#: Compressed layers of docker-library busybox 1.38.0 on amd64 (docs/design.md, its image-manifest.json).
 DOCKER_AMD64_LAYERS = {"busybox:musl": 886_160, "busybox:uclibc": 773_906, "busybox:glibc": 2_226_327}
 
 
