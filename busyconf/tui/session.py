@@ -180,15 +180,16 @@ class Session:
             or self.arch != self.saved_arch
         )
 
-    def _push(self, state: State) -> None:
+    def _push(self, state: State, config: Configuration | None = None) -> None:
         self.undo_stack.append(self.state)
         self.redo_stack.clear()
-        self._go(state)
+        self._go(state, config)
 
-    def _go(self, state: State) -> None:
+    def _go(self, state: State, config: Configuration | None = None) -> None:
+        """Move to ``state``; ``config`` is its resolved configuration when the caller has it."""
         arch_changed = state.arch != self.state.arch
         self.state = state
-        self.config = self._resolve()
+        self.config = self._resolve() if config is None else config
         self._forget_sizes()
         if arch_changed:
             self.estimator = self.estimators.get(state.arch)
@@ -225,7 +226,7 @@ class Session:
             self.config = self._resolve()
             return reason or f"{name} stays {trial.values.get(name)!r}"
         known = self.known_preview(name, value)
-        self._push(State(tuple(changes), self.arch))
+        self._push(State(tuple(changes), self.arch), trial)
         if known is not None and known.total is not None:
             # The preview priced exactly these values: its total is the new total.
             self._keep(self.generation, None, None, known.total)
@@ -243,7 +244,7 @@ class Session:
                 return f"{name} stays {trial.values.get(name)!r}"
         if not assignments:
             return None
-        self._push(State(tuple(changes.items()), self.arch))
+        self._push(State(tuple(changes.items()), self.arch), trial)
         return None
 
     def needs(self, name: str) -> list[str]:

@@ -103,7 +103,10 @@ class EntryList(ScrollView, can_focus=True):
         return self.entries[self.cursor_row]
 
     def show(self, entries: list[Entry], sizes: list[Text], cursor: int = 0) -> None:
-        """Replace the rows (redrawing only the lines that changed); keep the cursor at ``cursor``."""
+        """Replace the rows (redrawing only the lines that changed); keep the cursor at ``cursor``.
+
+        Posts no Highlighted: the caller, having just drawn everything, draws the details too.
+        """
         same_rows = len(entries) == len(self.entries) and all(
             a.node is b.node for a, b in zip(entries, self.entries, strict=True)
         )
@@ -119,7 +122,7 @@ class EntryList(ScrollView, can_focus=True):
             # One column wide: rows are laid out to the view's width, so there is never sideways scrolling.
             self.virtual_size = Size(1, len(entries))
             self.refresh()
-        self.move_cursor(row=cursor, scroll=not same_rows)
+        self.move_cursor(row=cursor, scroll=not same_rows, announce=False)
         if not same_rows:
             self.scroll_to_region(Region(0, self.cursor_row, 1, 1), animate=False, force=True)
 
@@ -140,8 +143,10 @@ class EntryList(ScrollView, can_focus=True):
         self.refresh()
 
     # -- cursor --------------------------------------------------------------------
-    def move_cursor(self, *, row: int, animate: bool = False, scroll: bool = True) -> None:
-        """Put the cursor on ``row`` (clamped), scroll it into view and say so."""
+    def move_cursor(
+        self, *, row: int, animate: bool = False, scroll: bool = True, announce: bool = True
+    ) -> None:
+        """Put the cursor on ``row`` (clamped), scroll it into view and (``announce``) say so."""
         row = max(0, min(row, len(self.entries) - 1)) if self.entries else 0
         old = self.cursor_row
         self.cursor_row = row
@@ -150,7 +155,8 @@ class EntryList(ScrollView, can_focus=True):
         self._redraw(row)
         if scroll and self.entries:
             self.scroll_to_region(Region(0, row, 1, 1), animate=False, immediate=True)
-        self.post_message(self.Highlighted(self, row))
+        if announce:
+            self.post_message(self.Highlighted(self, row))
 
     def action_cursor(self, step: int) -> None:
         self.move_cursor(row=self.cursor_row + step)
