@@ -135,14 +135,6 @@ def _check_target(arch_name: str, toolchain_name: str) -> None:
     resolve_toolchain(toolchain_name, arch)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _emit(progress: ProgressCallback | None, event: BuildEvent) -> None:
     if progress is not None:
         progress(event)

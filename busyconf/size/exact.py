@@ -565,11 +565,6 @@ def engine_for(release: str, arch: str, toolchain: str = "zig") -> ExactEngine:
         return _ENGINES[key]
 
 
-def exact_size(release: str, arch: str, config_text: str, toolchain: str = "zig") -> ExactResult:
-    """The exact stripped size of ``config_text`` for (release, arch, toolchain)."""
-    return engine_for(release, arch, toolchain).measure(config_text)
-
-
 def _autoconf_block(name: str, on: bool) -> str:
     """What ``conf`` writes into autoconf.h for a bool symbol."""
     if not on:

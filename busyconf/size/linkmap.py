@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import shlex
 import subprocess
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,21 +50,6 @@ def lld_args(obj: Path, zig: Path) -> list[str]:
     raise BuildError(f"{out}: relinking with -v printed no ld.lld command (exit {proc.returncode})")
 
 
-def relink(zig: Path, obj: Path, args: Sequence[str], output: Path, extra: Sequence[str] = ()) -> int:
-    """Run ``zig ld.lld``; the output's size."""
-    proc = subprocess.run(
-        [str(zig), "ld.lld", *args, "-o", str(output), *extra],
-        cwd=obj,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        first = (proc.stderr.strip().splitlines() or ["no output"])[0]
-        raise BuildError(f"{obj}: relink failed: {first}")
-    return output.stat().st_size
-
-
 def read_map(path: Path, file_size: int) -> LinkMap:
     """The kept input sections (those that take file space) of an lld ``-Map`` file."""
     sections: dict[str, int] = {}
@@ -81,15 +65,3 @@ def read_map(path: Path, file_size: int) -> LinkMap:
             key = m.group(3).strip()
             sections[key] = sections.get(key, 0) + int(m.group(1), 16)
     return LinkMap(sections, file_size)
-
-
-def link_map(
-    zig: Path, obj: Path, args: Sequence[str], work: Path, tag: str, defsyms: Sequence[str]
-) -> LinkMap:
-    out = work / f"{tag}.bin"
-    mp = work / f"{tag}.map"
-    size = relink(zig, obj, args, out, [f"--defsym={d}=0" for d in defsyms] + [f"-Map={mp}"])
-    result = read_map(mp, size)
-    out.unlink()
-    mp.unlink()
-    return result

@@ -35,7 +35,7 @@ from busyconf.model.profile import (
 )
 from busyconf.source import SourceCache
 from busyconf.source.releases import version_key
-from busyconf.tui.sizing import NO_SIZE, Estimator, Preview, SizeInfo, load_estimator
+from busyconf.tui.sizing import NO_SIZE, Estimator, Preview, SizeInfo
 
 Assignments = list[tuple[str, str]]
 
@@ -407,13 +407,6 @@ class Session:
         return dict(resolve(self.tree, self.base + _merge(self.own, list(changes.items()))).values)
 
     # -- sizes ---------------------------------------------------------------
-    def ensure_estimator(self) -> bool:
-        """Load the size estimator for the current arch (slow: call off the UI thread)."""
-        arch = self.arch
-        if self.estimator is None or self.estimator_arch != arch:
-            self.use_estimator(arch, load_estimator(self.tree.release, arch))
-        return self.estimator is not None
-
     def use_estimator(self, arch: str, estimator: Estimator | None) -> None:
         """Install an estimator loaded elsewhere (the TUI loads it in a thread)."""
         self.estimators[arch] = estimator
