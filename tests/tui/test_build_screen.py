@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from textual.widgets import Log, Static
+from textual.widgets import Label, Log, Static
 
 from busyconf.tui import make_app
 from busyconf.tui.screens.build import BuildScreen
+from busyconf.tui.screens.dialogs import DropBrokenModal
 
 SMALL = """\
 [profile]
@@ -60,3 +61,39 @@ async def test_build_of_a_small_profile_finishes_with_real_size_beside_estimate(
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, BuildScreen)
+
+
+@pytest.mark.slow
+async def test_an_option_that_does_not_build_is_dropped_for_this_build_only(tmp_path: Path) -> None:
+    """TC (broken with musl's headers): b asks; Esc builds nothing; y builds TC=n; the profile keeps TC."""
+    profile = tmp_path / "small-tc.toml"
+    text = SMALL.replace("TRUE = true\n", "TRUE = true\nTC = true\n")
+    profile.write_text(text)
+    out = tmp_path / "out"
+    app = make_app(profile, out_dir=out)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.press("b")
+        await pilot.pause()
+        modal = app.screen
+        assert isinstance(modal, DropBrokenModal)
+        assert any(line.startswith("TC=n: ") for line in modal.problems), modal.problems
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, (DropBrokenModal, BuildScreen))
+        await pilot.press("b")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, BuildScreen)
+        while screen.running:
+            await pilot.pause(0.5)
+        await pilot.pause(0.3)
+        assert screen.error is None, screen.error
+        assert "# CONFIG_TC is not set" in (out / "busybox.config").read_text()
+        assert "TC=n" in str(screen.query_one("#build-title", Label).content)
+        session = screen.session
+        assert session.config.values["TC"] == "y"
+        assert not session.has_edits
+        assert profile.read_text() == text

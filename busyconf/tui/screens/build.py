@@ -7,7 +7,7 @@ cancelled) Close (Esc) is what remains.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,9 @@ from textual.screen import Screen
 from textual.widgets import Button, Label, Log, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
+from busyconf.build.broken import Problem
 from busyconf.errors import BusyconfError, Interrupted
+from busyconf.model.config import resolve
 from busyconf.model.dotconfig import write_dotconfig
 from busyconf.tui.session import Session
 from busyconf.tui.widgets.key_bar import KeyBar
@@ -44,15 +46,23 @@ class BuildScreen(Screen[None]):
     ]
 
     def __init__(
-        self, session: Session, out_dir: Path | None = None, build_fn: BuildFn | None = None
+        self,
+        session: Session,
+        out_dir: Path | None = None,
+        build_fn: BuildFn | None = None,
+        drop: Sequence[Problem] = (),
     ) -> None:
         super().__init__()
         self.session = session
+        #: Options known not to build here, set to their safe values for this build only.
+        self.drop = tuple(drop)
+        self.assignments = session.assignments + [(p.symbol, p.safe) for p in self.drop]
+        self.config = resolve(session.tree, self.assignments) if self.drop else session.config
         name = session.profile.path.stem if session.profile.path else "profile"
         self.out_dir = out_dir or Path("out") / f"{name}-{session.arch}"
         self.build_fn = build_fn
         self.cancel_event = threading.Event()
-        self.estimate = session.size().total
+        self.estimate = session.size().total if not self.drop else session.size_of(self.config)
         self.result: Any = None
         self.error: BaseException | None = None
         #: Built, failed or cancelled: nothing left to cancel.
@@ -65,6 +75,8 @@ class BuildScreen(Screen[None]):
         name = s.profile.path.name if s.profile.path else s.profile.name
         with Vertical(id="build-top"):
             what = f"BusyBox {s.tree.release} for {s.arch} with {s.profile.toolchain}"
+            if self.drop:
+                what += ", with " + ", ".join(f"{p.symbol}={p.safe}" for p in self.drop)
             yield Label(Text(f" Build {name}: {what}  ->  {self.out_dir}"), id="build-title")
             with Horizontal(id="build-progress-row"):
                 yield ProgressBar(total=None, show_eta=False, id="build-progress")
@@ -89,12 +101,13 @@ class BuildScreen(Screen[None]):
         """Call the build layer; events are queued and drawn by a timer."""
         s = self.session
         fn = self.build_fn or default_build_fn()
-        with s.kconfig():
+        with s.tree.lock:
+            s.tree.apply(self.assignments)
             config_text = write_dotconfig(s.tree, s.tree.release)
         source_tree = s.tree.src_dir
         return fn(
             config_text,
-            list(s.config.applets),
+            list(self.config.applets),
             s.tree.release,
             s.arch,
             s.profile.toolchain,

@@ -41,6 +41,41 @@ class ConfirmQuitModal(ModalScreen[str | None]):
         self.dismiss(choice)
 
 
+class DropBrokenModal(ModalScreen[bool]):
+    """Asked before a build whose options are known not to build here (``--drop-broken``)."""
+
+    BINDINGS = [
+        Binding("escape,n", "choose(False)", "Cancel"),
+        Binding("y", "choose(True)", "Build without them"),
+    ]
+
+    def __init__(self, where: str, problems: list[str]) -> None:
+        super().__init__()
+        self.where = where
+        self.problems = problems
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="drop-broken"):
+            yield Label("Options that do not build here", classes="dialog-title")
+            yield Static(
+                f"These do not build for {self.where}:\n"
+                + "\n".join(f"  {line}" for line in self.problems)
+                + "\n\nBuild with them set to the value that builds? (This build only: "
+                "the profile keeps its values; `busyconf build --drop-broken` does the same.)",
+                markup=False,
+            )
+            with Horizontal(classes="buttons"):
+                yield Button("Build without them", id="drop", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "drop")
+
+    def action_choose(self, drop: bool) -> None:
+        self.dismiss(drop)
+
+
 class ChangedOnDiskModal(ModalScreen[str | None]):
     """Asked when a save finds the profile file changed since the editor read it."""
 

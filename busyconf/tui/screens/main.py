@@ -515,9 +515,23 @@ class MainScreen(Screen[None]):
         self.app.push_screen(UpgradeScreen(self.session, release), done)
 
     def action_build(self) -> None:
+        from busyconf.build import broken
         from busyconf.tui.screens.build import BuildScreen
+        from busyconf.tui.screens.dialogs import DropBrokenModal
 
-        self.app.push_screen(BuildScreen(self.session, self.out_dir, self.build_fn))
+        s = self.session
+        toolchain = s.profile.toolchain
+        problems = broken.check(s.config.values, release=s.tree.release, toolchain=toolchain, arch=s.arch)
+        if not problems:
+            self.app.push_screen(BuildScreen(s, self.out_dir, self.build_fn))
+            return
+
+        def answered(drop: bool | None) -> None:
+            if drop:
+                self.app.push_screen(BuildScreen(s, self.out_dir, self.build_fn, drop=problems))
+
+        lines = [f"{p.symbol}={p.safe}: {p.reason}" for p in problems]
+        self.app.push_screen(DropBrokenModal(f"{s.arch} with {toolchain}", lines), answered)
 
     # -- sizes -----------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="size", exit_on_error=False)
