@@ -16,7 +16,7 @@ from busyconf.model.profile import load_profile
 from busyconf.tui import make_app
 from busyconf.tui.app import BusyconfApp
 from busyconf.tui.screens.build import BuildScreen
-from busyconf.tui.screens.dialogs import ArchPickerModal
+from busyconf.tui.screens.dialogs import ArchPickerModal, DropBrokenModal
 from busyconf.tui.screens.edit import EditValueModal
 from busyconf.tui.screens.main import MainScreen
 from busyconf.tui.screens.search import SearchScreen
@@ -195,7 +195,11 @@ def refused(config_text: str, applets: list[str], release: str, arch: str, toolc
 
 
 async def open_build(app: BusyconfApp, pilot) -> BuildScreen:  # type: ignore[no-untyped-def]
+    """b, and y to the question about TC (on in defconfig, and it does not build with musl)."""
     await pilot.press("b")
+    await pilot.pause()
+    assert isinstance(app.screen, DropBrokenModal)
+    await pilot.press("y")
     await pilot.pause()
     screen = app.screen
     assert isinstance(screen, BuildScreen)
