@@ -220,8 +220,9 @@ class Session:
         changes = [c for c in self.state.changes if c[0] != name] + [(name, value)]
         trial = resolve(self.tree, self.base + _merge(self.own, changes))
         if trial.values.get(name) != value:
-            resolve(self.tree, self.assignments + [(name, value)])
+            # One hold of the (reentrant) lock: a size worker must not apply other values in between.
             with self.tree.lock:
+                resolve(self.tree, self.assignments + [(name, value)])
                 reason = explain(self.tree, name, value)
             self.config = self._resolve()
             return reason or f"{name} stays {trial.values.get(name)!r}"
