@@ -428,6 +428,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or (not argv[0].startswith("-") and argv[0] not in COMMANDS):
         # The editor starts without building the parser (which imports every command's module).
         return _run_tui(argv)
+    if argv[:2] == ["size", "calibrate"]:
+        argv = ["size-calibrate", *argv[2:]]
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -513,6 +515,7 @@ COMMANDS = frozenset(
         "set",
         "show",
         "size",
+        "size-calibrate",
         "source",
         "test",
         "trim",

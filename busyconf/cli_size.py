@@ -22,6 +22,9 @@ from rich.table import Table
 from busyconf.cli import esc, plain
 from busyconf.errors import UserError
 
+#: The parser name ``busyconf size calibrate`` is routed to.
+CALIBRATE = "size-calibrate"
+
 # emoji=False: ":x:" in a path or a name is text, not an emoji code.
 out = Console(highlight=False, soft_wrap=True, emoji=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
@@ -34,14 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="what a profile's applets and features cost in bytes; 'size calibrate' measures a CPU",
         description="busyconf size PROFILE [--arch A] [--json] [--against OTHER] [--measure]\n"
         "busyconf size PROFILE --against MANIFEST [--max-growth 1%] [--measure]\n"
-        "busyconf size calibrate --arch A [--release R] [--toolchain T] [--borrow ARCH]\n\n"
-        "Calibration builds two references (defconfig and allnoconfig, each with every applet), "
-        "relinks them per applet and toggles every symbol around each: about an hour per reference on "
-        "2 cores, resumable. --borrow takes the toggles measured for another CPU, scaled, and "
-        "takes minutes; the shipped aarch64, armv7 and mipsel tables were made that way from x86_64.",
+        "busyconf size calibrate --arch A [--release R] [--toolchain T] [--borrow ARCH]"
+        " (see busyconf size calibrate --help)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("profile", metavar="PROFILE", help="a profile (or 'calibrate')")
+    p.add_argument("profile", metavar="PROFILE", help="a profile (./calibrate for a file of that name)")
     p.add_argument("--arch", help="target CPU (default: the profile's)")
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.add_argument(
@@ -56,15 +56,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="with --against MANIFEST: exit 1 when PROFILE is bigger by more than LIMIT (1%%, 2048, 4K)",
     )
     p.add_argument("--measure", action="store_true", help="also build and report the real size")
-    p.add_argument("--release", help="calibrate: BusyBox release (default 1.38.0)")
     p.add_argument("--toolchain", help="toolchain (default: the profile's, or zig)")
-    p.add_argument(
-        "--borrow",
-        metavar="ARCH",
-        help="calibrate: take the compile-level toggles measured for ARCH (same release), scaled",
-    )
     p.add_argument("--top", type=_count, default=40, help="rows to show (default 40; 0 = all)")
     p.set_defaults(func=cmd_size)
+
+    # `busyconf size calibrate ...` is routed here by busyconf.cli.main (argparse cannot give
+    # `size` both a PROFILE and subcommands); no help=, so it is not listed as a command.
+    c = subparsers.add_parser(
+        CALIBRATE,
+        prog="busyconf size calibrate",
+        description="Measure a CPU's size table.\n\n"
+        "Calibration builds two references (defconfig and allnoconfig, each with every applet), "
+        "relinks them per applet and toggles every symbol around each: about an hour per reference on "
+        "2 cores, resumable. --borrow takes the toggles measured for another CPU, scaled, and "
+        "takes minutes; the shipped aarch64, armv7 and mipsel tables were made that way from x86_64.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    c.add_argument("--arch", required=True, help="target CPU")
+    c.add_argument("--release", help="BusyBox release (default 1.38.0)")
+    c.add_argument("--toolchain", help="toolchain (default zig)")
+    c.add_argument(
+        "--borrow",
+        metavar="ARCH",
+        help="take the compile-level toggles measured for ARCH (same release), scaled",
+    )
+    c.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    c.set_defaults(func=cmd_calibrate)
 
 
 def _count(text: str) -> int:
@@ -103,12 +120,7 @@ def _check_names(arch: str | None, toolchain: str | None, release: str | None = 
 
 
 def cmd_size(args: argparse.Namespace) -> int:
-    _check_names(args.arch, args.toolchain, args.release)
-    if args.profile == "calibrate" and not Path("calibrate").exists():
-        return _calibrate(args)
-    for flag in ("release", "borrow"):
-        if getattr(args, flag):
-            raise UserError(f"--{flag} applies to 'busyconf size calibrate' only")
+    _check_names(args.arch, args.toolchain)
     if args.against is not None and args.against.endswith(".json"):
         from busyconf.cli_size_gate import gate
 
@@ -268,12 +280,11 @@ def _measure(config: Any, arch: str, toolchain: str, quiet: bool) -> int:
         return engine.measure(text, on_line=on_line).size
 
 
-def _calibrate(args: argparse.Namespace) -> int:
+def cmd_calibrate(args: argparse.Namespace) -> int:
     from busyconf.size.calibrate import CalibrationProgress, calibrate
     from busyconf.source import DEFAULT_RELEASE
 
-    if not args.arch:
-        raise UserError("busyconf size calibrate: --arch is required")
+    _check_names(args.arch, args.toolchain, args.release)
     release = args.release if args.release is not None else DEFAULT_RELEASE
     toolchain = args.toolchain if args.toolchain is not None else "zig"
     if args.borrow is not None:
