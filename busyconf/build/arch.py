@@ -111,6 +111,7 @@ def all_arches() -> dict[str, Arch]:
     """Every CPU in ``arches.toml``, by name, in file order."""
     text = resources.files("busyconf.build").joinpath("arches.toml").read_text("utf-8")
     data = tomllib.loads(text)
+    shared = tuple(_fix(f, "every_cpu.fixes") for f in data.pop("every_cpu", {}).get("fixes", []))
     out: dict[str, Arch] = {}
     for name, raw in data.items():
         out[name] = Arch(
@@ -126,7 +127,7 @@ def all_arches() -> dict[str, Arch]:
             needs_llvm_strip=bool(raw.get("needs_llvm_strip", False)),
             supported=bool(raw.get("supported", True)),
             reason=str(raw.get("reason", "")),
-            fixes=tuple(_fix(f, f"{name}.fixes") for f in raw.get("fixes", [])),
+            fixes=shared + tuple(_fix(f, f"{name}.fixes") for f in raw.get("fixes", [])),
         )
     return out
 
