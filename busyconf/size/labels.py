@@ -15,17 +15,22 @@ from busyconf.size.model import SizeModel, SymbolCost
 
 _LABEL = re.compile(r"\(\s*\+?\s*(\d+(?:\.\d+)?)\s*(kb|k|bytes)\s*\)\s*$", re.IGNORECASE)
 
-#: Stripped defconfig sizes (without TC) per CPU, zig, from docs/design.md.
+#: Stripped defconfig sizes without TC per CPU, BusyBox 1.35.0, zig 0.17.1, as
+#: ``busyconf build`` makes them (docs/design.md), one per CPU in build/arches.toml.
 DEFCONFIG_SIZES: dict[str, int] = {
-    "x86_64": 1_232_232,
-    "aarch64": 1_250_024,
-    "i386": 1_184_204,
-    "armv7": 1_316_224,
-    "riscv64": 1_253_056,
-    "mipsel": 1_615_800,
-    "ppc64le": 1_657_528,
-    "s390x": 1_421_664,
-    "loongarch64": 1_503_240,
+    "x86_64": 1_190_472,
+    "i386": 1_144_436,
+    "aarch64": 1_220_912,
+    "armv7": 1_280_528,
+    "armv6": 1_281_064,
+    "armv5te": 1_353_208,
+    "riscv64": 1_223_504,
+    "mips": 1_586_520,
+    "mipsel": 1_584_200,
+    "powerpc": 1_553_008,
+    "powerpc64le": 1_636_232,
+    "s390x": 1_389_216,
+    "loongarch64": 1_472_984,
 }
 
 
