@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import RenderableType
+from textual import events
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
@@ -78,6 +79,16 @@ class BusyconfApp(App[int]):
             from busyconf.tui import resume_gc
 
             self.call_after_refresh(resume_gc)
+
+    def on_key(self, event: events.Key) -> None:
+        """A printable key nobody took while a screen that keeps type-ahead is on top goes to it.
+
+        ``/ls`` typed in one burst: ``l`` and ``s`` are handed to the main screen before the
+        search opens, and come back here unclaimed once it is open.
+        """
+        type_ahead = getattr(self.screen, "type_ahead", None)
+        if type_ahead is not None and event.is_printable and event.character:
+            type_ahead(event.character)
 
     def open_profile(self, offer_recovery: bool = True) -> None:
         """Load the profile again (after its source was fetched, or to take the file on disk)."""

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Button, Label, OptionList, Static
+from textual import events
+from textual.widgets import Button, Input, Label, OptionList, Static
 from tui_fixtures import PROFILE, fake_build
 
 from busyconf.cli import main as cli_main
@@ -329,3 +330,19 @@ def test_a_new_key_set_back_leaves_the_file_as_it_was(tmp_path: Path) -> None:
     assert session.set_values([("SED", "y"), ("AWK", "y")]) is None
     session.save()
     assert path.read_text() == before
+
+
+async def test_keys_typed_right_after_slash_go_into_the_search(profile: Path) -> None:
+    """``/ls`` typed in one burst: the l and s come before the query box has the focus."""
+    app = make_app(profile)
+    async with app.run_test(size=SMALL) as pilot:
+        main = await ready(app, pilot)
+        for key, char in (("slash", "/"), ("l", "l"), ("s", "s")):
+            app.post_message(events.Key(key, char))
+        await pilot.pause()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SearchScreen)
+        assert screen.query_one(Input).value == "ls"
+        assert screen.hits and screen.hits[0].name == "LS"
+        assert not main.session.dirty

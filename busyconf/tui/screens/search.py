@@ -13,6 +13,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
@@ -63,6 +64,16 @@ class SearchScreen(ModalScreen[MenuNode | None]):
     def on_mount(self) -> None:
         self.query_one(Input).focus()
         self._update(self.query_text)
+
+    def type_ahead(self, text: str) -> None:
+        """Add ``text`` to the query (menuconfig keeps type-ahead too: ``/ls`` typed fast finds ls)."""
+        try:
+            box = self.query_one(Input)
+        except NoMatches:
+            self.query_text += text  # not composed yet: the box starts with it
+            return
+        box.focus()
+        box.insert_text_at_cursor(text)
 
     @on(Input.Changed, "#query")
     def _changed(self, event: Input.Changed) -> None:
