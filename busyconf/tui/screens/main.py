@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,15 +13,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Tree
-from textual.worker import get_current_worker
 
 from busyconf.errors import BusyconfError
 from busyconf.tui.menu import Entry, entries, menu_of, node_for, visible
-from busyconf.tui.row_sizes import RowSizes, Wanted, key_value
+from busyconf.tui.row_sizes import RowSizes, key_value
+from busyconf.tui.screens.exact_pass import ExactPass
 from busyconf.tui.session import ChangedOnDisk, Session
-from busyconf.tui.sizing import Estimator, Preview, load_estimator
+from busyconf.tui.sizing import Estimator, load_estimator
 from busyconf.tui.widgets import DetailPane, EntryList, MenuTree, ProfileHeader, SizeMeter
 from busyconf.tui.widgets.detail_pane import menu_details, symbol_details
 from busyconf.tui.widgets.key_bar import KeyBar
@@ -87,9 +85,6 @@ class MainScreen(Screen[None]):
     #: Below 100 columns the menu tree hides (m brings it back) so option rows keep their sizes.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
 
-    #: Seconds of quiet after a key before the exact sizes of the other rows are computed.
-    EXACT_DELAY = 0.12
-
     def __init__(
         self, session: Session, out_dir: Path | None = None, build_fn: BuildFn | None = None
     ) -> None:
@@ -99,9 +94,9 @@ class MainScreen(Screen[None]):
         self.build_fn = build_fn
         self.menu: MenuNode = session.tree.kconf.top_node
         self.show_all = False
-        self._exact_timer: Timer | None = None
         self._painted = threading.Event()
         self.sizes = RowSizes(session)
+        self.exact = ExactPass(self)
 
     def compose(self) -> ComposeResult:
         yield ProfileHeader(id="header")
@@ -148,11 +143,11 @@ class MainScreen(Screen[None]):
             keys = [key_value(e) for e in rows]
         target = select or (old.node if old else None)
         cursor = next((i for i, e in enumerate(rows) if e.node is target), table.cursor_row if old else 0)
-        table.show(rows, self.sizes.cells_for(rows, keys, self._window(cursor, len(rows))), cursor)
+        table.show(rows, self.sizes.cells_for(rows, keys, self.window(cursor, len(rows))), cursor)
         self.refresh_detail()
-        self._schedule_exact()
+        self.exact.schedule()
 
-    def _window(self, cursor: int, count: int) -> range:
+    def window(self, cursor: int, count: int) -> range:
         """The rows that can be on screen once the cursor is at ``cursor``."""
         height = max(1, self.entry_list.size.height)
         top = int(self.entry_list.scroll_offset.y)
@@ -194,7 +189,7 @@ class MainScreen(Screen[None]):
         shown = delta if preview is not None and new != "n" else None
         pane.show(symbol_details(info, value, reason, cost, shown, new_in=new_in))
         if preview is not None and preview.delta is not None:
-            self._exact_cells(s.generation, [(self.entry_list.cursor_row, entry.node, preview)])
+            self.exact.show(s.generation, [(self.entry_list.cursor_row, entry.node, preview)])
 
     # -- events ----------------------------------------------------------------
     @on(EntryList.Highlighted, "#entries")
@@ -569,47 +564,6 @@ class MainScreen(Screen[None]):
     def sizes_settled(self) -> bool:
         """Whether every row of the menu shows its exact size (for tests and screenshots)."""
         return self.sizes.settled
-
-    def _schedule_exact(self) -> None:
-        """Price the rows exactly once the keys stop (a key restarts the wait)."""
-        if self._exact_timer is not None:
-            self._exact_timer.stop()
-        self._exact_timer = self.set_timer(self.EXACT_DELAY, self._start_exact)
-
-    def _start_exact(self) -> None:
-        s = self.session
-        if not s.size_ready:
-            return
-        window = self._window(self.entry_list.cursor_row, len(self.entry_list.entries))
-        wanted, known_now = self.sizes.pending(window)
-        # Priced since the rows were drawn (by a pass for another menu): show them now.
-        self._exact_cells(s.generation, known_now)
-        if wanted:
-            self.exact_sizes(s.generation, wanted)
-
-    @work(thread=True, exclusive=True, group="exact", exit_on_error=False)
-    def exact_sizes(self, generation: int, wanted: list[Wanted]) -> None:
-        """Exact previews for the rows (about a millisecond each), off the UI thread."""
-        worker = get_current_worker()
-        s = self.session
-        done: list[tuple[int, MenuNode, Preview]] = []
-        for row, node, name, value in wanted:
-            if worker.is_cancelled or s.generation != generation:
-                return
-            done.append((row, node, s.preview(name, value)))
-            # Let the UI thread have the interpreter: a key pressed now is answered first.
-            time.sleep(0.001)
-            if len(done) == 8:
-                self.app.call_from_thread(self._exact_cells, generation, done)
-                done = []
-        if done:
-            self.app.call_from_thread(self._exact_cells, generation, done)
-
-    def _exact_cells(self, generation: int, results: list[tuple[int, MenuNode, Preview]]) -> None:
-        for row, node, preview in results:
-            cell = self.sizes.exact(generation, row, node, preview)
-            if cell is not None:
-                self.entry_list.set_size(row, cell)
 
     def _estimator_ready(self, arch: str, estimator: Estimator | None) -> None:
         if arch != self.session.arch:
