@@ -10,6 +10,7 @@ from rich.console import Console
 from textual.widgets import Label, Log, Static
 
 from busyconf.tui import make_app
+from busyconf.tui.app import BusyconfApp
 from busyconf.tui.screens.build import BuildScreen
 from busyconf.tui.screens.dialogs import DropBrokenModal
 
@@ -34,6 +35,17 @@ toolchain = "zig"
 """
 
 
+async def finished_build(app: BusyconfApp, pilot) -> BuildScreen:  # type: ignore[no-untyped-def]
+    """The build screen on top, once its build has ended without an error."""
+    screen = app.screen
+    assert isinstance(screen, BuildScreen)
+    while screen.running:
+        await pilot.pause(0.5)
+    await pilot.pause(0.3)
+    assert screen.error is None, screen.error
+    return screen
+
+
 @pytest.mark.slow
 async def test_build_of_a_small_profile_finishes_with_real_size_beside_estimate(tmp_path: Path) -> None:
     profile = tmp_path / "small.toml"
@@ -44,12 +56,7 @@ async def test_build_of_a_small_profile_finishes_with_real_size_beside_estimate(
         await app.workers.wait_for_complete()
         await pilot.press("b")
         await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, BuildScreen)
-        while screen.running:
-            await pilot.pause(0.5)
-        await pilot.pause(0.3)
-        assert screen.error is None, screen.error
+        screen = await finished_build(app, pilot)
         real = screen.result.manifest.binary_size
         assert (out / "busybox").stat().st_size == real
         console = Console(width=300, record=True, file=io.StringIO())
@@ -85,12 +92,7 @@ async def test_an_option_that_does_not_build_is_dropped_for_this_build_only(tmp_
         await pilot.pause()
         await pilot.press("y")
         await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, BuildScreen)
-        while screen.running:
-            await pilot.pause(0.5)
-        await pilot.pause(0.3)
-        assert screen.error is None, screen.error
+        screen = await finished_build(app, pilot)
         assert "# CONFIG_TC is not set" in (out / "busybox.config").read_text()
         assert "TC=n" in str(screen.query_one("#build-title", Label).content)
         session = screen.session
