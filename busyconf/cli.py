@@ -221,8 +221,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     from busyconf.model.fragments import import_merged
     from busyconf.model.kconfig import load_tree
     from busyconf.model.profile import base_for, dumps, import_dotconfig, known_arches, profile_lock
-    from busyconf.model.savefile import write_output
     from busyconf.model.sources import dotconfig_release
+    from busyconf.savefile import write_output
     from busyconf.source import SourceCache
 
     if not args.output:
@@ -286,8 +286,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from busyconf.model.dotconfig import write_dotconfig
     from busyconf.model.fragments import check_profile
-    from busyconf.model.savefile import write_output
     from busyconf.model.sources import load_any
+    from busyconf.savefile import write_output
 
     if args.output != "-":
         check_output_file(args.output)

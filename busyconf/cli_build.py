@@ -261,7 +261,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         markup=False,
     )
     out.print(plain(f"manifest: {result.manifest_path}"), markup=False)
-    from busyconf.supply.sbom import CYCLONEDX_NAME, SPDX_NAME
+    from busyconf.build.sbom import CYCLONEDX_NAME, SPDX_NAME
 
     sboms = ", ".join(str(result.manifest_path.parent / n) for n in (SPDX_NAME, CYCLONEDX_NAME))
     out.print(plain(f"SBOMs: {sboms}"), markup=False)

@@ -30,7 +30,7 @@ def register(sub: Any) -> None:
         "cve",
         help="known BusyBox CVEs: affected, not compiled in (which symbol is off), or fixed",
         description="busyconf cve PROFILE|MANIFEST [--json] [--vex FILE]\n\n"
-        "For each CVE in busyconf's data (busyconf/supply/cves.toml, mapped from Debian's "
+        "For each CVE in busyconf's data (busyconf/source/cves.toml, mapped from Debian's "
         "per-CVE patches to Kconfig symbols): affected, not_affected (its code is not compiled "
         "in: which symbols are off) or fixed (in this release, or by a patch the build applied). "
         "MANIFEST is a build's manifest.json (or its folder), read with the busybox.config beside "
@@ -45,8 +45,9 @@ def register(sub: Any) -> None:
 
 def cmd_cve(args: argparse.Namespace) -> int:
     from busyconf import __version__
-    from busyconf.model.savefile import write_output
-    from busyconf.supply.cve import applicability, load_subject, openvex
+    from busyconf.savefile import write_output
+    from busyconf.source.advisories import applicability
+    from busyconf.supply.cve import load_subject, openvex
 
     if args.vex == "-" and args.json:
         raise UserError("--vex - and --json both write to stdout; give --vex a file name")

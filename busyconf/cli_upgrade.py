@@ -91,7 +91,7 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
 
 
 def _report_only(prof: Any, to: str, accept: bool | frozenset[str]) -> Any:
-    from busyconf.model.upgrade import drift_report
+    from busyconf.upgrade import drift_report
 
     return drift_report(prof, to, accept_new=accept)
 
@@ -100,8 +100,8 @@ def _upgrade(source: Path, output: Path | None, to: str, accept: bool | frozense
     """Read, upgrade and write with the locks held: no other save lands in between."""
     from busyconf.model.kconfig import load_tree
     from busyconf.model.profile import dumps, load_profile, relocate, save_profile
-    from busyconf.model.savefile import newline_of, write_atomic
-    from busyconf.model.upgrade import upgrade_profile
+    from busyconf.savefile import newline_of, write_atomic
+    from busyconf.upgrade import upgrade_profile
 
     prof = load_profile(source)
     new, report = upgrade_profile(prof, to, accept_new=accept)

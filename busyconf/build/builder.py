@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from busyconf import __version__
-from busyconf.build import broken, dotconfig, gate, runner
+from busyconf import __version__, savefile
+from busyconf.build import broken, dotconfig, gate, runner, sbom
 from busyconf.build.arch import Arch, get_arch, host_arch
 from busyconf.build.manifest import BINARY_NAME, CONFIG_NAME, MANIFEST_NAME, Manifest, reproducer
 from busyconf.build.testsuite import SuiteResult, parse_testsuite
@@ -30,8 +30,6 @@ from busyconf.build.toolchain import (
 )
 from busyconf.build.verify import VerifyResult, verify
 from busyconf.errors import BuildError, EnvError, Interrupted, UserError
-from busyconf.model import savefile
-from busyconf.supply import sbom
 
 # Symbols the build decides, whatever the profile says: the toolchain picks the
 # compiler and sysroot (so a profile cannot point make at a program), and the
@@ -374,7 +372,7 @@ def _write_artifacts(out_dir: Path, files: dict[str, bytes], modes: dict[str, in
     """Make ``out_dir`` hold ``files`` and nothing else, all at once.
 
     They are written into a fresh sibling folder that is exchanged with
-    ``out_dir`` in one step (see :func:`busyconf.model.savefile.publish_dir`),
+    ``out_dir`` in one step (see :func:`busyconf.savefile.publish_dir`),
     so ``manifest.json`` always describes the ``busybox`` beside it, whatever
     interrupts the build.
     """
@@ -406,7 +404,7 @@ def build(
         arch: busyconf CPU name (see ``arches.toml``).
         toolchain: ``zig``, ``musl-gcc`` or a cross prefix (``aarch64-linux-musl-``).
         out_dir: where ``busybox``, ``busybox.config``, ``manifest.json`` and the SBOMs
-            (:mod:`busyconf.supply.sbom`) go,
+            (:mod:`busyconf.build.sbom`) go,
             only after the build and its verification succeed.
         source_tree: a pristine BusyBox tree (never modified).
         progress: called with :data:`BuildEvent` objects, in the calling thread.

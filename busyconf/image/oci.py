@@ -25,7 +25,7 @@ from pathlib import Path
 
 from busyconf.errors import UserError
 from busyconf.image.rootfs import Rootfs, tar_bytes
-from busyconf.model.savefile import publish_dir, write_atomic
+from busyconf.savefile import publish_dir, write_atomic
 
 MEDIA_INDEX = "application/vnd.oci.image.index.v1+json"
 MEDIA_MANIFEST = "application/vnd.oci.image.manifest.v1+json"

@@ -43,9 +43,9 @@ from busyconf.model.fragments import (
     set_fragments,
 )
 from busyconf.model.kconfig import KconfigTree, load_tree
-from busyconf.model.savefile import newline_of, path_lock
-from busyconf.model.savefile import write_atomic as write_atomic  # re-exported: callers save through here
 from busyconf.model.toml_table import add_after_last_key, plain_value, separating_blanks
+from busyconf.savefile import newline_of, path_lock
+from busyconf.savefile import write_atomic as write_atomic  # re-exported: callers save through here
 from busyconf.source import DEFAULT_RELEASE, SourceCache, cache_root
 from busyconf.source.releases import RELEASES, check_version
 

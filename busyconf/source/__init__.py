@@ -1,6 +1,7 @@
 """BusyBox releases: the known table, fetching, importing and the cache."""
 
-from busyconf.source.cache import CachedRelease, SourceCache, cache_root, sha256_file, tree_version
+from busyconf.paths import cache_root
+from busyconf.source.cache import CachedRelease, SourceCache, sha256_file, tree_version
 from busyconf.source.releases import DEFAULT_RELEASE, RELEASES, Release, known_release
 
 __all__ = [

@@ -125,7 +125,7 @@ class Session:
         thread. Empty when there is no earlier release to compare with.
         """
         if self._new_names is None:
-            from busyconf.model.upgrade import new_in_release
+            from busyconf.upgrade import new_in_release
 
             try:
                 self._new_names = new_in_release(self.tree.release, self.cache)

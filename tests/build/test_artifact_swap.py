@@ -2,7 +2,7 @@
 
 A publisher killed (SIGKILL, SIGINT) at any point between the swap steps
 leaves a folder whose ``manifest.json`` describes the ``busybox`` beside it.
-The test hook (:data:`busyconf.model.savefile.swap_hook`, or the
+The test hook (:data:`busyconf.savefile.swap_hook`, or the
 ``BUSYCONF_TEST_SWAP_DELAY`` environment variable) stops the publisher in
 the window; the files are small fake artifacts, so no compile is needed.
 """
@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 
+from busyconf import savefile
 from busyconf.build import build
 from busyconf.build.builder import _write_artifacts, check_out_dir
 from busyconf.build.manifest import BINARY_NAME, CONFIG_NAME, MANIFEST_NAME
 from busyconf.errors import UserError
-from busyconf.model import savefile
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,7 +62,7 @@ _CHILD = textwrap.dedent(
     import json, sys, time
     from pathlib import Path
     from busyconf.build.builder import _write_artifacts
-    from busyconf.model import savefile
+    from busyconf import savefile
     sys.path.insert(0, {tests!r})
     from test_artifact_swap import artifacts
 

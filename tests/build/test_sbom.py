@@ -23,11 +23,10 @@ from packageurl import PackageURL
 from spdx_tools.spdx.parser.parse_anything import parse_file
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
-from busyconf.build import dotconfig
+from busyconf.build import dotconfig, sbom
 from busyconf.build.arch import get_arch
 from busyconf.build.manifest import Manifest
 from busyconf.build.toolchain import resolve_toolchain
-from busyconf.supply import sbom
 from tests.conftest import STARTERS, StarterBuild
 
 CONFIG = (

@@ -218,7 +218,7 @@ def test_domain_never_imports_the_ui() -> None:
     code = (
         "import sys, busyconf.model, busyconf.source, busyconf.model.profile, busyconf.model.sources\n"
         "import importlib.util\n"
-        "for m in ('busyconf.build', 'busyconf.size', 'busyconf.image', 'busyconf.supply.sbom',\n"
+        "for m in ('busyconf.build', 'busyconf.size', 'busyconf.image', 'busyconf.build.sbom',\n"
         "          'busyconf.supply.matrix', 'busyconf.supply.size_gate'):\n"
         "    if importlib.util.find_spec(m): __import__(m)\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')]\n"

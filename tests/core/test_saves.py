@@ -221,7 +221,7 @@ def test_sigterm_during_a_write_leaves_the_new_file_and_no_temp(tmp_path: Path) 
         f"""
         import os, signal
         from pathlib import Path
-        from busyconf.model.savefile import write_atomic
+        from busyconf.savefile import write_atomic
         write_atomic(Path({str(target)!r}), "new\\n",
                      check=lambda tmp: os.kill(os.getpid(), signal.SIGTERM))
         print("not reached")
@@ -240,7 +240,7 @@ def test_killed_set_leaves_no_temp_for_long(prof: Path, capsys: pytest.CaptureFi
         f"""
         import os, signal
         from pathlib import Path
-        from busyconf.model.savefile import write_atomic
+        from busyconf.savefile import write_atomic
         write_atomic(Path({str(prof)!r}), "half",
                      check=lambda tmp: os.kill(os.getpid(), signal.SIGKILL))
         """

@@ -31,7 +31,8 @@ from busyconf.model.profile import (
     profile_assignments,
     resolve_profile,
 )
-from busyconf.model.upgrade import (
+from busyconf.source import SourceCache
+from busyconf.upgrade import (
     DriftReport,
     drift_report,
     match_renames,
@@ -39,7 +40,6 @@ from busyconf.model.upgrade import (
     previous_release,
     upgrade_profile,
 )
-from busyconf.source import SourceCache
 from tests.conftest import STARTERS, BusyBoxConf
 from tests.conftest import testdata_dir as _testdata
 

@@ -18,8 +18,7 @@ import pytest
 
 from busyconf.cli import main
 from busyconf.source import SourceCache
-from busyconf.source.releases import RELEASES, version_key
-from busyconf.supply.cve import (
+from busyconf.source.advisories import (
     AFFECTED,
     FIXED,
     NOT_AFFECTED,
@@ -27,9 +26,9 @@ from busyconf.supply.cve import (
     applicability,
     cyclonedx_vulnerabilities,
     load_database,
-    load_subject,
-    openvex,
 )
+from busyconf.source.releases import RELEASES, version_key
+from busyconf.supply.cve import load_subject, openvex
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / "configs"
@@ -484,8 +483,8 @@ def test_cli_table_and_json(cache: SourceCache) -> None:
 
 def test_sbom_carries_the_vex_section(tmp_path: Path, cache: SourceCache) -> None:
     """The CycloneDX SBOM a build writes embeds the same verdicts, about its BusyBox component."""
+    from busyconf.build import sbom
     from busyconf.build.manifest import Manifest
-    from busyconf.supply import sbom
 
     assert main(["export", str(CONFIGS / "container-shell.toml"), "-o", str(tmp_path / "c")]) == 0
     config = (tmp_path / "c").read_text()

@@ -16,7 +16,6 @@ from textual.widgets import SelectionList, Static
 from tui_fixtures import PROFILE
 
 from busyconf.model.profile import load_profile
-from busyconf.model.upgrade import new_in_release
 from busyconf.tui import headless, make_app
 from busyconf.tui.app import BusyconfApp
 from busyconf.tui.screens.dialogs import RecoveryModal
@@ -25,6 +24,7 @@ from busyconf.tui.screens.main import MainScreen
 from busyconf.tui.screens.upgrade import ReleasePickerModal, UpgradeScreen
 from busyconf.tui.widgets import EntryList, ProfileHeader
 from busyconf.tui.widgets.entry_list import NEW_MARK
+from busyconf.upgrade import new_in_release
 
 SIZE = (120, 40)
 REPO = Path(__file__).resolve().parents[2]

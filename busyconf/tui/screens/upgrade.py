@@ -1,6 +1,6 @@
 """``U``: move the profile to a newer BusyBox release, after reading what the move changes.
 
-The report is :func:`busyconf.model.upgrade.drift_report`'s, the same as
+The report is :func:`busyconf.upgrade.drift_report`'s, the same as
 ``busyconf upgrade``'s. New symbols that would switch on are listed with a
 checkbox each, unchecked: applying pins them off, as the command does without
 ``--accept-new``. Applying loads the upgraded profile as an unsaved change on
@@ -22,10 +22,10 @@ from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
 from busyconf.errors import BusyconfError
-from busyconf.model.upgrade import DriftReport, SymbolDrift, drift_report, upgrade_profile
 from busyconf.tui.session import Session
 from busyconf.tui.widgets.key_bar import KeyBar
 from busyconf.tui.widgets.size_meter import format_bytes, format_delta
+from busyconf.upgrade import DriftReport, SymbolDrift, drift_report, upgrade_profile
 
 #: Report sections: (kind, title, what the value columns hold).
 SECTIONS = (

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from busyconf.errors import EnvError, UserError
+from busyconf.paths import cache_root
 
 LOCK_TIMEOUT = 60.0
 #: A folder busyconf made for -o DIR holds this file; any other non-empty folder is refused.
@@ -62,8 +63,6 @@ _LEGACY_TEMP_AGE = 600.0
 
 def lock_file_for(path: Path | str) -> Path:
     """``cache_root()/locks/<sha256 of the real path>.lock``."""
-    from busyconf.source import cache_root
-
     real = os.path.realpath(os.fspath(path))
     digest = hashlib.sha256(real.encode("utf-8", "surrogateescape")).hexdigest()
     return Path(cache_root()).absolute() / "locks" / f"{digest}.lock"

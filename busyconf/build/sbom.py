@@ -28,8 +28,8 @@ from urllib.parse import quote
 
 from busyconf import __version__
 from busyconf.build import dotconfig
+from busyconf.source.advisories import applicability, cyclonedx_vulnerabilities
 from busyconf.source.releases import RELEASES, UPSTREAM_URL
-from busyconf.supply.cve import applicability, cyclonedx_vulnerabilities
 
 if TYPE_CHECKING:
     from busyconf.build.manifest import Manifest
@@ -415,7 +415,7 @@ def cyclonedx_document(manifest: Manifest, config_text: str, binary: bytes) -> d
             "component": busybox,
         },
         "components": [musl],
-        # VEX: each known BusyBox CVE, judged by what this .config compiles in (busyconf.supply.cve).
+        # VEX: each known BusyBox CVE, judged by what this .config compiles in (busyconf.source.advisories).
         "vulnerabilities": cyclonedx_vulnerabilities(
             applicability(dotconfig.parse(config_text), manifest.release), f.purl
         ),
