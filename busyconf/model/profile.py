@@ -36,7 +36,7 @@ from tomlkit.items import Table
 from busyconf.errors import ProfileError, SourceError, UserError, read_user_file
 from busyconf.model.config import Configuration, resolve, to_kconfig, to_toml
 from busyconf.model.dotconfig import check_ranges, parse_dotconfig
-from busyconf.model.fragments import (
+from busyconf.model.fragment_files import (
     fragment_name_for,
     parse_fragment_list,
     profile_fragments,

@@ -6,7 +6,6 @@ it alike); :func:`run_tui` runs it and returns the exit code.
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 from pathlib import Path
@@ -52,20 +51,6 @@ def make_app(
     return BusyconfApp(path, cache, out_dir, build_fn, session=session, recovery_root=recovery_root)
 
 
-def pause_gc() -> None:
-    """Start-up makes a few hundred thousand objects (Textual, the Kconfig tree) that all
-    live on: the collector's passes over them find nothing and cost about 60 ms here."""
-    gc.disable()
-
-
-def resume_gc() -> None:
-    """After the first paint: what start-up made is set aside for good (``gc.freeze``), so
-    later collections, while keys are answered, do not walk it either."""
-    if not gc.isenabled():
-        gc.freeze()
-        gc.enable()
-
-
 def run_tui(profile_path: Path) -> int:
     """Run the editor on ``profile_path``; bad profiles raise ProfileError before it starts.
 
@@ -74,6 +59,8 @@ def run_tui(profile_path: Path) -> int:
     """
     # Esc answers in 25 ms, not Textual's 100 (menuconfig waits 0): Textual reads this on import.
     os.environ.setdefault("ESCDELAY", "25")
+    from busyconf.tui.gc_pause import pause_gc, resume_gc
+
     pause_gc()
     try:
         app = make_app(profile_path)
@@ -91,4 +78,4 @@ def run_tui(profile_path: Path) -> int:
     return int(result or 0)
 
 
-__all__ = ["make_app", "pause_gc", "resume_gc", "run_tui"]
+__all__ = ["make_app", "run_tui"]

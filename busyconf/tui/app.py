@@ -76,7 +76,7 @@ class BusyconfApp(App[int]):
             self.push_screen(SourceMissingScreen(self.profile_path, release, str(error), self.cache))
         if self.session is None:
             # The main screen ends start-up after its first paint; without one, this does.
-            from busyconf.tui import resume_gc
+            from busyconf.tui.gc_pause import resume_gc
 
             self.call_after_refresh(resume_gc)
 

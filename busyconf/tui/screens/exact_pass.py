@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import time
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from kconfiglib import MenuNode
+from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import get_current_worker
 
-from busyconf.tui.row_sizes import Wanted
+from busyconf.tui.row_sizes import RowSizes, Wanted
+from busyconf.tui.session import Session
 from busyconf.tui.sizing import Preview
-
-if TYPE_CHECKING:
-    from busyconf.tui.screens.main import MainScreen
+from busyconf.tui.widgets import EntryList
 
 #: Seconds of quiet after a key before the pass starts (a key restarts the wait).
 DELAY = 0.12
@@ -29,11 +29,24 @@ BATCH = 8
 Priced = list[tuple[int, MenuNode, Preview]]
 
 
-class ExactPass:
-    """Runs the exact pass for the main screen's listing."""
+class Listing(Protocol):
+    """What the pass reads of the screen that shows the listing (the main screen)."""
 
-    def __init__(self, screen: MainScreen) -> None:
+    session: Session
+    sizes: RowSizes
+
+    @property
+    def entry_list(self) -> EntryList: ...
+
+    def window(self, cursor: int, count: int) -> range: ...
+
+
+class ExactPass:
+    """Runs the exact pass for a screen's listing."""
+
+    def __init__(self, screen: Screen[Any], listing: Listing) -> None:
         self.screen = screen
+        self.listing = listing
         self._timer: Timer | None = None
 
     def schedule(self) -> None:
@@ -43,12 +56,12 @@ class ExactPass:
         self._timer = self.screen.set_timer(DELAY, self._start)
 
     def _start(self) -> None:
-        screen = self.screen
-        s = screen.session
+        screen, host = self.screen, self.listing
+        s = host.session
         if not s.size_ready:
             return
-        listing = screen.entry_list
-        wanted, known_now = screen.sizes.pending(screen.window(listing.cursor_row, len(listing.entries)))
+        listing = host.entry_list
+        wanted, known_now = host.sizes.pending(host.window(listing.cursor_row, len(listing.entries)))
         # Priced since the rows were drawn (by a pass for another menu): show them now.
         self.show(s.generation, known_now)
         if wanted:
@@ -63,7 +76,7 @@ class ExactPass:
     def _price(self, generation: int, wanted: list[Wanted]) -> None:
         """In a worker thread: exact previews, handed to the UI thread every ``BATCH`` rows."""
         worker = get_current_worker()
-        s = self.screen.session
+        s = self.listing.session
         done: Priced = []
         for row, node, name, value in wanted:
             if worker.is_cancelled or s.generation != generation:
@@ -80,6 +93,6 @@ class ExactPass:
     def show(self, generation: int, results: Priced) -> None:
         """Put exact cells into the listing (those for values that have moved on are dropped)."""
         for row, node, preview in results:
-            cell = self.screen.sizes.exact(generation, row, node, preview)
+            cell = self.listing.sizes.exact(generation, row, node, preview)
             if cell is not None:
-                self.screen.entry_list.set_size(row, cell)
+                self.listing.entry_list.set_size(row, cell)

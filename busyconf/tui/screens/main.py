@@ -96,7 +96,7 @@ class MainScreen(Screen[None]):
         self.show_all = False
         self._painted = threading.Event()
         self.sizes = RowSizes(session)
-        self.exact = ExactPass(self)
+        self.exact = ExactPass(self, self)
 
     def compose(self) -> ComposeResult:
         yield ProfileHeader(id="header")
@@ -118,7 +118,7 @@ class MainScreen(Screen[None]):
         self.call_after_refresh(self._after_first_paint)
 
     def _after_first_paint(self) -> None:
-        from busyconf.tui import resume_gc
+        from busyconf.tui.gc_pause import resume_gc
 
         resume_gc()
         self._painted.set()
