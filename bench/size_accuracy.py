@@ -39,7 +39,7 @@ from busyconf.build import broken  # noqa: E402
 from busyconf.errors import BuildError  # noqa: E402
 from busyconf.model import load_tree, resolve  # noqa: E402
 from busyconf.model.config import Configuration  # noqa: E402
-from busyconf.model.dotconfig import parse_dotconfig, write_dotconfig  # noqa: E402
+from busyconf.model.dotconfig import dotconfig_text, parse_dotconfig  # noqa: E402
 from busyconf.model.kconfig import KconfigTree  # noqa: E402
 from busyconf.model.profile import allnoconfig_assignments, load_profile, profile_assignments  # noqa: E402
 from busyconf.size import Estimator, estimator_for  # noqa: E402
@@ -108,10 +108,8 @@ def configs(tree: KconfigTree, arch: str, n_random: int, seed: int) -> dict[str,
     return out
 
 
-def dotconfig_text(tree: KconfigTree, config: Configuration) -> str:
-    with tree.lock:
-        tree.apply(list(config.values.items()))
-        return write_dotconfig(tree)
+def config_text(tree: KconfigTree, config: Configuration) -> str:
+    return dotconfig_text(tree, list(config.values.items()))
 
 
 def pct(est: int, real: int) -> float:
@@ -146,7 +144,7 @@ def run_arch(
     print(f"{'config':<26} " + " ".join(f"{c:>{w}}" for c, w in zip(cols, widths, strict=True)), flush=True)
     errs: dict[str, list[float]] = {"estimate": [], "labels": [], "scaled": []}
     for i, (name, config) in enumerate(cases.items()):
-        text = dotconfig_text(tree, config)
+        text = config_text(tree, config)
         try:
             res = engine.measure(text)
         except BuildError as e:
@@ -199,7 +197,7 @@ def latency(tree: KconfigTree, est: Estimator, engine: ExactEngine) -> None:
     for i, fresh_state in enumerate(fresh_states):
         fresh_state.estimate(other if i % 2 else config)
     fresh = (time.perf_counter() - start) / len(fresh_states) * 1000
-    base = dotconfig_text(tree, config)
+    base = config_text(tree, config)
     times = []
     for sym in (
         "FEATURE_LS_COLOR",
@@ -210,7 +208,7 @@ def latency(tree: KconfigTree, est: Estimator, engine: ExactEngine) -> None:
     ):
         engine.measure(base)
         toggled = buildable(tree, [("TC", "n"), (sym, "n")], engine.wt.arch.name)
-        res = engine.measure(dotconfig_text(tree, toggled))
+        res = engine.measure(config_text(tree, toggled))
         times.append(res.seconds)
         print(
             f"   exact size with {sym}=n: {res.size:,} bytes in {res.seconds:.2f} s "

@@ -284,7 +284,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from busyconf.model.dotconfig import write_dotconfig
+    from busyconf.model.dotconfig import dotconfig_text
     from busyconf.model.fragments import check_profile
     from busyconf.model.sources import load_any
     from busyconf.savefile import write_output
@@ -297,9 +297,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.fragment:
         text = _diff_fragment(loaded)
     else:
-        with loaded.tree.lock:
-            loaded.tree.apply(loaded.assignments)
-            text = write_dotconfig(loaded.tree)
+        text = dotconfig_text(loaded.tree, loaded.assignments)
     if args.output == "-":
         sys.stdout.write(text)
     else:

@@ -104,7 +104,7 @@ def prepare_build(args: argparse.Namespace, arch: str | None) -> tuple[Any, str,
     from busyconf.build import broken, get_arch
     from busyconf.build.toolchain import check_toolchain_name
     from busyconf.model.config import resolve
-    from busyconf.model.dotconfig import write_dotconfig
+    from busyconf.model.dotconfig import dotconfig_text
     from busyconf.model.sources import load_any
 
     check_target_args(arch, args.toolchain)
@@ -132,9 +132,7 @@ def prepare_build(args: argparse.Namespace, arch: str | None) -> tuple[Any, str,
         dropped = tuple(f"{p.symbol}={p.safe}" for p in problems)
         assignments += [(p.symbol, p.safe) for p in problems]
     config = resolve(tree, assignments)
-    with tree.lock:
-        tree.apply(assignments)
-        text = write_dotconfig(tree)
+    text = dotconfig_text(tree, assignments)
     return config, text, arch, toolchain, dropped
 
 
@@ -144,7 +142,7 @@ def _prepare_single(args: argparse.Namespace) -> tuple[Any, str, str, str, tuple
     from busyconf.cli import err
     from busyconf.image.single import plan_single
     from busyconf.model.config import resolve
-    from busyconf.model.dotconfig import write_dotconfig
+    from busyconf.model.dotconfig import dotconfig_text
     from busyconf.model.kconfig import load_tree
     from busyconf.source import DEFAULT_RELEASE
     from busyconf.source.releases import check_version
@@ -164,9 +162,7 @@ def _prepare_single(args: argparse.Namespace) -> tuple[Any, str, str, str, tuple
     dropped = tuple(f"{p.symbol}={p.safe}" for p in problems)
     assignments += [(p.symbol, p.safe) for p in problems]
     config = resolve(tree, assignments)
-    with tree.lock:
-        tree.apply(assignments)
-        text = write_dotconfig(tree)
+    text = dotconfig_text(tree, assignments)
     return config, text, arch, toolchain, dropped, plan.name()
 
 

@@ -43,10 +43,10 @@ def _set_locked(args: argparse.Namespace, prof: Any, tree: Any) -> int:
     after = apply_changes(prof, tree, changes)
     for name, value in changes:
         if after.values[name] != value:
-            resolve(tree, _assignments(tree, prof) + list(changes))
-            reason = explain(tree, name, value) or f"{name} stays {after.values[name]!r}"
+            with tree.applied(_assignments(tree, prof) + list(changes)):
+                reason = explain(tree, name, value) or f"{name} stays {after.values[name]!r}"
+                deps = missing_dependencies(tree, name)
             hint = ""
-            deps = missing_dependencies(tree, name)
             if deps and value != "n":
                 hint = f" (--with-deps turns on {', '.join(deps)})"
             raise UserError(f"{args.profile}: cannot set {name}={value}: {reason}{hint}")
@@ -76,13 +76,11 @@ def _assignments(tree: Any, prof: Any) -> list[tuple[str, str]]:
 def _with_dependencies(
     tree: Any, prof: Any, changes: list[tuple[str, str]], missing: Callable[..., list[str] | None]
 ) -> list[tuple[str, str]]:
-    from busyconf.model.config import resolve
-
-    resolve(tree, _assignments(tree, prof) + changes)
     extra: list[tuple[str, str]] = []
-    for name, value in changes:
-        if value != "n":
-            for dep in missing(tree, name) or []:
-                if (dep, "y") not in extra:
-                    extra.append((dep, "y"))
+    with tree.applied(_assignments(tree, prof) + changes):
+        for name, value in changes:
+            if value != "n":
+                for dep in missing(tree, name) or []:
+                    if (dep, "y") not in extra:
+                        extra.append((dep, "y"))
     return extra + changes

@@ -262,13 +262,11 @@ def _progress() -> Progress:
 def _measure(config: Any, arch: str, toolchain: str, quiet: bool) -> int:
     """The exact stripped size from the object cache (a real kbuild build on a miss it cannot serve)."""
     from busyconf.model import load_tree
-    from busyconf.model.dotconfig import write_dotconfig
+    from busyconf.model.dotconfig import dotconfig_text
     from busyconf.size.exact import engine_for
 
     tree = load_tree(config.release)
-    with tree.lock:
-        tree.apply(list(config.values.items()))
-        text = write_dotconfig(tree)
+    text = dotconfig_text(tree, list(config.values.items()))
     engine = engine_for(config.release, arch, toolchain)
     with _progress() as bar:
         task = bar.add_task(plain(f"measuring {arch}"), total=None, detail="")

@@ -33,7 +33,7 @@ from tomlkit.items import Table
 
 from busyconf.errors import UserError
 from busyconf.model.config import Configuration, explain, resolve
-from busyconf.model.dotconfig import parse_dotconfig, write_dotconfig
+from busyconf.model.dotconfig import dotconfig_text, parse_dotconfig
 from busyconf.model.kconfig import KconfigTree, load_tree
 from busyconf.model.profile import (
     Profile,
@@ -281,9 +281,7 @@ def _oldconfig(
     Returns the configuration and the assignments that give it (the old
     ``.config``'s lines the new release knows).
     """
-    with old_tree.lock:
-        old_tree.apply(list(old_cfg.values.items()))
-        text = write_dotconfig(old_tree)
+    text = dotconfig_text(old_tree, list(old_cfg.values.items()))
     dot = parse_dotconfig(text, f"BusyBox {old_tree.release} .config", new_tree, drop_unknown=True)
     return resolve(new_tree, dot.assignments), dot.assignments
 
@@ -346,8 +344,7 @@ def _compute(
     pinned = {n for n in pin_candidates if target.values.get(n) == "n"}
 
     symbols: list[SymbolDrift] = []
-    with new_tree.lock:
-        new_tree.apply([*base_new, *keep, *wishes.items()])
+    with new_tree.applied([*base_new, *keep, *wishes.items()]):
         for n in old_tree.symbols:
             if new_tree.has(n):
                 continue
@@ -394,8 +391,7 @@ def _compute(
                 SymbolDrift(n, "new", None, value, reason, applet=applet_of(new_tree, n), pinned=is_pinned)
             )
     # Why oldconfig changes a value is read in oldconfig's state, not the upgraded profile's.
-    with new_tree.lock:
-        new_tree.apply(oc_assign)
+    with new_tree.applied(oc_assign):
         for n, old_value in old_cfg.values.items():
             if not new_tree.has(n):
                 continue

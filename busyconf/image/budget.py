@@ -197,8 +197,9 @@ class _Planner:
         return BudgetPlan(self.budget, before, after, tuple(self.chosen), config, str(first.basis))
 
     def _candidates(self, config: Configuration) -> list[str]:
+        """Bools on in ``config`` (the plan's current one) that a user could switch off."""
         out = []
-        with self.tree.lock:
+        with self.tree.applied(self._changes()):
             for name, sym in self.tree.symbols.items():
                 if (
                     config.values.get(name) == "y"
@@ -352,8 +353,7 @@ class _Planner:
         for r in sorted(self.chosen, key=lambda r: (-r.loss, r.saved)):
             self._check()
             values = self.config.values
-            with self.tree.lock:
-                can_come_on = holds(self.tree.symbols[r.symbol].direct_dep, values, set())
+            can_come_on = holds(self.tree.symbols[r.symbol].direct_dep, values, set())
             # one whose parent went later cannot come back: the resolve drops it from the plan
             if can_come_on and self.est.total({**values, r.symbol: "y"}) > self.budget:
                 continue
@@ -367,16 +367,15 @@ class _Planner:
 def _mentions(tree: KconfigTree) -> dict[str, set[str]]:
     """The symbols each symbol's value reads: ``depends on``, ``select``/``imply`` sources, defaults."""
     out: dict[str, set[str]] = {}
-    with tree.lock:
-        for name, sym in tree.symbols.items():
-            exprs: list[object] = [sym.direct_dep, sym.rev_dep, sym.weak_rev_dep]
-            for value, cond in sym.defaults:
-                exprs += [value, cond]
-            refs = out.setdefault(name, set())
-            for expr in exprs:
-                for item in kconfiglib.expr_items(expr):
-                    if isinstance(item, kconfiglib.Symbol) and not item.is_constant and item.name != name:
-                        refs.add(item.name)
+    for name, sym in tree.symbols.items():
+        exprs: list[object] = [sym.direct_dep, sym.rev_dep, sym.weak_rev_dep]
+        for value, cond in sym.defaults:
+            exprs += [value, cond]
+        refs = out.setdefault(name, set())
+        for expr in exprs:
+            for item in kconfiglib.expr_items(expr):
+                if isinstance(item, kconfiglib.Symbol) and not item.is_constant and item.name != name:
+                    refs.add(item.name)
     return out
 
 

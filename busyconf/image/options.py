@@ -265,7 +265,8 @@ def _applet_sources(src: Path) -> dict[str, Path]:
 @functools.cache
 def option_map(tree: KconfigTree) -> dict[str, AppletOptions]:
     """Applet name -> its options and the symbols that enable them, for this release."""
-    with tree.lock:
+    # The defaults (no assignments) give the numbers and strings usage.h's texts print.
+    with tree.applied([]):
         types = {n: tree.type_of(n) for n in tree.symbols}
         # Every #if ENABLE_X block of usage.h open, so every option line is read.
         values = {n: "y" if types[n] in ("bool", "tristate") else s.str_value

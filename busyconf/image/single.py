@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from busyconf.errors import UserError
-from busyconf.model.config import Configuration, explain, missing_dependencies, resolve
+from busyconf.model.config import Configuration, configuration, explain, missing_dependencies, resolve
 from busyconf.model.kconfig import KconfigTree
 from busyconf.model.profile import allnoconfig_assignments
 
@@ -85,10 +85,10 @@ def check_applets(tree: KconfigTree, names: Sequence[str]) -> list[str]:
     return out
 
 
-def _applet_symbols(tree: KconfigTree, name: str) -> tuple[str, ...]:
-    """The symbols that build ``name``: the first way whose symbols can all be shown."""
+def _applet_symbols(tree: KconfigTree, name: str, base: Sequence[tuple[str, str]]) -> tuple[str, ...]:
+    """The symbols that build ``name``: the first way whose symbols can all be shown on ``base``."""
     ways = [a.requires + a.any_of[:1] for a in tree.applets if a.name == name]
-    with tree.lock:
+    with tree.applied(base):
         for way in ways:
             if all(tree.symbols[s].visibility for s in way if s in tree.symbols):
                 return way
@@ -128,7 +128,7 @@ def _configure(
     want: list[tuple[str, str]] = []
     own: set[str] = set()
     for name in wanted:
-        for sym in _applet_symbols(tree, name):
+        for sym in _applet_symbols(tree, name, base):
             own.add(sym)
             want.append((sym, "y"))
         for sym, why in MUSL_NEEDS.get(name, ()):
@@ -138,15 +138,16 @@ def _configure(
     off = _applets_off(tree, base, own)
     # Dependencies of a dependency show up only once the first is on: a few rounds settle it.
     for _ in range(8):
-        config = resolve(tree, [*base, *off, *want])
         extra: list[tuple[str, str]] = []
-        for sym, _value in want:
-            if config.values.get(sym) == "y":
-                continue
-            for dep in missing_dependencies(tree, sym) or []:
-                if (dep, "y") not in want and (dep, "y") not in extra:
-                    reasons.setdefault(dep, f"needed by {sym}")
-                    extra.append((dep, "y"))
+        with tree.applied([*base, *off, *want]):
+            config = configuration(tree)
+            for sym, _value in want:
+                if config.values.get(sym) == "y":
+                    continue
+                for dep in missing_dependencies(tree, sym) or []:
+                    if (dep, "y") not in want and (dep, "y") not in extra:
+                        reasons.setdefault(dep, f"needed by {sym}")
+                        extra.append((dep, "y"))
         if not extra:
             break
         want = extra + want
@@ -154,8 +155,9 @@ def _configure(
     config = resolve(tree, assignments)
     missing = [n for n in wanted if n not in config.applets]
     if missing:
-        sym = _applet_symbols(tree, missing[0])[0]
-        why = explain(tree, sym, "y") or f"{sym} stays {config.values.get(sym)!r}"
+        sym = _applet_symbols(tree, missing[0], base)[0]
+        with tree.applied(assignments):
+            why = explain(tree, sym, "y") or f"{sym} stays {config.values.get(sym)!r}"
         raise UserError(f"--applet {missing[0]}: cannot be enabled from allnoconfig: {why}")
     return config, assignments, reasons
 
@@ -165,16 +167,15 @@ def _applets_off(tree: KconfigTree, base: Sequence[tuple[str, str]], own: set[st
     values = resolve(tree, base).values
     applet_syms = {a.requires[0] for a in tree.applets}
     out: list[tuple[str, str]] = []
-    with tree.lock:
-        for sym in sorted(applet_syms - own):
-            if values.get(sym) != "y":
-                continue
-            s = tree.symbols.get(sym)
-            choice = s.choice if s is not None else None
-            if choice is None:
-                out.append((sym, "n"))
-                continue
-            # A choice member is left by picking a sibling that builds no applet (SH_IS_NONE).
-            other = next((o.name for o in choice.syms if o.name not in applet_syms), None)
-            out.append((other, "y") if other else (sym, "n"))
+    for sym in sorted(applet_syms - own):
+        if values.get(sym) != "y":
+            continue
+        s = tree.symbols.get(sym)
+        choice = s.choice if s is not None else None
+        if choice is None:
+            out.append((sym, "n"))
+            continue
+        # A choice member is left by picking a sibling that builds no applet (SH_IS_NONE).
+        other = next((o.name for o in choice.syms if o.name not in applet_syms), None)
+        out.append((other, "y") if other else (sym, "n"))
     return out

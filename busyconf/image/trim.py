@@ -335,11 +335,10 @@ def _shell_applets(base: Configuration) -> list[str]:
 
 def _turn_off(tree: KconfigTree, sym: str) -> list[tuple[str, str]]:
     """Assignments that switch ``sym`` off; for a choice member, pick a sibling that is no applet."""
-    with tree.lock:
-        s = tree.symbols.get(sym)
-        choice = s.choice if s is not None else None
-        if choice is None:
-            return [(sym, "n")]
+    s = tree.symbols.get(sym)
+    choice = s.choice if s is not None else None
+    if choice is None:
+        return [(sym, "n")]
         applet_syms = {a.requires[0] for a in tree.applets}
         for other in choice.syms:
             if other.name != sym and other.name not in applet_syms:

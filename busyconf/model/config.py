@@ -48,10 +48,14 @@ class Configuration:
 
 
 def resolve(tree: KconfigTree, assignments: Assignments) -> Configuration:
-    """Apply ``assignments`` to ``tree`` and read back the full configuration."""
-    with tree.lock:
-        tree.apply(assignments)
-        values = tree.values()
+    """The full configuration ``assignments`` give (kconfiglib resolves the rest)."""
+    with tree.applied(assignments):
+        return configuration(tree)
+
+
+def configuration(tree: KconfigTree) -> Configuration:
+    """The configuration of the values applied now (call inside :meth:`KconfigTree.applied`)."""
+    values = tree.values()
     return Configuration(tree.release, values, tuple(tree.enabled_applets(values)))
 
 

@@ -17,11 +17,10 @@ from busyconf.model.kconfig import KconfigTree
 def dependants(tree: KconfigTree) -> dict[str, tuple[str, ...]]:
     """Symbols whose ``depends on`` mentions each symbol."""
     out: dict[str, list[str]] = {}
-    with tree.lock:
-        for name, sym in tree.symbols.items():
-            for item in kconfiglib.expr_items(sym.direct_dep):
-                if isinstance(item, kconfiglib.Symbol) and not item.is_constant and item.name != name:
-                    out.setdefault(item.name, []).append(name)
+    for name, sym in tree.symbols.items():
+        for item in kconfiglib.expr_items(sym.direct_dep):
+            if isinstance(item, kconfiglib.Symbol) and not item.is_constant and item.name != name:
+                out.setdefault(item.name, []).append(name)
     return {k: tuple(v) for k, v in out.items()}
 
 

@@ -95,15 +95,15 @@ def check_ranges(
 ) -> None:
     """Refuse int/hex values outside their active range.
 
-    Call with ``assignments`` applied to ``tree``. Only symbols that can be
-    set count: BusyBox writes ``0`` for an int whose dependencies are off.
+    Call inside :meth:`KconfigTree.applied` with ``assignments`` among the
+    values. Only symbols that can be set count: BusyBox writes ``0`` for an
+    int whose dependencies are off.
     """
-    with tree.lock:
-        for name, value in assignments:
-            sym = tree.symbols[name]
-            if sym.orig_type in (kconfiglib.INT, kconfiglib.HEX) and sym.visibility and value:
-                base = 16 if sym.orig_type == kconfiglib.HEX else 10
-                _check_range(sym, int(value, base), value, where(name))
+    for name, value in assignments:
+        sym = tree.symbols[name]
+        if sym.orig_type in (kconfiglib.INT, kconfiglib.HEX) and sym.visibility and value:
+            base = 16 if sym.orig_type == kconfiglib.HEX else 10
+            _check_range(sym, int(value, base), value, where(name))
 
 
 def _check_range(sym: kconfiglib.Symbol, number: int, text: str, where: str) -> None:
@@ -171,14 +171,21 @@ def parse_dotconfig(text: str, filename: str, tree: KconfigTree, drop_unknown: b
             result.assignments = [(n, v) for n, v in result.assignments if n != name]
         seen[name] = lineno
         result.assignments.append((name, value))
-    with tree.lock:
-        tree.apply(result.assignments)
+    with tree.applied(result.assignments):
         check_ranges(tree, result.assignments, lambda n: f"{filename}:{seen[n]}")
     return result
 
 
+def dotconfig_text(
+    tree: KconfigTree, assignments: Sequence[tuple[str, str]], version: str | None = None
+) -> str:
+    """The .config BusyBox's ``conf`` writes for ``assignments`` (see :func:`write_dotconfig`)."""
+    with tree.applied(assignments):
+        return write_dotconfig(tree, version)
+
+
 def write_dotconfig(tree: KconfigTree, version: str | None = None) -> str:
-    """The current values of ``tree`` as BusyBox's ``conf`` writes them.
+    """The values applied now (inside :meth:`KconfigTree.applied`) as BusyBox's ``conf`` writes them.
 
     The timestamp line is left out (as with ``KCONFIG_NOTIMESTAMP``) so the
     output depends on the configuration alone.

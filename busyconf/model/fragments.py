@@ -66,8 +66,7 @@ def check_requests(
             redefined.append(Redefinition(old, req, text))
         last[req.name] = req
     missed: list[NotApplied] = []
-    with tree.lock:
-        tree.apply([*base, *((r.name, r.value) for r in requests)])
+    with tree.applied([*base, *((r.name, r.value) for r in requests)]):
         values = tree.values()
         for req in last.values():
             final = values[req.name]

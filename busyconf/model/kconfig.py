@@ -12,6 +12,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -146,7 +147,12 @@ class _UntrustedKconfig(kconfiglib.Kconfig):  # type: ignore[misc]
 
 
 class KconfigTree:
-    """One parsed BusyBox Kconfig tree. Not thread-safe: hold :attr:`lock`.
+    """One parsed BusyBox Kconfig tree, shared by every thread of a process.
+
+    Its symbols' values and visibility are one mutable state. Read them only
+    inside :meth:`applied`, which sets the values you name and holds the tree
+    until the block ends; what a symbol *is* (type, dependencies, choice,
+    menu place) never changes and needs no hold.
 
     ``trusted`` (a tree added with ``--trust``) lets kconfiglib's preprocessor
     run as it would for the kernel; otherwise it may not run or read anything.
@@ -156,7 +162,8 @@ class KconfigTree:
         self.release = release
         self.kconfig_dir = kconfig_dir
         self.src_dir = src_dir
-        self.lock = threading.RLock()
+        self._lock = threading.RLock()
+        self._stack: list[Sequence[tuple[str, str]]] = []
         self.applets: list[Applet]
         cached = kconfig_cache.load(kconfig_dir, trusted)
         if cached is not None:
@@ -257,7 +264,24 @@ class KconfigTree:
             node = node.next
 
     # -- values ----------------------------------------------------------
-    def apply(self, assignments: Sequence[tuple[str, str]]) -> None:
+    @contextmanager
+    def applied(self, assignments: Sequence[tuple[str, str]]) -> Iterator[None]:
+        """Hold the tree with ``assignments`` applied; read values and visibility inside the block.
+
+        Blocks nest (in the same thread): an inner block applies its own
+        values, and the outer block's are applied again when it ends.
+        """
+        with self._lock:
+            self._apply(assignments)
+            self._stack.append(assignments)
+            try:
+                yield
+            finally:
+                self._stack.pop()
+                if self._stack:
+                    self._apply(self._stack[-1])
+
+    def _apply(self, assignments: Sequence[tuple[str, str]]) -> None:
         """Reset every value, then set ``assignments`` as user values, in order."""
         kconf = self.kconf
         kconf.unset_values()
@@ -268,7 +292,7 @@ class KconfigTree:
             sym.set_value(value)
 
     def values(self) -> dict[str, str]:
-        """The current value of every symbol, as BusyBox's ``conf`` writes it.
+        """The value of every symbol, as BusyBox's ``conf`` writes it (inside :meth:`applied`).
 
         kconfiglib gives an int without a value as ""; ``conf`` writes 0, and
         a configuration must compare equal to what lands in the .config.

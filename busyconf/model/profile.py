@@ -34,7 +34,7 @@ import tomlkit.exceptions
 from tomlkit.items import Table
 
 from busyconf.errors import ProfileError, SourceError, UserError, read_user_file
-from busyconf.model.config import Configuration, resolve, to_kconfig, to_toml
+from busyconf.model.config import Configuration, configuration, resolve, to_kconfig, to_toml
 from busyconf.model.dotconfig import check_ranges, parse_dotconfig
 from busyconf.model.fragment_files import (
     fragment_name_for,
@@ -421,8 +421,7 @@ def profile_assignments(
     own = own_assignments(tree, profile)
     # Only the fragments' values that stand (not replaced later) must be in range.
     standing = {r.name: r for r in frags if r.name not in profile.config}
-    with tree.lock:
-        tree.apply(base + [(r.name, r.value) for r in frags] + own)
+    with tree.applied(base + [(r.name, r.value) for r in frags] + own):
         check_ranges(tree, [(r.name, r.value) for r in standing.values()], lambda n: standing[n].where)
         check_ranges(tree, own, profile.line_of)
     return base + [(r.name, r.value) for r in frags] + own
@@ -461,12 +460,11 @@ def minimal_overrides(
     """
     chosen: dict[str, str] = dict(start)
     for _ in range(50):
-        current = resolve(tree, base + list(chosen.items()))
-        differing = [n for n, _a, _b in current.diff(target)]
+        with tree.applied(base + list(chosen.items())):
+            differing = [n for n, _a, _b in configuration(tree).diff(target)]
+            changeable = [n for n in differing if tree.symbols[n].visibility]
         if not differing:
             break
-        with tree.lock:
-            changeable = [n for n in differing if tree.symbols[n].visibility]
         if not changeable:
             raise UserError("cannot reach the requested configuration: " + ", ".join(differing[:5]))
         for n in changeable:

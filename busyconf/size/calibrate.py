@@ -64,7 +64,7 @@ from busyconf.build import dotconfig as bdot
 from busyconf.build.builder import FORCED
 from busyconf.errors import BuildError, Interrupted, UserError
 from busyconf.model.config import resolve
-from busyconf.model.dotconfig import write_dotconfig
+from busyconf.model.dotconfig import dotconfig_text
 from busyconf.model.kconfig import KconfigTree, load_tree
 from busyconf.model.profile import allnoconfig_assignments
 from busyconf.size import usage as usage_texts
@@ -125,9 +125,7 @@ def _every_applet_on(
 
 
 def config_text(tree: KconfigTree, assignments: list[tuple[str, str]]) -> str:
-    with tree.lock:
-        tree.apply(assignments)
-        return write_dotconfig(tree)
+    return dotconfig_text(tree, assignments)
 
 
 def referenced_symbols(obj: Path, tree: KconfigTree) -> set[str]:
@@ -858,8 +856,7 @@ def prerequisites(
     """
     needs: list[str] = []
     for _ in range(8):
-        with tree.lock:
-            tree.apply([*assignments, *((n, "y") for n in needs), (name, "y")])
+        with tree.applied([*assignments, *((n, "y") for n in needs), (name, "y")]):
             sym = tree.symbols[name]
             if sym.str_value == "y":
                 values = tree.values()

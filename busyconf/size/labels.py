@@ -59,8 +59,7 @@ def labels(tree: KconfigTree) -> dict[str, int]:
 
 def defconfig_label_sum(tree: KconfigTree) -> int:
     table = labels(tree)
-    with tree.lock:
-        tree.apply([])
+    with tree.applied([]):
         values = tree.values()
     return sum(b for n, b in table.items() if values.get(n) == "y")
 

@@ -13,7 +13,7 @@ import kconfiglib
 from kconfiglib import MenuNode, Symbol
 from rich.text import Text
 
-from busyconf.tui.menu import Entry
+from busyconf.model.menu import Entry
 from busyconf.tui.session import Session
 from busyconf.tui.sizing import Preview
 from busyconf.tui.widgets.size_meter import short_size, signed_size

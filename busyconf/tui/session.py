@@ -17,7 +17,7 @@ import kconfiglib
 from busyconf.errors import BusyconfError, UserError
 from busyconf.model.config import Configuration, explain, missing_dependencies, resolve, to_kconfig
 from busyconf.model.dotconfig import check_ranges
-from busyconf.model.kconfig import KconfigTree
+from busyconf.model.kconfig import KconfigTree, SymbolInfo
 from busyconf.model.profile import (
     Profile,
     apply_changes,
@@ -163,9 +163,13 @@ class Session:
     @contextmanager
     def kconfig(self) -> Iterator[kconfiglib.Kconfig]:
         """The kconfiglib state of this session, locked, for reading nodes."""
-        with self.tree.lock:
-            self.tree.apply(self.assignments)
+        with self.tree.applied(self.assignments):
             yield self.tree.kconf
+
+    def info(self, name: str) -> SymbolInfo:
+        """What the info screen and the detail pane show about ``name``, in this session's values."""
+        with self.kconfig():
+            return self.tree.info(name)
 
     @property
     def dirty(self) -> bool:
@@ -220,11 +224,9 @@ class Session:
         changes = [c for c in self.state.changes if c[0] != name] + [(name, value)]
         trial = resolve(self.tree, self.base + _merge(self.own, changes))
         if trial.values.get(name) != value:
-            # One hold of the (reentrant) lock: a size worker must not apply other values in between.
-            with self.tree.lock:
-                resolve(self.tree, self.assignments + [(name, value)])
+            # Explained in the values that refused it (one hold: a size worker cannot apply others).
+            with self.tree.applied(self.assignments + [(name, value)]):
                 reason = explain(self.tree, name, value)
-            self.config = self._resolve()
             return reason or f"{name} stays {trial.values.get(name)!r}"
         known = self.known_preview(name, value)
         self._push(State(tuple(changes), self.arch), trial)

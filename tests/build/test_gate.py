@@ -15,7 +15,7 @@ import pytest
 from busyconf.build import dotconfig, gate
 from busyconf.errors import UserError
 from busyconf.model.config import parse_assignment, to_kconfig
-from busyconf.model.dotconfig import parse_dotconfig, write_dotconfig
+from busyconf.model.dotconfig import dotconfig_text, parse_dotconfig
 from busyconf.model.kconfig import KconfigTree, load_tree
 
 RELEASES = ("1.35.0", "1.37.0", "1.38.0")
@@ -211,9 +211,7 @@ def test_every_string_symbol_of_every_release_has_a_rule(trees: dict[str, Kconfi
 
 def test_each_release_exports_and_reads_back_its_defaults(trees: dict[str, KconfigTree]) -> None:
     for release, tree in trees.items():
-        with tree.lock:
-            tree.apply([])
-            text = write_dotconfig(tree)
+        text = dotconfig_text(tree, [])
         gate.check_config_text(text, release)
         parse_dotconfig(text, release, tree)
 
@@ -277,9 +275,7 @@ def test_cli_set_refuses_and_saves_nothing(tmp_path: Path, assignment: str, symb
 
 def test_cli_import_and_hand_edited_profile_are_refused(tmp_path: Path) -> None:
     tree = load_tree("1.38.0")
-    with tree.lock:
-        tree.apply([])
-        text = write_dotconfig(tree)
+    text = dotconfig_text(tree, [])
     crafted = text.replace('CONFIG_UNAME_OSNAME="GNU/Linux"', f'CONFIG_UNAME_OSNAME="$(touch {M})"')
     assert crafted != text
     (tmp_path / "evil.config").write_text(crafted)

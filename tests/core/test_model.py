@@ -9,7 +9,7 @@ import pytest
 
 from busyconf.errors import ConfigSyntaxError, UnknownSymbolError, ValueRangeError
 from busyconf.model.config import explain, missing_dependencies, resolve
-from busyconf.model.dotconfig import parse_dotconfig, write_dotconfig
+from busyconf.model.dotconfig import dotconfig_text, parse_dotconfig
 from busyconf.model.kconfig import KconfigTree, load_tree
 from busyconf.model.profile import (
     allnoconfig_assignments,
@@ -25,9 +25,7 @@ STARTERS = sorted(CONFIGS.glob("*.toml"))
 
 
 def export(tree: KconfigTree, assignments: list[tuple[str, str]]) -> str:
-    with tree.lock:
-        tree.apply(assignments)
-        return write_dotconfig(tree)
+    return dotconfig_text(tree, assignments)
 
 
 def test_symbol_counts_match_the_releases(tree: KconfigTree, tree_oldest: KconfigTree) -> None:

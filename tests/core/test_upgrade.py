@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from busyconf.model.config import Configuration, resolve
-from busyconf.model.dotconfig import parse_dotconfig, write_dotconfig
+from busyconf.model.dotconfig import dotconfig_text, parse_dotconfig
 from busyconf.model.kconfig import KconfigTree, load_tree
 from busyconf.model.profile import (
     Profile,
@@ -82,9 +82,7 @@ def old_profiles(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, st
             sp = load_profile(starter)
             cfg = resolve_profile(sp, cache)
             src = load_tree(cfg.release, cache)
-            with src.lock:
-                src.apply(list(cfg.values.items()))
-                text = write_dotconfig(src)
+            text = dotconfig_text(src, list(cfg.values.items()))
             path = out / f"{starter.stem}-{release}.toml"
             prof, _dropped = import_dotconfig(
                 text, str(starter), tree, out_path=path, arch=sp.arch, drop_unknown=True
@@ -188,9 +186,7 @@ def test_report_equals_real_oldconfig(
     prof = load_profile(old_profiles[(old, source)])
     old_tree, new_tree = load_tree(old, cache), load_tree(new, cache)
     before = _config(old_tree, prof)
-    with old_tree.lock:
-        old_tree.apply(list(before.values.items()))
-        old_text = write_dotconfig(old_tree)
+    old_text = dotconfig_text(old_tree, list(before.values.items()))
     new_text = target_conf[new].run("oldconfig", old_text)
     a = _dotconfig_values(old_text, old_tree)
     b = _dotconfig_values(new_text, new_tree)

@@ -12,7 +12,7 @@ import pytest
 from busyconf.errors import BuildError
 from busyconf.model import load_tree, resolve
 from busyconf.model.config import Configuration
-from busyconf.model.dotconfig import write_dotconfig
+from busyconf.model.dotconfig import dotconfig_text
 from busyconf.model.profile import allnoconfig_assignments
 from busyconf.size import calibrate, estimator_for, usage
 from busyconf.size.exact import ExactEngine, engine_for, force_autoconf
@@ -28,9 +28,7 @@ def _config(names: list[str], extra: list[tuple[str, str]] = ()) -> tuple[Config
     tree = load_tree("1.38.0")
     assignments = allnoconfig_assignments(tree) + [("STATIC", "y")] + [(n, "y") for n in names] + list(extra)
     config = resolve(tree, assignments)
-    with tree.lock:
-        tree.apply(list(config.values.items()))
-        return config, write_dotconfig(tree)
+    return config, dotconfig_text(tree, list(config.values.items()))
 
 
 @pytest.fixture(scope="session")

@@ -119,9 +119,9 @@ async def test_planning_runs_off_the_ui_thread_and_a_new_request_replaces_it(tmp
     async with app.run_test(size=SIZE) as pilot:
         screen, modal = await open_budget(app, pilot, awk_off=False)
         tree = screen.session.tree
-        # Holding the tree's lock stalls the planner's first resolve: it is still running while
+        # Holding the tree stalls the planner's first resolve: it is still running while
         # the keys below are handled, whatever the machine's speed.
-        with tree.lock:
+        with tree.applied(screen.session.assignments):
             await pilot.press(*"400K", "enter")
             await pilot.pause()
             workers = [w for w in app.workers if w.group == "budget"]
@@ -181,7 +181,7 @@ async def test_escape_cancels_even_while_planning(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         screen, modal = await open_budget(app, pilot, awk_off=False)
         before = dict(screen.session.config.values)
-        with screen.session.tree.lock:
+        with screen.session.tree.applied(screen.session.assignments):
             await pilot.press(*"500K", "enter", "escape")
             await pilot.pause()
             assert app.screen is screen

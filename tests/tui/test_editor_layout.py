@@ -14,10 +14,10 @@ import pytest
 from test_app import detail_text
 from textual.pilot import Pilot
 
+from busyconf.model.menu import menus
 from busyconf.tui import make_app
 from busyconf.tui.app import BusyconfApp
 from busyconf.tui.headless import settle
-from busyconf.tui.menu import menus
 from busyconf.tui.screens.main import MainScreen
 from busyconf.tui.widgets import EntryList, MenuTree
 from busyconf.tui.widgets.key_bar import KeyBar

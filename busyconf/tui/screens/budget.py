@@ -174,10 +174,6 @@ class BudgetModal(ModalScreen[list[str] | None]):
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._failed, (budget, keep), str(e))
             return
-        finally:
-            # The planner left its last trial in the shared Kconfig state: put the session's back.
-            with session.tree.lock:
-                session.tree.apply(session.assignments)
         if not worker.is_cancelled:
             self.app.call_from_thread(self._planned, (budget, keep), plan)
 

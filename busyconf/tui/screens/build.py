@@ -23,7 +23,7 @@ from textual.worker import Worker, WorkerState
 from busyconf.build.broken import Problem
 from busyconf.errors import BusyconfError, Interrupted
 from busyconf.model.config import resolve
-from busyconf.model.dotconfig import write_dotconfig
+from busyconf.model.dotconfig import dotconfig_text
 from busyconf.tui.session import Session
 from busyconf.tui.widgets.key_bar import KeyBar
 from busyconf.tui.widgets.size_meter import format_bytes, format_delta
@@ -101,9 +101,7 @@ class BuildScreen(Screen[None]):
         """Call the build layer; events are queued and drawn by a timer."""
         s = self.session
         fn = self.build_fn or default_build_fn()
-        with s.tree.lock:
-            s.tree.apply(self.assignments)
-            config_text = write_dotconfig(s.tree, s.tree.release)
+        config_text = dotconfig_text(s.tree, self.assignments)
         source_tree = s.tree.src_dir
         return fn(
             config_text,

@@ -63,7 +63,7 @@ class DiffScreen(Screen[None]):
             table.add_column("now", key="here")
             table.add_column("prompt", key="prompt")
             for name, there_v, here_v in rows:
-                info = s.tree.info(name)
+                info = s.info(name)
                 table.add_row(
                     Text(name, style="bold"),
                     Text(_show(there_v), style="red"),

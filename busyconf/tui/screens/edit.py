@@ -37,8 +37,7 @@ class EditValueModal(ModalScreen[str | None]):
         self.symbol = name
 
     def compose(self) -> ComposeResult:
-        tree = self.session.tree
-        info = tree.info(self.symbol)
+        info = self.session.info(self.symbol)
         with Vertical(classes="dialog"):
             yield Label(Text(info.prompt or self.symbol), classes="dialog-title")
             yield Static(self._hint(), classes="dim")

@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Tree
 
 from busyconf.errors import BusyconfError
-from busyconf.tui.menu import Entry, entries, menu_of, node_for, visible
+from busyconf.model.menu import Entry, entries, menu_of, node_for, visible
 from busyconf.tui.row_sizes import RowSizes, key_value
 from busyconf.tui.screens.exact_pass import ExactPass
 from busyconf.tui.session import ChangedOnDisk, Session
@@ -179,8 +179,7 @@ class MainScreen(Screen[None]):
                 delta = with_needs.delta
                 label = f"+ {name} and {len(needs)} more" if delta is not None else ""
         meter.show(total, s.basis, delta, label)
-        with s.tree.lock:
-            info = s.tree.info(name)
+        info = s.info(name)
         new_in = s.tree.release if s.is_new(name) else None
         value = s.config.values[name]
         if needs:

@@ -82,7 +82,7 @@ class SearchScreen(ModalScreen[MenuNode | None]):
     def _update(self, query: str) -> None:
         count = self.query_one("#hit-count", Label)
         try:
-            with self.session.tree.lock:
+            with self.session.kconfig():
                 self.hits = search(self.session.tree, query)
         except BadQuery as e:
             self.hits = []

@@ -9,7 +9,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from busyconf.model.kconfig import SymbolInfo
-from busyconf.tui.menu import Entry
+from busyconf.model.menu import Entry
 from busyconf.tui.widgets.size_meter import format_bytes, format_delta
 
 

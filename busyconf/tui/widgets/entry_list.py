@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from busyconf.tui.menu import Entry
+from busyconf.model.menu import Entry
 
 #: Columns the value (``[*]``, ``(64)``) gets; longer values are cut.
 VALUE_WIDTH = 6

@@ -8,7 +8,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from busyconf.model.kconfig import KconfigTree
-from busyconf.tui.menu import menus, visible
+from busyconf.model.menu import menus, visible
 
 
 class MenuTree(Tree[MenuNode]):
@@ -24,12 +24,11 @@ class MenuTree(Tree[MenuNode]):
         self._hidden: set[int] = set()
         #: None: shown or hidden by the screen's width; True/False: the user's choice (m).
         self.pinned: bool | None = None
-        with tree.lock:
-            for node, parent in menus(tree):
-                parent_item = self._by_menu.get(id(parent), self.root)
-                label = str(node.prompt[0] if node.prompt else getattr(node.item, "name", "?"))
-                self._labels[id(node)] = label
-                self._by_menu[id(node)] = parent_item.add(label, data=node, allow_expand=True)
+        for node, parent in menus(tree):
+            parent_item = self._by_menu.get(id(parent), self.root)
+            label = str(node.prompt[0] if node.prompt else getattr(node.item, "name", "?"))
+            self._labels[id(node)] = label
+            self._by_menu[id(node)] = parent_item.add(label, data=node, allow_expand=True)
         for child in self.root.children:
             child.allow_expand = bool(child.children)
         for item in self._by_menu.values():

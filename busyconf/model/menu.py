@@ -1,8 +1,9 @@
 """menuconfig's rules for what a menu shows and what can change, over kconfiglib.
 
 These follow kconfiglib's ``menuconfig.py`` (``_visible``, ``_shown_nodes``,
-``_changeable``, ``_value_str``) without its module globals. Read them while
-holding the tree's lock with the session's values applied.
+``_changeable``, ``_value_str``) without its module globals. Call them inside
+:meth:`KconfigTree.applied` with the values to show (the editor's
+``Session.kconfig()`` applies its own).
 """
 
 from __future__ import annotations
