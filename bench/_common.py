@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from busyconf.build import dotconfig  # noqa: E402
+from busyconf.build import config_lines  # noqa: E402
 from busyconf.model.kconfig import load_tree  # noqa: E402
 from busyconf.source import SourceCache, tree_version  # noqa: E402
 
@@ -31,5 +31,5 @@ def defconfig(tree: Path) -> tuple[str, list[str]]:
             check=True,
         )
         text = (Path(tmp) / ".config").read_text()
-    text = dotconfig.set_values(text, {"TC": "n"})
-    return text, load_tree(tree_version(tree)).enabled_applets(dotconfig.parse(text))
+    text = config_lines.set_values(text, {"TC": "n"})
+    return text, load_tree(tree_version(tree)).enabled_applets(config_lines.parse(text))

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from _common import defconfig, source_tree
 
-from busyconf.build import build, dotconfig, run_testsuite
+from busyconf.build import build, config_lines, run_testsuite
 from busyconf.build.testsuite import parse_testsuite
 from busyconf.build.toolchain import kernel_headers_dir
 
@@ -93,7 +93,7 @@ def main() -> int:
                     gcc_size = (gcc_obj / "busybox").stat().st_size
                 loads.append((f"after {which} full #{i + 1}", os.getloadavg()[0]))
 
-        toggled = dotconfig.set_values(text, {TOGGLE: "n"})
+        toggled = config_lines.set_values(text, {TOGGLE: "n"})
         inc = build(
             toggled,
             [a for a in applets if a != TOGGLE.lower()],
@@ -104,7 +104,7 @@ def main() -> int:
         )
         zig_inc = inc.seconds
         loads.append(("after zig toggle", os.getloadavg()[0]))
-        gcc_inc, _ = gcc_make(tree, gcc_obj, dotconfig.set_values(built_config, {TOGGLE: "n"}), "busybox")
+        gcc_inc, _ = gcc_make(tree, gcc_obj, config_lines.set_values(built_config, {TOGGLE: "n"}), "busybox")
         loads.append(("after gcc toggle", os.getloadavg()[0]))
         zig_full, gcc_full = min(zig_times), min(gcc_times)
 

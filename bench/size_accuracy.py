@@ -43,9 +43,9 @@ from busyconf.model.dotconfig import dotconfig_text, parse_dotconfig  # noqa: E4
 from busyconf.model.kconfig import KconfigTree  # noqa: E402
 from busyconf.model.profile import allnoconfig_assignments, load_profile, profile_assignments  # noqa: E402
 from busyconf.size import Estimator, estimator_for  # noqa: E402
+from busyconf.size.cost_model import Evaluation, enabled_names  # noqa: E402
 from busyconf.size.exact import ExactEngine, engine_for  # noqa: E402
 from busyconf.size.labels import label_model  # noqa: E402
-from busyconf.size.model import Evaluation, enabled_names  # noqa: E402
 from busyconf.size.workdir import make_binary  # noqa: E402
 
 RELEASE = "1.38.0"

@@ -94,7 +94,7 @@ def print_json(data: Any) -> None:
 
 def cmd_show(args: argparse.Namespace) -> int:
     from busyconf.model.config import to_toml
-    from busyconf.model.sources import load_any
+    from busyconf.model.inputs import load_any
 
     loaded = load_any(Path(args.profile), release=args.release, drop_unknown=args.drop_unknown)
     tree, cfg, prof = loaded.tree, loaded.config, loaded.profile
@@ -173,7 +173,7 @@ def fragment_notes(report: Any, strict: bool) -> None:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from busyconf.model.config import to_toml
-    from busyconf.model.sources import load_any
+    from busyconf.model.inputs import load_any
 
     a = load_any(Path(args.a), release=args.release, drop_unknown=args.drop_unknown)
     b = load_any(Path(args.b), release=args.release, drop_unknown=args.drop_unknown)
@@ -219,9 +219,9 @@ def _fmt(value: object) -> str:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from busyconf.model.fragments import import_merged
+    from busyconf.model.inputs import dotconfig_release
     from busyconf.model.kconfig import load_tree
     from busyconf.model.profile import base_for, dumps, import_dotconfig, known_arches, profile_lock
-    from busyconf.model.sources import dotconfig_release
     from busyconf.savefile import write_output
     from busyconf.source import SourceCache
 
@@ -286,7 +286,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from busyconf.model.dotconfig import dotconfig_text
     from busyconf.model.fragments import check_profile
-    from busyconf.model.sources import load_any
+    from busyconf.model.inputs import load_any
     from busyconf.savefile import write_output
 
     if args.output != "-":

@@ -105,7 +105,7 @@ def prepare_build(args: argparse.Namespace, arch: str | None) -> tuple[Any, str,
     from busyconf.build.toolchain import check_toolchain_name
     from busyconf.model.config import resolve
     from busyconf.model.dotconfig import dotconfig_text
-    from busyconf.model.sources import load_any
+    from busyconf.model.inputs import load_any
 
     check_target_args(arch, args.toolchain)
     loaded = load_any(Path(args.profile), release=args.release)
@@ -137,15 +137,15 @@ def prepare_build(args: argparse.Namespace, arch: str | None) -> tuple[Any, str,
 
 
 def _prepare_single(args: argparse.Namespace) -> tuple[Any, str, str, str, tuple[str, ...], str]:
-    """``--applet``: allnoconfig plus the applets (see busyconf.image.single), exported."""
+    """``--applet``: allnoconfig plus the applets (see busyconf.trim.single), exported."""
     from busyconf.build import broken
     from busyconf.cli import err
-    from busyconf.image.single import plan_single
     from busyconf.model.config import resolve
     from busyconf.model.dotconfig import dotconfig_text
     from busyconf.model.kconfig import load_tree
     from busyconf.source import DEFAULT_RELEASE
     from busyconf.source.releases import check_version
+    from busyconf.trim.single import plan_single
 
     arch = args.arch if args.arch is not None else "x86_64"
     toolchain = args.toolchain if args.toolchain is not None else "zig"

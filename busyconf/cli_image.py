@@ -300,10 +300,10 @@ def cmd_trim(args: argparse.Namespace) -> int:
 def _trim_scan(args: argparse.Namespace) -> int:
     from busyconf.build import broken, get_arch
     from busyconf.cli import err, out
-    from busyconf.image import plan_trim, scan_paths, trimmed_profile_text
-    from busyconf.image.trim import check_keep
+    from busyconf.model.inputs import load_any
     from busyconf.model.profile import new_profile, profile_assignments, profile_lock, tree_for, write_atomic
-    from busyconf.model.sources import load_any
+    from busyconf.trim import plan_trim, scan_paths, trimmed_profile_text
+    from busyconf.trim.plan import check_keep
 
     output = _check_output(args)
     if output is None:
@@ -391,8 +391,7 @@ def _trim_budget(args: argparse.Namespace) -> int:
 
     from busyconf.build import get_arch
     from busyconf.cli import out
-    from busyconf.image import format_size, parse_size, plan_budget
-    from busyconf.image.trim import check_keep
+    from busyconf.model.inputs import load_any
     from busyconf.model.profile import (
         apply_changes,
         load_profile,
@@ -403,8 +402,9 @@ def _trim_budget(args: argparse.Namespace) -> int:
         save_profile,
         write_overrides,
     )
-    from busyconf.model.sources import load_any
     from busyconf.size import estimator_for
+    from busyconf.trim import format_size, parse_size, plan_budget
+    from busyconf.trim.plan import check_keep
 
     budget = parse_size(args.budget)
     output = _check_output(args)

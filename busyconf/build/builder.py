@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from busyconf import __version__, savefile
-from busyconf.build import broken, dotconfig, gate, runner, sbom
+from busyconf.build import broken, config_lines, gate, runner, sbom
 from busyconf.build.arch import Arch, get_arch, host_arch
 from busyconf.build.manifest import BINARY_NAME, CONFIG_NAME, MANIFEST_NAME, Manifest, reproducer
 from busyconf.build.testsuite import SuiteResult, parse_testsuite
@@ -237,13 +237,13 @@ def _prepare_config(
     config_text: str, release: str, arch: Arch, toolchain: Toolchain, drop_broken: bool
 ) -> tuple[str, tuple[str, ...]]:
     gate.check_config_text(config_text)
-    values = dotconfig.parse(config_text)
+    values = config_lines.parse(config_text)
     problems = broken.check(values, release=release, toolchain=toolchain.kind, arch=arch.name)
     if problems and not drop_broken:
         raise UserError("; ".join(str(p) for p in problems))
     changes = dict(FORCED)
     changes.update({p.symbol: p.safe for p in problems})
-    return dotconfig.set_values(config_text, changes), tuple(p.symbol for p in problems)
+    return config_lines.set_values(config_text, changes), tuple(p.symbol for p in problems)
 
 
 def _compile(
@@ -319,7 +319,7 @@ def _compile(
                 )
             last_input.write_text(text)
         final_text = config_path.read_text()
-        total = max(1, runner.count_object_rules(srctree, dotconfig.parse(final_text)))
+        total = max(1, runner.count_object_rules(srctree, config_lines.parse(final_text)))
         compiled = 0
 
         def on_line(line: str) -> None:
@@ -441,7 +441,7 @@ def build(
         )
         binary = compiled.obj / BINARY_NAME
         _emit(progress, PhaseEvent("verify", f"running {BINARY_NAME} --list and smoke checks"))
-        checked = verify(binary, compiled.arch, applets, dotconfig.parse(compiled.config_text))
+        checked = verify(binary, compiled.arch, applets, config_lines.parse(compiled.config_text))
         binary_bytes = binary.read_bytes()
         config_bytes = compiled.config_text.encode()
         seconds = time.monotonic() - start

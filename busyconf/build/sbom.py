@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from busyconf import __version__
-from busyconf.build import dotconfig
+from busyconf.build import config_lines
 from busyconf.source.advisories import applicability, cyclonedx_vulnerabilities
 from busyconf.source.releases import RELEASES, UPSTREAM_URL
 
@@ -131,7 +131,7 @@ class _Facts:
         self.config = _hashes(config)
         if self.config["SHA256"] != manifest.config_sha256:
             raise ValueError("the .config is not the one the manifest describes (sha256 differs)")
-        values = dotconfig.parse(config_text)
+        values = config_lines.parse(config_text)
         self.enabled = tuple(sorted(sym for sym, value in values.items() if value == "y"))
         self.version = manifest.release
         self.created = _timestamp(manifest.source_date_epoch)
@@ -417,7 +417,7 @@ def cyclonedx_document(manifest: Manifest, config_text: str, binary: bytes) -> d
         "components": [musl],
         # VEX: each known BusyBox CVE, judged by what this .config compiles in (busyconf.source.advisories).
         "vulnerabilities": cyclonedx_vulnerabilities(
-            applicability(dotconfig.parse(config_text), manifest.release), f.purl
+            applicability(config_lines.parse(config_text), manifest.release), f.purl
         ),
         "dependencies": [
             {"ref": f.purl, "dependsOn": [f.musl_purl]},

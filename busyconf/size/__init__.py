@@ -34,8 +34,8 @@ import kconfiglib
 from busyconf.model.config import Configuration
 from busyconf.model.deps import dependants, holds
 from busyconf.model.kconfig import KconfigTree, load_tree
+from busyconf.size.cost_model import Evaluation, SizeModel, enabled_names
 from busyconf.size.labels import label_model
-from busyconf.size.model import Evaluation, SizeModel, enabled_names
 from busyconf.size.table import SizeTableError, TableKey, find_table
 
 __all__ = ["Estimate", "Estimator", "SizeTableError", "TableKey", "estimator_for"]

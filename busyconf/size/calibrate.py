@@ -60,7 +60,7 @@ from typing import Any
 import kconfiglib
 
 from busyconf.build import broken
-from busyconf.build import dotconfig as bdot
+from busyconf.build import config_lines as bdot
 from busyconf.build.builder import FORCED
 from busyconf.errors import BuildError, Interrupted, UserError
 from busyconf.model.config import resolve
@@ -68,9 +68,9 @@ from busyconf.model.dotconfig import dotconfig_text
 from busyconf.model.kconfig import KconfigTree, load_tree
 from busyconf.model.profile import allnoconfig_assignments
 from busyconf.size import usage as usage_texts
+from busyconf.size.cost_model import Evaluation, SizeModel, SymbolCost
 from busyconf.size.exact import FLAG_SYMBOLS, ExactEngine, engine_for
 from busyconf.size.linkmap import LinkMap, read_map
-from busyconf.size.model import Evaluation, SizeModel, SymbolCost
 from busyconf.size.table import TableKey, save_table
 
 #: Random applet subsets relinked to fit the merged-strings term.

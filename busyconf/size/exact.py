@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from busyconf.build import dotconfig as bdot
+from busyconf.build import config_lines as bdot
 from busyconf.build import runner
 from busyconf.build.builder import build_lock
 from busyconf.build.toolchain import find_zig

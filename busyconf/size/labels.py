@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from busyconf.model.kconfig import KconfigTree
-from busyconf.size.model import SizeModel, SymbolCost
+from busyconf.size.cost_model import SizeModel, SymbolCost
 
 _LABEL = re.compile(r"\(\s*\+?\s*(\d+(?:\.\d+)?)\s*(kb|k|bytes)\s*\)\s*$", re.IGNORECASE)
 

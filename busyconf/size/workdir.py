@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from busyconf.build import broken, gate, runner
-from busyconf.build import dotconfig as bdot
+from busyconf.build import config_lines as bdot
 from busyconf.build.arch import Arch, get_arch
 from busyconf.build.builder import FORCED, build_lock, date_epoch, prepared_source
 from busyconf.build.toolchain import MakeTools, Toolchain, resolve_toolchain

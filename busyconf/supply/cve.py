@@ -109,8 +109,8 @@ def load_subject(path: Path) -> Subject:
     """A profile (``.toml``), a build's ``manifest.json`` or the build folder holding one."""
     from busyconf.model.config import resolve
     from busyconf.model.dotconfig import parse_dotconfig
+    from busyconf.model.inputs import is_profile, load_any
     from busyconf.model.kconfig import load_tree
-    from busyconf.model.sources import is_profile, load_any
 
     if path.is_dir():
         path = path / MANIFEST_NAME

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from busyconf.build import BuildResult, build, dotconfig
+from busyconf.build import BuildResult, build, config_lines
 from busyconf.errors import BusyconfError
 from busyconf.model.kconfig import load_tree
 
@@ -21,7 +21,7 @@ RELEASE = "1.38.0"
 
 def applets_of(text: str) -> list[str]:
     """The applets a .config enables, as the model reads BusyBox's applet table."""
-    return load_tree(RELEASE).enabled_applets(dotconfig.parse(text))
+    return load_tree(RELEASE).enabled_applets(config_lines.parse(text))
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def defconfig(source_tree: Path, tmp_path_factory: pytest.TempPathFactory) -> De
         capture_output=True,
         check=True,
     )
-    text = dotconfig.set_values((obj / ".config").read_text(), {"TC": "n"})
+    text = config_lines.set_values((obj / ".config").read_text(), {"TC": "n"})
     shutil.rmtree(obj)
     return Defconfig(text, applets_of(text))
 
@@ -93,10 +93,10 @@ def small_config(source_tree: Path, tmp_path_factory: pytest.TempPathFactory) ->
     base = ["make", "-C", str(source_tree), f"O={obj}"]
     subprocess.run([*base, "allnoconfig"], stdin=subprocess.DEVNULL, capture_output=True, check=True)
     on = {s: "y" for s in ("BUSYBOX", "LS", "SED", "SORT", "GZIP", "GUNZIP", "STATIC")}
-    (obj / ".config").write_text(dotconfig.set_values((obj / ".config").read_text(), on))
+    (obj / ".config").write_text(config_lines.set_values((obj / ".config").read_text(), on))
     subprocess.run([*base, "oldconfig"], input=b"\n" * 2000, capture_output=True, check=True)
     text = (obj / ".config").read_text()
     shutil.rmtree(obj)
-    values = dotconfig.parse(text)
+    values = config_lines.parse(text)
     assert values["SH_IS_ASH"] == "y" and values["FEATURE_SH_MATH"] == "n"
     return Defconfig(text, applets_of(text))

@@ -21,7 +21,7 @@ from busyconf.build import (
     ProgressEvent,
     build,
     build_dir_for,
-    dotconfig,
+    config_lines,
     run_testsuite,
 )
 from busyconf.errors import BuildError, Interrupted, UserError
@@ -117,7 +117,7 @@ def test_foreign_cpu_runs_under_qemu(
 def test_known_broken_option_is_refused_or_dropped(
     x86_64_build: BuildResult, defconfig: Any, source_tree: Path, tmp_path: Path
 ) -> None:
-    bad = dotconfig.set_values(defconfig.text, {"TC": "y"})
+    bad = config_lines.set_values(defconfig.text, {"TC": "y"})
     with pytest.raises(UserError, match="CONFIG_TC: .*kernel headers.*fix:"):
         build(bad, defconfig.applets + ["tc"], RELEASE, "x86_64", out_dir=tmp_path, source_tree=source_tree)
     assert not any(tmp_path.iterdir())
@@ -147,7 +147,7 @@ def test_malicious_profile_strings_run_nothing(
     x86_64_build: BuildResult, defconfig: Any, source_tree: Path, tmp_path: Path
 ) -> None:
     marker = tmp_path / "pwned"
-    evil = dotconfig.set_values(
+    evil = config_lines.set_values(
         defconfig.text,
         {
             "CROSS_COMPILER_PREFIX": f'"$(shell touch {marker})x;touch {marker};"',
@@ -158,7 +158,7 @@ def test_malicious_profile_strings_run_nothing(
     with pytest.raises(UserError, match="CONFIG_CROSS_COMPILER_PREFIX"):
         build(evil, defconfig.applets, RELEASE, "x86_64", out_dir=tmp_path / "out", source_tree=source_tree)
     assert not marker.exists()
-    harmless = dotconfig.set_values(
+    harmless = config_lines.set_values(
         defconfig.text, {"CROSS_COMPILER_PREFIX": '"/opt/x/bin/arm-linux-"', "SYSROOT": '"/opt/sysroot"'}
     )
     r = build(
@@ -166,7 +166,7 @@ def test_malicious_profile_strings_run_nothing(
     )
     text = r.config.read_text()
     assert 'CONFIG_CROSS_COMPILER_PREFIX=""' in text and 'CONFIG_SYSROOT=""' in text
-    worse = dotconfig.set_values(defconfig.text, {"EXTRA_CFLAGS": f'"-Os $(shell touch {marker})"'})
+    worse = config_lines.set_values(defconfig.text, {"EXTRA_CFLAGS": f'"-Os $(shell touch {marker})"'})
     with pytest.raises(UserError, match="CONFIG_EXTRA_CFLAGS"):
         build(worse, defconfig.applets, RELEASE, "x86_64", out_dir=tmp_path / "out", source_tree=source_tree)
     assert not marker.exists()
@@ -194,7 +194,7 @@ except Interrupted as exc:
 
 
 def _toggled(defconfig: Any, source_tree: Path, symbol: str, value: str) -> Any:
-    text = dotconfig.set_values(defconfig.text, {symbol: value})
+    text = config_lines.set_values(defconfig.text, {symbol: value})
     return type(defconfig)(text, applets_of(text))
 
 

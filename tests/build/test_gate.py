@@ -12,7 +12,7 @@ from pathlib import Path
 import kconfiglib
 import pytest
 
-from busyconf.build import dotconfig, gate
+from busyconf.build import config_lines, gate
 from busyconf.errors import UserError
 from busyconf.model.config import parse_assignment, to_kconfig
 from busyconf.model.dotconfig import dotconfig_text, parse_dotconfig
@@ -127,7 +127,7 @@ def test_payload_in_a_config_text_is_refused(symbol: str, value: str) -> None:
     """What build() sees: the payload written raw between quotes, and as conf would quote it."""
     lines = [f'CONFIG_{symbol}="{value}"']
     if not any(c in value for c in "\n\r\x00"):
-        lines.append(f"CONFIG_{symbol}={dotconfig.quote(value)}")
+        lines.append(f"CONFIG_{symbol}={config_lines.quote(value)}")
     for line in lines:
         with pytest.raises(UserError, match=r"^\.config:\d+: "):
             gate.check_config_text(f"CONFIG_LS=y\n{line}\n# CONFIG_VI is not set\n")
@@ -136,7 +136,7 @@ def test_payload_in_a_config_text_is_refused(symbol: str, value: str) -> None:
 @pytest.mark.parametrize("symbol,value", BENIGN)
 def test_benign_values_pass(symbol: str, value: str) -> None:
     assert gate.check_string(symbol, value) == value
-    gate.check_config_text(f"# comment\nCONFIG_{symbol}={dotconfig.quote(value)}\nCONFIG_X=0x1f\n")
+    gate.check_config_text(f"# comment\nCONFIG_{symbol}={config_lines.quote(value)}\nCONFIG_X=0x1f\n")
 
 
 @pytest.mark.parametrize(
@@ -165,9 +165,9 @@ def test_config_text_grammar(text: str, fragment: str) -> None:
 
 def test_writers_refuse_a_line_break() -> None:
     with pytest.raises(UserError, match="line break"):
-        dotconfig.quote("a\nb")
+        config_lines.quote("a\nb")
     with pytest.raises(UserError, match="CONFIG_UNAME_OSNAME: .*line break"):
-        dotconfig.set_values("CONFIG_LS=y\n", {"UNAME_OSNAME": '"a\nall:"'})
+        config_lines.set_values("CONFIG_LS=y\n", {"UNAME_OSNAME": '"a\nall:"'})
 
 
 def test_rules_are_data_with_reasons_and_no_wildcards() -> None:

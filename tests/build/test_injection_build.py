@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from busyconf.build import build, dotconfig, run_testsuite
+from busyconf.build import build, config_lines, run_testsuite
 from busyconf.errors import UserError
 from busyconf.size.workdir import buildable
 from tests.build.conftest import RELEASE, applets_of
@@ -72,7 +72,7 @@ def test_payloads_handed_to_the_build_layer_are_refused(
 
 def test_benign_awkward_strings_build(small_config: Any, source_tree: Path, tmp_path: Path) -> None:
     """The one real build: a space in UNAME_OSNAME, a normal exec path, a -D in EXTRA_CFLAGS."""
-    text = dotconfig.set_values(
+    text = config_lines.set_values(
         small_config.text,
         {
             "UNAME": "y",

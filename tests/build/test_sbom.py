@@ -23,7 +23,7 @@ from packageurl import PackageURL
 from spdx_tools.spdx.parser.parse_anything import parse_file
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
-from busyconf.build import dotconfig, sbom
+from busyconf.build import config_lines, sbom
 from busyconf.build.arch import get_arch
 from busyconf.build.manifest import Manifest
 from busyconf.build.toolchain import resolve_toolchain
@@ -209,7 +209,7 @@ def test_starter_sboms_validate_and_match_the_binary(
     listed = subprocess.run([out / "busybox", "--list"], capture_output=True, text=True, check=True)
     spdx_applets, cdx_applets, spdx_on, cdx_on = _applets_and_enabled(spdx, cdx)
     assert spdx_applets == cdx_applets == manifest["applets"] == sorted(listed.stdout.split())
-    on = sorted(s for s, v in dotconfig.parse(config).items() if v == "y")
+    on = sorted(s for s, v in config_lines.parse(config).items() if v == "y")
     assert spdx_on == cdx_on == on and "STATIC" in on
 
     # Hashes: of the files beside them.

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from busyconf.image.single import plan_single
 from busyconf.model.kconfig import load_tree
+from busyconf.trim.single import plan_single
 
 RELEASE = "1.38.0"
 ANSWER = "192.0.2.7"  # TEST-NET-1: documentation only, never routed

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from busyconf.build import build, dotconfig
+from busyconf.build import build, config_lines
 from busyconf.build.verify import SMOKE, _table_applets
 from busyconf.errors import BuildError
 
@@ -66,7 +66,7 @@ def test_profile_without_busybox_applet_is_verified_through_links(
     small_config: Any, source_tree: Path, tmp_path: Path
 ) -> None:
     """CONFIG_BUSYBOX off: no --list; the name table and applets run via symlinks."""
-    text = dotconfig.set_values(small_config.text, {"BUSYBOX": "n"})
+    text = config_lines.set_values(small_config.text, {"BUSYBOX": "n"})
     r = build(
         text, small_config.applets, RELEASE, "x86_64", "musl-gcc", out_dir=tmp_path, source_tree=source_tree
     )

@@ -216,7 +216,7 @@ def test_cli_as_a_subprocess(tmp_path: Path, cache: SourceCache) -> None:
 
 def test_domain_never_imports_the_ui() -> None:
     code = (
-        "import sys, busyconf.model, busyconf.source, busyconf.model.profile, busyconf.model.sources\n"
+        "import sys, busyconf.model, busyconf.source, busyconf.model.profile, busyconf.model.inputs\n"
         "import importlib.util\n"
         "for m in ('busyconf.build', 'busyconf.size', 'busyconf.image', 'busyconf.build.sbom',\n"
         "          'busyconf.supply.matrix', 'busyconf.supply.size_gate'):\n"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from image_helpers import CONTAINER_SHELL, run_cli
 
-from busyconf.image.behind import DATA, closure, edges, load_reviewed, locate, runs, scan_source
 from busyconf.model.config import resolve
 from busyconf.model.kconfig import KconfigTree, load_tree
+from busyconf.trim.behind import DATA, closure, edges, load_reviewed, locate, runs, scan_source
 
 RELEASES = ["1.38.0", "1.35.0"]
 

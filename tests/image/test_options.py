@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from image_helpers import CONTAINER_SHELL, run_cli
 
-from busyconf.image.options import option_map, options_needed, shell_table
-from busyconf.image.shellscan import DYNAMIC, Findings, Scanner, Use
-from busyconf.image.trim import plan_trim, scan_paths
+from busyconf.model.inputs import load_any
 from busyconf.model.kconfig import KconfigTree, load_tree
-from busyconf.model.sources import load_any
+from busyconf.trim.options import option_map, options_needed, shell_table
+from busyconf.trim.plan import plan_trim, scan_paths
+from busyconf.trim.shellscan import DYNAMIC, Findings, Scanner, Use
 
 ENTRYPOINT = """\
 #!/bin/sh

@@ -9,7 +9,7 @@ import pytest
 from image_helpers import CORPUS
 
 from busyconf.errors import UserError
-from busyconf.image.trim import dockerfile_commands, scan_paths
+from busyconf.trim.plan import dockerfile_commands, scan_paths
 
 
 def _cmds(tmp_path: Path, text: str, name: str = "script.sh") -> dict[str, list[str]]:

@@ -10,8 +10,8 @@ import pytest
 from busyconf.errors import UserError
 from busyconf.model import load_tree, resolve
 from busyconf.size import estimator_for
+from busyconf.size.cost_model import Evaluation, SizeModel, SymbolCost
 from busyconf.size.labels import label_bytes
-from busyconf.size.model import Evaluation, SizeModel, SymbolCost
 from busyconf.size.usage import Segment, UsageModel
 
 
@@ -200,7 +200,7 @@ def test_breakdown_is_what_switching_off_saves() -> None:
     """The per-symbol costs kept incrementally equal the change set() makes, after random toggles."""
     import random
 
-    from busyconf.size.model import enabled_names
+    from busyconf.size.cost_model import enabled_names
 
     est = estimator_for("1.38.0", "x86_64")
     model = est.model

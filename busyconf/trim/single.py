@@ -11,7 +11,7 @@ wget). Every feature stays as allnoconfig leaves it (off), except the
 dependencies an applet's own symbol needs to be enabled and the few
 sub-options without which an applet cannot do its job on a static musl
 binary (:data:`MUSL_NEEDS`, each citing the source). Applets that a named
-applet runs (:func:`busyconf.image.behind.closure`) join it. allnoconfig
+applet runs (:func:`busyconf.trim.behind.closure`) join it. allnoconfig
 itself picks ash as ``sh`` (``SH_IS_ASH`` is the choice's default), so the
 shell is switched off unless it was asked for or is run by one that was.
 """
@@ -40,7 +40,7 @@ MUSL_NEEDS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 
-#: ``closure(tree, applets, values)`` -> added applet -> why (busyconf.image.behind's signature).
+#: ``closure(tree, applets, values)`` -> added applet -> why (busyconf.trim.behind's signature).
 Closure = Callable[[KconfigTree, Sequence[str], Mapping[str, str]], dict[str, str]]
 
 
@@ -62,9 +62,9 @@ class SinglePlan:
 
 
 def behind_closure() -> Closure | None:
-    """``busyconf.image.behind.closure`` when that module is present, else None."""
+    """``busyconf.trim.behind.closure`` when that module is present, else None."""
     try:
-        mod = importlib.import_module("busyconf.image.behind")
+        mod = importlib.import_module("busyconf.trim.behind")
     except ImportError:
         return None
     fn = getattr(mod, "closure", None)

@@ -26,15 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from busyconf.errors import UserError, read_user_bytes
-from busyconf.image.shellscan import (
-    Findings,
-    Note,
-    ParseError,
-    Scanner,
-    Use,
-    shebang_command,
-    shebang_is_shell,
-)
 from busyconf.model.config import Configuration, resolve
 from busyconf.model.kconfig import KconfigTree
 from busyconf.model.profile import (
@@ -43,6 +34,15 @@ from busyconf.model.profile import (
     minimal_overrides,
     new_profile,
     write_overrides,
+)
+from busyconf.trim.shellscan import (
+    Findings,
+    Note,
+    ParseError,
+    Scanner,
+    Use,
+    shebang_command,
+    shebang_is_shell,
 )
 
 #: Commands the shell itself provides (ash and hush); not applets, not missing.
@@ -352,8 +352,8 @@ def behind_applets(
     needed: Iterable[str],
     table: dict[str, list[tuple[str, ...]]],
 ) -> dict[str, str]:
-    """Applets ``needed`` run (busyconf.image.behind), gated by the features they get once on."""
-    from busyconf.image.behind import closure
+    """Applets ``needed`` run (busyconf.trim.behind), gated by the features they get once on."""
+    from busyconf.trim.behind import closure
 
     start = sorted(needed)
     added: dict[str, str] = {}
@@ -379,10 +379,10 @@ def plan_trim(
     """The base configuration with only the used (and kept) applets, plus the shell.
 
     Each kept applet gets exactly the option symbols the scripts' options need
-    (:func:`busyconf.image.options.option_switches`); line editing, job control
+    (:func:`busyconf.trim.options.option_switches`); line editing, job control
     and completion stay only when ``interactive``.
     """
-    from busyconf.image.options import option_switches
+    from busyconf.trim.options import option_switches
 
     base = resolve(tree, base_assignments)
     table = applet_table(tree)

@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from busyconf.image.shellscan import DYNAMIC, Use
 from busyconf.model.kconfig import KconfigTree
 from busyconf.size.usage import extract_texts, usage_chunks
+from busyconf.trim.shellscan import DYNAMIC, Use
 
 #: Symbols an interactive shell needs (line editing, history, job control, completion).
 INTERACTIVE_PREFIXES = ("FEATURE_EDITING", "FEATURE_TAB_COMPLETION", "FEATURE_USERNAME_COMPLETION",
