@@ -8,23 +8,15 @@ from functools import lru_cache
 from importlib import resources
 
 from busyconf.errors import UserError
-
-
-def release_key(release: str) -> tuple[int, ...]:
-    """``"1.38.0"`` -> ``(1, 38, 0)``; non-numeric parts count as 0."""
-    parts: list[int] = []
-    for piece in release.split("."):
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        parts.append(int(digits) if digits else 0)
-    return tuple(parts)
+from busyconf.source.releases import version_key
 
 
 def in_release_range(release: str, min_release: str | None, max_release: str | None) -> bool:
     """Whether ``release`` lies within the (inclusive, optional) bounds."""
-    key = release_key(release)
-    if min_release and key < release_key(min_release):
+    key = version_key(release)
+    if min_release and key < version_key(min_release):
         return False
-    return not (max_release and key > release_key(max_release))
+    return not (max_release and key > version_key(max_release))
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ Nothing here imports Rich or Textual.
 
 from __future__ import annotations
 
-from busyconf.trim.budget import BudgetPlan, Removal, format_size, parse_size, plan_budget
+from busyconf.size.units import format_size
+from busyconf.trim.budget import BudgetPlan, Removal, parse_size, plan_budget
 from busyconf.trim.plan import Scan, TrimPlan, plan_trim, scan_paths, trimmed_profile_text
 
 __all__ = [

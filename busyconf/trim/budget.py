@@ -25,6 +25,7 @@ from busyconf.errors import UserError
 from busyconf.model.config import Configuration, resolve
 from busyconf.model.deps import dependants, holds, switched_off
 from busyconf.model.kconfig import Applet, KconfigTree
+from busyconf.size.units import format_size
 
 FEATURE_LOSS = 1.0
 APPLET_LOSS = 3.0
@@ -51,10 +52,6 @@ def parse_size(text: str) -> int:
     if value > MAX_BUDGET:
         raise UserError(f"bad budget {text!r}: more than 1 TiB")
     return int(value)
-
-
-def format_size(n: int) -> str:
-    return f"{n / 1024:.1f}K" if n < 1024 * 1024 else f"{n / 1024 / 1024:.2f}M"
 
 
 class EstimateLike(Protocol):

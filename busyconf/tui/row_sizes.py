@@ -14,9 +14,9 @@ from kconfiglib import MenuNode, Symbol
 from rich.text import Text
 
 from busyconf.model.menu import Entry
+from busyconf.size.units import short_size, signed_size
 from busyconf.tui.session import Session
 from busyconf.tui.sizing import Preview
-from busyconf.tui.widgets.size_meter import short_size, signed_size
 
 #: A row the exact pass should price: (row, node, symbol, value its key sets).
 Wanted = tuple[int, MenuNode, str, str]

@@ -15,13 +15,13 @@ from test_app import detail_text
 from textual.pilot import Pilot
 
 from busyconf.model.menu import menus
+from busyconf.size.units import signed_size
 from busyconf.tui import make_app
 from busyconf.tui.app import BusyconfApp
 from busyconf.tui.headless import settle
 from busyconf.tui.screens.main import MainScreen
 from busyconf.tui.widgets import EntryList, MenuTree
 from busyconf.tui.widgets.key_bar import KeyBar
-from busyconf.tui.widgets.size_meter import signed_size
 
 REPO = Path(__file__).resolve().parents[2]
 STARTERS = sorted((REPO / "configs").glob("*.toml"))

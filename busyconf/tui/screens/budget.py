@@ -22,7 +22,8 @@ from textual.widgets.selection_list import Selection
 from textual.worker import get_current_worker
 
 from busyconf.errors import BusyconfError, UserError
-from busyconf.trim.budget import BudgetPlan, PlanCancelled, Removal, format_size, parse_size, plan_budget
+from busyconf.size.units import format_size
+from busyconf.trim.budget import BudgetPlan, PlanCancelled, Removal, parse_size, plan_budget
 from busyconf.tui.session import Session
 
 #: Seconds between progress updates: each one waits for the UI thread.

@@ -24,9 +24,9 @@ from busyconf.build.broken import Problem
 from busyconf.errors import BusyconfError, Interrupted
 from busyconf.model.config import resolve
 from busyconf.model.dotconfig import dotconfig_text
+from busyconf.size.units import format_bytes, format_delta
 from busyconf.tui.session import Session
 from busyconf.tui.widgets.key_bar import KeyBar
-from busyconf.tui.widgets.size_meter import format_bytes, format_delta
 
 BuildFn = Callable[..., Any]
 

@@ -10,9 +10,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Label, Static, TabbedContent, TabPane
 
 from busyconf.model.config import Configuration
+from busyconf.size.units import format_bytes, format_delta
 from busyconf.tui.session import Session
 from busyconf.tui.widgets.key_bar import KeyBar
-from busyconf.tui.widgets.size_meter import format_bytes, format_delta
 
 
 class DiffScreen(Screen[None]):

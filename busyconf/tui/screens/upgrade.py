@@ -22,9 +22,9 @@ from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
 from busyconf.errors import BusyconfError
+from busyconf.size.units import format_bytes, format_delta
 from busyconf.tui.session import Session
 from busyconf.tui.widgets.key_bar import KeyBar
-from busyconf.tui.widgets.size_meter import format_bytes, format_delta
 from busyconf.upgrade import DriftReport, SymbolDrift, drift_report, upgrade_profile
 
 #: Report sections: (kind, title, what the value columns hold).

@@ -10,7 +10,7 @@ from textual.strip import Strip
 
 from busyconf.model.kconfig import SymbolInfo
 from busyconf.model.menu import Entry
-from busyconf.tui.widgets.size_meter import format_bytes, format_delta
+from busyconf.size.units import format_bytes, format_delta
 
 
 def symbol_details(
