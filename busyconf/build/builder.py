@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
 import hashlib
 import json
 import os
@@ -12,13 +10,14 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from busyconf import __version__, savefile
-from busyconf.build import broken, config_lines, gate, runner, sbom
+from busyconf.build import config_lines, gate, runner, sbom
 from busyconf.build.arch import Arch, get_arch, host_arch
+from busyconf.build.kbuild import MAKE_ENV, Kbuild, build_lock, buildable_config, date_epoch, prepared_source
 from busyconf.build.manifest import BINARY_NAME, CONFIG_NAME, MANIFEST_NAME, Manifest, reproducer
 from busyconf.build.testsuite import SuiteResult, parse_testsuite
 from busyconf.build.toolchain import (
@@ -29,16 +28,7 @@ from busyconf.build.toolchain import (
     resolve_toolchain,
 )
 from busyconf.build.verify import VerifyResult, verify
-from busyconf.errors import BuildError, EnvError, Interrupted, UserError
-
-# Symbols the build decides, whatever the profile says: the toolchain picks the
-# compiler and sysroot (so a profile cannot point make at a program), and the
-# product is a static binary.
-FORCED: dict[str, str] = {
-    "CROSS_COMPILER_PREFIX": '""',
-    "SYSROOT": '""',
-    "STATIC": "y",
-}
+from busyconf.errors import BuildError, EnvError, UserError
 
 
 @dataclass(frozen=True)
@@ -100,6 +90,7 @@ class _Compiled:
     seconds: float
     source_date_epoch: int
     make_vars: tuple[str, ...]
+    kbuild: Kbuild
 
 
 def cache_build_root() -> Path:
@@ -138,71 +129,6 @@ def _emit(progress: ProgressCallback | None, event: BuildEvent) -> None:
         progress(event)
 
 
-@contextlib.contextmanager
-def build_lock(
-    build_dir: Path,
-    progress: ProgressCallback | None = None,
-    cancel: threading.Event | None = None,
-    poll: float = 0.2,
-) -> Iterator[None]:
-    """One build per build directory at a time (two would corrupt the tree).
-
-    A second build of the same tree (the CLI while the TUI builds, say) waits
-    its turn, saying so through ``progress``; ``cancel`` ends the wait.
-    """
-    build_dir.mkdir(parents=True, exist_ok=True)
-    with (build_dir / "lock").open("w") as f:
-        waiting = False
-        while True:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if not waiting:
-                    waiting = True
-                    _emit(progress, PhaseEvent("wait", f"another busyconf build is using {build_dir}"))
-                if cancel is not None and cancel.wait(poll):
-                    raise Interrupted("cancelled while waiting for another build of this tree") from None
-                if cancel is None:
-                    time.sleep(poll)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def prepared_source(source_tree: Path, arch: Arch, release: str, build_dir: Path) -> Path:
-    """``source_tree`` itself, or a private hard-linked copy with the CPU's patches.
-
-    Patched files are written as new files, so the pristine cache never changes.
-    """
-    patches = arch.patches_for(release)
-    if not patches:
-        return source_tree
-    dest = build_dir / "src"
-    stamp = dest / ".busyconf-patches"
-    want = json.dumps([asdict(p) for p in patches], sort_keys=True) + str(source_tree.resolve())
-    if stamp.is_file() and stamp.read_text() == want:
-        return dest
-    if dest.exists():
-        shutil.rmtree(dest)
-    shutil.copytree(source_tree, dest, copy_function=os.link, symlinks=True)
-    for patch in patches:
-        target = dest / patch.file
-        text = target.read_text()
-        if patch.old not in text:
-            raise BuildError(f"{patch.file}: fix for {arch.name} does not apply to {release}")
-        new_text = text.replace(patch.old, patch.new)
-        target.unlink()
-        target.write_text(new_text)
-    stamp.write_text(want)
-    return dest
-
-
-#: The environment make runs with, besides SOURCE_DATE_EPOCH (recorded in the manifest).
-MAKE_ENV: dict[str, str] = {"KCONFIG_NOTIMESTAMP": "1", "LC_ALL": "C", "TZ": "UTC"}
-
-
 def source_sha256(source_tree: Path) -> str:
     """The sha256 of the tarball a cached tree was unpacked from, as the cache recorded it ("" if none)."""
     try:
@@ -213,37 +139,11 @@ def source_sha256(source_tree: Path) -> str:
     return sha if isinstance(sha, str) else ""
 
 
-def date_epoch(srctree: Path, given: int | None = None) -> int:
-    """``given``, else ``$SOURCE_DATE_EPOCH``, else the release's own Makefile date (stable per release)."""
-    if given is not None:
-        return given
-    env = os.environ.get("SOURCE_DATE_EPOCH", "")
-    if env.isdigit():
-        return int(env)
-    try:
-        return int((srctree / "Makefile").stat().st_mtime)
-    except OSError:
-        return 0
-
-
 def _error_line(tail: Sequence[str]) -> str:
     for line in reversed(tail):
         if re.search(r"\berror\b|Error \d|undefined reference|cannot find", line, re.IGNORECASE):
             return line.strip()
     return tail[-1].strip() if tail else "no output"
-
-
-def _prepare_config(
-    config_text: str, release: str, arch: Arch, toolchain: Toolchain, drop_broken: bool
-) -> tuple[str, tuple[str, ...]]:
-    gate.check_config_text(config_text)
-    values = config_lines.parse(config_text)
-    problems = broken.check(values, release=release, toolchain=toolchain.kind, arch=arch.name)
-    if problems and not drop_broken:
-        raise UserError("; ".join(str(p) for p in problems))
-    changes = dict(FORCED)
-    changes.update({p.symbol: p.safe for p in problems})
-    return config_lines.set_values(config_text, changes), tuple(p.symbol for p in problems)
 
 
 def _compile(
@@ -264,7 +164,7 @@ def _compile(
     if not arch.supported:
         raise UserError(f"arch {arch.name} is not supported: {arch.reason}")
     toolchain = resolve_toolchain(toolchain_name, arch)
-    text, dropped = _prepare_config(config_text, release, arch, toolchain, drop_broken)
+    text, dropped = buildable_config(config_text, release, arch.name, toolchain.kind, drop_broken=drop_broken)
     if not (source_tree / "Makefile").is_file():
         raise UserError(f"{source_tree}: not a BusyBox source tree (no Makefile)")
 
@@ -288,12 +188,7 @@ def _compile(
         config_path.write_text(text)
 
     epoch = date_epoch(srctree, source_date_epoch)
-    env = dict(os.environ)
-    env.update(SOURCE_DATE_EPOCH=str(epoch), **MAKE_ENV)
-    env.pop("MAKEFLAGS", None)
-    env.pop("MFLAGS", None)
-    make_vars = tuple(f"{k}={v}" for k, v in tools.variables.items())
-    base = ["make", "-C", str(srctree), f"O={obj}", *make_vars]
+    kb = Kbuild(srctree, obj, tools, epoch)
     log_path = build_dir / "last-build.log"
 
     with log_path.open("w") as log:
@@ -303,15 +198,7 @@ def _compile(
 
         if changed:
             _emit(progress, PhaseEvent("configure", "make oldconfig"))
-            # `yes "" | make oldconfig` without a shell: new options take their defaults.
-            res = runner.run(
-                [*base, "oldconfig"],
-                cwd=build_dir,
-                env=env,
-                on_line=on_config_line,
-                cancel=cancel,
-                stdin_data=b"\n" * 5000,
-            )
+            res = kb.configure(build_dir, on_config_line, cancel)
             if res.returncode != 0:
                 raise BuildError(
                     f"make oldconfig failed (exit {res.returncode}) for {arch.name}: "
@@ -333,9 +220,7 @@ def _compile(
 
         jobs = jobs or os.cpu_count() or 1
         _emit(progress, PhaseEvent("compile", f"make -j{jobs} busybox"))
-        res = runner.run(
-            [*base, f"-j{jobs}", "busybox"], cwd=build_dir, env=env, on_line=on_line, cancel=cancel
-        )
+        res = kb.make(f"-j{jobs}", "busybox", cwd=build_dir, on_line=on_line, cancel=cancel)
         log.write(f"# {res.command_line}\n# exit {res.returncode} after {res.seconds:.1f}s\n")
     if res.returncode != 0:
         raise BuildError(
@@ -356,7 +241,8 @@ def _compile(
         compiled=compiled,
         seconds=time.monotonic() - start,
         source_date_epoch=epoch,
-        make_vars=make_vars,
+        make_vars=kb.make_variables,
+        kbuild=kb,
     )
 
 
@@ -425,7 +311,7 @@ def build(
     gate.check_config_text(config_text)
     build_dir = build_dir_for(release, arch, toolchain, build_root)
     _check_target(arch, toolchain)
-    with build_lock(build_dir, progress, cancel):
+    with build_lock(build_dir, cancel, on_wait=lambda why: _emit(progress, PhaseEvent("wait", why))):
         compiled = _compile(
             config_text,
             release,
@@ -522,7 +408,7 @@ def run_testsuite(
     build_dir = build_dir_for(release, arch, toolchain)
     _check_target(arch, toolchain)
     start = time.monotonic()
-    with build_lock(build_dir, progress, cancel):
+    with build_lock(build_dir, cancel, on_wait=lambda why: _emit(progress, PhaseEvent("wait", why))):
         compiled = _compile(
             config_text, release, arch, toolchain, source_tree, progress, cancel, drop_broken, jobs
         )
@@ -534,14 +420,11 @@ def run_testsuite(
             echo.symlink_to(compiled.srctree / "scripts" / "echo.c")
         # A fresh copy of the testsuite each run: tests leave files behind.
         shutil.rmtree(compiled.obj / "testsuite", ignore_errors=True)
-        env = dict(os.environ)
-        env.update(SOURCE_DATE_EPOCH=str(compiled.source_date_epoch), KCONFIG_NOTIMESTAMP="1", LC_ALL="C")
-        env.pop("MAKEFLAGS", None)
+        env = compiled.kbuild.env()
         # Tests such as taskset's run `$SHELL -c ...`; CI runners and cron often
         # leave SHELL unset, which turns those tests into false failures.
         if not env.get("SHELL"):
             env["SHELL"] = "/bin/sh"
-        argv = ["make", "-C", str(compiled.srctree), f"O={compiled.obj}", *compiled.make_vars, "check"]
         log_path = build_dir / "last-check.log"
         lines: list[str] = []
 
@@ -550,7 +433,7 @@ def run_testsuite(
             _emit(progress, OutputEvent(line))
 
         _emit(progress, PhaseEvent("test", "make check"))
-        res = runner.run(argv, cwd=build_dir, env=env, on_line=on_line, cancel=cancel)
+        res = compiled.kbuild.make("check", cwd=build_dir, env=env, on_line=on_line, cancel=cancel)
         log_path.write_text("\n".join(lines) + f"\n# {res.command_line}\n# exit {res.returncode}\n")
     passed, failed, skipped, failures = parse_testsuite(lines)
     if passed == 0 and failed == 0:

@@ -8,6 +8,7 @@ started) and raises :class:`~busyconf.errors.Interrupted`. A
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -107,10 +108,12 @@ def run(
     cancel: threading.Event | None = None,
     stdin_data: bytes | None = None,
     tail_lines: int = 40,
+    stdout_to: Path | None = None,
 ) -> RunResult:
     """Run ``argv`` (no shell), calling ``on_line`` for each output line.
 
-    stdout and stderr are merged; stdin is ``/dev/null`` unless ``stdin_data``
+    stdout and stderr are merged, unless ``stdout_to`` names a file for
+    stdout (then the lines are stderr's); stdin is ``/dev/null`` unless ``stdin_data``
     is given. Returns the exit status; raises :class:`Interrupted` on
     ``cancel`` or Ctrl-C (after killing the process group).
 
@@ -119,25 +122,41 @@ def run(
         Interrupted: cancelled.
     """
     start = time.monotonic()
-    try:
-        proc = subprocess.Popen(
-            list(argv),
-            cwd=cwd,
-            env=dict(env) if env is not None else None,
-            stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        raise EnvError(f"cannot run {argv[0]}: {exc.strerror}") from exc
+    with contextlib.ExitStack() as files:
+        out_file = files.enter_context(stdout_to.open("wb")) if stdout_to is not None else None
+        try:
+            proc = subprocess.Popen(
+                list(argv),
+                cwd=cwd,
+                env=dict(env) if env is not None else None,
+                stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
+                stdout=out_file if out_file is not None else subprocess.PIPE,
+                stderr=subprocess.PIPE if out_file is not None else subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise EnvError(f"cannot run {argv[0]}: {exc.strerror}") from exc
+        return _follow(proc, argv, start, on_line, cancel, stdin_data, tail_lines)
+
+
+def _follow(
+    proc: subprocess.Popen[bytes],
+    argv: Sequence[str],
+    start: float,
+    on_line: Callable[[str], None] | None,
+    cancel: threading.Event | None,
+    stdin_data: bytes | None,
+    tail_lines: int,
+) -> RunResult:
+    """Read ``proc``'s output lines until it ends, is cancelled or Ctrl-C comes."""
 
     lines: queue.Queue[str | None] = queue.Queue()
     tail: deque[str] = deque(maxlen=tail_lines)
 
     def read() -> None:
-        assert proc.stdout is not None
-        for raw in proc.stdout:
+        stream = proc.stdout if proc.stdout is not None else proc.stderr
+        assert stream is not None
+        for raw in stream:
             lines.put(raw.decode("utf-8", "replace").rstrip("\r\n"))
         lines.put(None)
 

@@ -61,7 +61,7 @@ import kconfiglib
 
 from busyconf.build import broken
 from busyconf.build import config_lines as bdot
-from busyconf.build.builder import FORCED
+from busyconf.build.kbuild import FORCED
 from busyconf.errors import BuildError, Interrupted, UserError
 from busyconf.model.config import resolve
 from busyconf.model.dotconfig import dotconfig_text

@@ -37,7 +37,6 @@ import json
 import os
 import shlex
 import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -48,11 +47,11 @@ from typing import Any
 
 from busyconf.build import config_lines as bdot
 from busyconf.build import runner
-from busyconf.build.builder import build_lock
+from busyconf.build.kbuild import build_lock, buildable_config
 from busyconf.build.toolchain import find_zig
 from busyconf.errors import BuildError, Interrupted, ToolchainError
 from busyconf.size.linkmap import lld_args
-from busyconf.size.workdir import Line, WorkTree, buildable, make_binary, open_worktree, stripped_size
+from busyconf.size.workdir import Line, WorkTree, make_binary, open_worktree, stripped_size
 
 #: Symbols whose values change the compile flags of every object (Makefile.flags).
 FLAG_SYMBOLS = (
@@ -173,7 +172,7 @@ class ExactEngine:
         Kconfig says, to measure a hidden symbol that options ``select``.
         """
         start = time.monotonic()
-        text = buildable(config_text, self.wt.release, self.wt.arch.name, self.wt.toolchain.kind)
+        text, _ = buildable_config(config_text, self.wt.release, self.wt.arch.name, self.wt.toolchain.kind)
         if self._state.get("lld"):
             with build_lock(self.wt.root, cancel=cancel):
                 self._configure(text, force or {})
@@ -239,7 +238,7 @@ class ExactEngine:
 
     def _make_objects(self, targets: Sequence[str], cancel: threading.Event | None) -> None:
         """Objects never compiled in this tree: kbuild's make compiles them (and records their commands)."""
-        res = runner.run(self.wt.make_argv(*targets), cwd=self.wt.root, env=self.wt.env(), cancel=cancel)
+        res = self.wt.kbuild.make(*targets, cwd=self.wt.root, cancel=cancel)
         if res.returncode == 0:
             self.harvest(targets)
             self._snapshot(targets)
@@ -280,7 +279,7 @@ class ExactEngine:
     # -- configuration and generated headers -------------------------------------
 
     def _env(self) -> dict[str, str]:
-        env = self.wt.env()
+        env = self.wt.kbuild.env()
         env["srctree"] = str(self.wt.srctree)
         env["objtree"] = str(self.obj)
         env.update(self.wt.tools.variables)
@@ -289,36 +288,22 @@ class ExactEngine:
             env[var] = cross + tool
         return env
 
-    def _sh(self, argv: Sequence[str] | str, what: str) -> None:
-        proc = subprocess.run(
-            argv,
-            cwd=self.obj,
-            env=self._env(),
-            shell=isinstance(argv, str),
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-        if proc.returncode != 0:
-            tail = (proc.stderr.strip().splitlines() or proc.stdout.strip().splitlines() or ["no output"])[-1]
-            raise BuildError(f"{self.obj}: {what} failed (exit {proc.returncode}): {tail}")
+    def _sh(self, argv: Sequence[str] | str, what: str, cancel: threading.Event | None = None) -> None:
+        """Run a program (a string: a command line kbuild recorded, run by sh) in the object folder."""
+        cmd = ["/bin/sh", "-c", argv] if isinstance(argv, str) else list(argv)
+        res = runner.run(cmd, cwd=self.obj, env=self._env(), cancel=cancel)
+        if res.returncode != 0:
+            tail = next((line for line in reversed(res.tail) if line.strip()), "no output")
+            raise BuildError(f"{self.obj}: {what} failed (exit {res.returncode}): {tail}")
 
     def _configure(self, text: str, force: Mapping[str, bool] | None = None) -> None:
         cfg = self.obj / ".config"
         if not cfg.is_file() or cfg.read_text() != text:
             cfg.write_text(text)
-        proc = subprocess.run(
-            ["scripts/kconfig/conf", "-s", "Config.in"],
-            cwd=self.obj,
-            env=self._env(),
-            input="\n" * 2000,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise BuildError(f"{self.obj}: conf -s failed (exit {proc.returncode})")
+        conf = ["scripts/kconfig/conf", "-s", "Config.in"]
+        res = runner.run(conf, cwd=self.obj, env=self._env(), stdin_data=b"\n" * 2000)
+        if res.returncode != 0:
+            raise BuildError(f"{self.obj}: conf -s failed (exit {res.returncode})")
         if force:
             header = self.obj / "include" / "autoconf.h"
             header.write_text(force_autoconf(header.read_text(), force))
@@ -351,19 +336,18 @@ class ExactEngine:
         dirs = self._dirs()
         mk = self.wt.root / "list-objects.mk"
         mk.write_text(_LIST_MK.format(src=self.wt.srctree, obj=self.obj))
-        proc = subprocess.run(
+        lines: list[str] = []
+        res = runner.run(
             ["make", "-s", "-f", str(mk), f"DIRS={' '.join(['applets', *dirs])}"],
             cwd=self.obj,
-            capture_output=True,
-            text=True,
-            check=False,
             env=self._env(),
+            on_line=lines.append,
         )
-        if proc.returncode != 0:
-            raise BuildError(f"{mk}: listing objects failed: {proc.stderr.strip()[-200:]}")
+        if res.returncode != 0:
+            raise BuildError(f"{mk}: listing objects failed: {' '.join(res.tail)[-200:]}")
         objs: dict[str, list[str]] = {}
         core: list[str] = []
-        for line in proc.stdout.splitlines():
+        for line in lines:
             parts = line.split()
             if len(parts) < 2:
                 continue
@@ -501,22 +485,16 @@ class ExactEngine:
             raise Interrupted("measurement cancelled")
         cmd, _ = self._read_cmd(target)
         shell_cmd = cmd.replace("$$", "$").replace("\\#", "#")
-        self._sh(shell_cmd, f"compiling {target}")
+        self._sh(shell_cmd, f"compiling {target}", cancel)
         depfile = next((a.split(",", 2)[2] for a in shlex.split(shell_cmd) if a.startswith("-Wp,-MD,")), None)
         if depfile is None or not (self.obj / depfile).is_file():
             return
         tmp = self._cmd_path(target).with_suffix(".tmp")
-        with tmp.open("w") as out:
-            proc = subprocess.run(
-                ["scripts/basic/fixdep", depfile, target, cmd],
-                cwd=self.obj,
-                stdout=out,
-                check=False,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        if proc.returncode != 0:
-            raise BuildError(f"{self.obj}: fixdep for {target} failed: {proc.stderr.strip()}")
+        res = runner.run(
+            ["scripts/basic/fixdep", depfile, target, cmd], cwd=self.obj, stdout_to=tmp, cancel=cancel
+        )
+        if res.returncode != 0:
+            raise BuildError(f"{self.obj}: fixdep for {target} failed: {' '.join(res.tail)}")
         (self.obj / depfile).unlink()
         os.replace(tmp, self._cmd_path(target))
 
@@ -539,15 +517,9 @@ class ExactEngine:
             else:
                 args.append(a)
         out = output or self.wt.root / "exact.bin"
-        proc = subprocess.run(
-            [str(self.zig), "ld.lld", *args, "-o", str(out), *extra],
-            cwd=self.obj,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            first = (proc.stderr.strip().splitlines() or ["no output"])[0]
+        res = runner.run([str(self.zig), "ld.lld", *args, "-o", str(out), *extra], cwd=self.obj)
+        if res.returncode != 0:
+            first = next((line for line in res.tail if line.strip()), "no output")
             raise BuildError(f"{self.obj}: relink failed: {first}")
         return stripped_size(self.wt, out)
 

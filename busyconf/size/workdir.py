@@ -7,16 +7,14 @@ calibration and ``--measure`` never fight a user's build for its directory.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from busyconf.build import broken, gate, runner
-from busyconf.build import config_lines as bdot
+from busyconf.build import runner
 from busyconf.build.arch import Arch, get_arch
-from busyconf.build.builder import FORCED, build_lock, date_epoch, prepared_source
+from busyconf.build.kbuild import Kbuild, build_lock, buildable_config, date_epoch, prepared_source
 from busyconf.build.toolchain import MakeTools, Toolchain, resolve_toolchain
 from busyconf.errors import BuildError, UserError
 from busyconf.source import SourceCache, cache_root
@@ -43,21 +41,10 @@ class WorkTree:
     def binary(self) -> Path:
         return self.obj / "busybox_unstripped"
 
-    def env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(
-            SOURCE_DATE_EPOCH=str(date_epoch(self.srctree)),
-            KCONFIG_NOTIMESTAMP="1",
-            LC_ALL="C",
-            TZ="UTC",
-        )
-        env.pop("MAKEFLAGS", None)
-        env.pop("MFLAGS", None)
-        return env
+    @property
+    def kbuild(self) -> Kbuild:
+        return Kbuild(self.srctree, self.obj, self.tools, date_epoch(self.srctree))
 
-    def make_argv(self, *targets: str) -> list[str]:
-        make_vars = [f"{k}={v}" for k, v in self.tools.variables.items()]
-        return ["make", "-C", str(self.srctree), f"O={self.obj}", *make_vars, *targets]
 
 
 def work_root(release: str, arch: str, toolchain: str) -> Path:
@@ -87,20 +74,6 @@ def open_worktree(release: str, arch_name: str, toolchain_name: str = "zig") -> 
     return WorkTree(release, arch, toolchain, root, srctree, tools)
 
 
-def buildable(config_text: str, release: str, arch: str, toolchain_kind: str) -> str:
-    """``config_text`` with the build's forced values and known-broken options off.
-
-    Raises:
-        UserError: a value the build gate refuses (the text is written as .config for make).
-    """
-    gate.check_config_text(config_text)
-    values = bdot.parse(config_text)
-    problems = broken.check(values, release=release, toolchain=toolchain_kind, arch=arch)
-    changes = dict(FORCED)
-    changes.update({p.symbol: p.safe for p in problems})
-    return bdot.set_values(config_text, changes)
-
-
 def make_binary(
     wt: WorkTree,
     config_text: str,
@@ -110,7 +83,7 @@ def make_binary(
     cancel: threading.Event | None = None,
 ) -> int:
     """Build ``config_text`` in the measuring tree; the stripped size in bytes."""
-    text = buildable(config_text, wt.release, wt.arch.name, wt.toolchain.kind)
+    text, _ = buildable_config(config_text, wt.release, wt.arch.name, wt.toolchain.kind)
     with build_lock(wt.root, cancel=cancel):
         cfg = wt.obj / ".config"
         if not cfg.is_file() or cfg.read_text() != text:
@@ -123,19 +96,10 @@ def make_binary(
                 if on_line:
                     on_line(s)
 
-            res = runner.run(
-                wt.make_argv("oldconfig"),
-                cwd=wt.root,
-                env=wt.env(),
-                on_line=line,
-                cancel=cancel,
-                stdin_data=b"\n" * 5000,
-            )
+            res = wt.kbuild.configure(wt.root, line, cancel)
             if res.returncode != 0:
                 raise BuildError(f"{log_path}: make oldconfig failed (exit {res.returncode})")
-            res = runner.run(
-                wt.make_argv(f"-j{jobs}", "busybox"), cwd=wt.root, env=wt.env(), on_line=line, cancel=cancel
-            )
+            res = wt.kbuild.make(f"-j{jobs}", "busybox", cwd=wt.root, on_line=line, cancel=cancel)
         if res.returncode != 0 or not wt.binary.is_file():
             tail = res.tail[-1] if res.tail else ""
             raise BuildError(f"{log_path}: make failed (exit {res.returncode}): {tail.strip()}")

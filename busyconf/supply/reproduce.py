@@ -22,7 +22,8 @@ from pathlib import Path
 
 from busyconf.build import gate
 from busyconf.build.arch import get_arch
-from busyconf.build.builder import MAKE_ENV, ProgressCallback, build, check_out_dir, source_sha256
+from busyconf.build.builder import ProgressCallback, build, check_out_dir, source_sha256
+from busyconf.build.kbuild import MAKE_ENV
 from busyconf.build.manifest import BINARY_NAME, CONFIG_NAME, pinned_config
 from busyconf.build.toolchain import check_toolchain_name, is_safe_word, resolve_toolchain
 from busyconf.errors import EnvError, UserError, read_user_bytes, read_user_json_object

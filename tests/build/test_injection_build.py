@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from busyconf.build import build, config_lines, run_testsuite
+from busyconf.build.kbuild import buildable_config
 from busyconf.errors import UserError
-from busyconf.size.workdir import buildable
 from tests.build.conftest import RELEASE, applets_of
 
 pytestmark = pytest.mark.slow
@@ -64,7 +64,7 @@ def test_payloads_handed_to_the_build_layer_are_refused(
         with pytest.raises(UserError):
             run_testsuite(text, RELEASE, source_tree=source_tree, jobs=2)
         with pytest.raises(UserError):
-            buildable(text, RELEASE, "x86_64", "zig")
+            buildable_config(text, RELEASE, "x86_64", "zig")
         assert not marker.exists(), line
         assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -43,6 +43,17 @@ def test_stdin_is_devnull_and_no_shell(tmp_path: Path) -> None:
     assert not marker.exists() and res.tail == (f"$(touch {marker})",)
 
 
+def test_stdout_to_a_file_keeps_stderr_as_lines(tmp_path: Path) -> None:
+    """fixdep's output is a file: stdout goes there whole, and only stderr comes back as lines."""
+    out = tmp_path / "out.cmd"
+    seen: list[str] = []
+    script = "echo kept; echo warned >&2; echo also kept"
+    res = runner.run(["sh", "-c", script], cwd=tmp_path, stdout_to=out, on_line=seen.append)
+    assert res.returncode == 0
+    assert out.read_text() == "kept\nalso kept\n"
+    assert seen == ["warned"]
+
+
 def test_cancel_kills_the_process_group(tmp_path: Path) -> None:
     pidfile = tmp_path / "child.pid"
     # make starts a child that outlives a plain kill of make itself.
