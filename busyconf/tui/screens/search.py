@@ -1,7 +1,7 @@
 """``/``: find an applet, option or menu; the best match for what you mean first.
 
 A query with a regular-expression character (``ls.*color``) is a regex; see
-:mod:`busyconf.tui.search_rank`. Each result is one line, cut with an
+:mod:`busyconf.model.search`. Each result is one line, cut with an
 ellipsis, so a long prompt never wraps into what looks like another result.
 """
 
@@ -18,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-from busyconf.tui.search_rank import BadQuery, Hit, is_regex, search
+from busyconf.model.search import BadQuery, Hit, is_regex, search
 from busyconf.tui.session import Session
 
 
