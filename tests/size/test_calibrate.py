@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from busyconf.model import load_tree, resolve
-from busyconf.size.calibrate import minimal_assignments, prerequisites, reference_assignments
+from busyconf.size.calibration import minimal_assignments, prerequisites, reference_assignments
 
 
 def test_an_option_under_an_option_off_is_measured_with_its_parent() -> None:
