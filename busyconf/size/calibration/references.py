@@ -27,8 +27,15 @@ def minimal_assignments(tree: KconfigTree, arch: str, toolchain_kind: str = "zig
 
 
 def applet_symbol(applet: Applet) -> str:
-    """The symbol calibration measures an applet by."""
-    return applet.requires[-1]
+    """The applet's own symbol, which calibration turns on and relinks it by.
+
+    ``requires[0]``, as everywhere in busyconf (:class:`Applet`): lsmod from
+    modprobe-small is ``IF_LSMOD(IF_MODPROBE_SMALL(...))``, and its own
+    symbol is LSMOD, not MODPROBE_SMALL (the last one, which calibration used
+    to take: the five module applets then shared MODPROBE_SMALL's relink,
+    and allnoconfig + every applet had MODPROBE_SMALL on and them off).
+    """
+    return applet.requires[0]
 
 
 def every_applet_on(

@@ -29,6 +29,7 @@ from busyconf.size.calibration.reach import (
 )
 from busyconf.size.calibration.records import Minimal, Toggle
 from busyconf.size.calibration.references import (
+    applet_symbol,
     minimal_assignments,
     reference_assignments,
     referenced_symbols,
@@ -158,7 +159,7 @@ def measure(
         toolchain,
         wt.toolchain.version,
         wt.tools.tools_dir.name,
-        tuple(sorted({a.requires[0] for a in tree.applets})),
+        tuple(sorted({applet_symbol(a) for a in tree.applets})),
         full.reference,
         minimal,
         sparse_ref,
