@@ -55,7 +55,6 @@ class _Measured:
     reference: Reference
     ctx: Measuring
     state: State
-    assignments: list[tuple[str, str]]
     forced_off: list[str]
 
 
@@ -234,7 +233,7 @@ def _measure_reference(
         # The forced toggles' reach names this CPU's sections: keep the ones measured here.
         used = {**taken, **{n: t for n, t in measured.items() if t.forced}}
     record = Reference(ref.size, ref_values, relinks, used, note)
-    return _Measured(record, ctx, state, assignments, forced_off)
+    return _Measured(record, ctx, state, forced_off)
 
 
 def _minimal(full: _Measured) -> Minimal:
