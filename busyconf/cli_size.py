@@ -279,7 +279,7 @@ def _measure(config: Any, arch: str, toolchain: str, quiet: bool) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from busyconf.size.calibrate import CalibrationProgress, calibrate
+    from busyconf.size.calibration import CalibrationProgress, calibrate
     from busyconf.source import DEFAULT_RELEASE
 
     _check_names(args.arch, args.toolchain, args.release)

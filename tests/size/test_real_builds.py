@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -14,7 +13,11 @@ from busyconf.model import load_tree, resolve
 from busyconf.model.config import Configuration
 from busyconf.model.dotconfig import dotconfig_text
 from busyconf.model.profile import allnoconfig_assignments
-from busyconf.size import calibrate, estimator_for, usage
+from busyconf.size import estimator_for, usage
+from busyconf.size.calibration.context import Measuring
+from busyconf.size.calibration.reach import library_reach
+from busyconf.size.calibration.records import Toggle
+from busyconf.size.calibration.toggles import Around, Plan, around, measure_toggle, plan_toggle
 from busyconf.size.exact import ExactEngine, engine_for, force_autoconf
 from busyconf.size.workdir import make_binary
 
@@ -101,55 +104,39 @@ def test_forcing_a_selected_symbol_reaches_the_compiled_headers(engine: ExactEng
 
 def _calibration_toggle(
     engine: ExactEngine, work: Path, applets: list[str], name: str
-) -> tuple[Configuration, str, int, calibrate._Plan, dict[str, Any], dict[str, str]]:
+) -> tuple[Measuring, Around, str, Plan, Toggle]:
     """Calibration's toggle of ``name`` around allnoconfig with ``applets``, built for real.
 
-    Returns the configuration, its .config text, its size, the plan, the toggle
-    and the configuration's object keys.
+    Returns the measuring context, the reference, its .config text, the plan and the toggle.
     """
-    tree = load_tree("1.38.0")
     config, text = _config(applets)
-    assignments = list(config.values.items())
+    ctx = Measuring(load_tree("1.38.0"), engine, work)
     ref = engine.measure(text)
-    ref_map = calibrate._map(engine, work, "ref", ())
-    keys = engine.tree_keys()
-    deps, direct = calibrate.dependents(engine.obj, tree, keys)
-    plan = calibrate._plan(tree, assignments, config.values, name, deps, direct, keys, engine.obj, "x86_64")
-    t = calibrate._toggle(tree, engine, work, assignments, config.values, ref_map, ref.size, [plan], keys)
-    return config, text, ref.size, plan, t, keys
+    ref_around = around(ctx, list(config.values.items()), config.values, ref.size, ctx.link_map("ref", ()))
+    plan = plan_toggle(ctx.tree, ref_around, name, engine.obj, "x86_64")
+    return ctx, ref_around, text, plan, measure_toggle(ctx, ref_around, [plan])
 
 
 def test_an_option_under_an_option_off_is_charged_for_itself(engine: ExactEngine, tmp_path: Path) -> None:
     """Calibration's toggle of FEATURE_FIND_EXEC_PLUS around a configuration without FEATURE_FIND_EXEC."""
-    _, _, ref_size, plan, t, _ = _calibration_toggle(engine, tmp_path, MORE, "FEATURE_FIND_EXEC_PLUS")
+    _, ref, _, plan, t = _calibration_toggle(engine, tmp_path, MORE, "FEATURE_FIND_EXEC_PLUS")
+    ref_size = ref.size
     assert plan.needs == ("FEATURE_FIND_EXEC",)
-    assert t["changed"] == ["FEATURE_FIND_EXEC_PLUS"] and t["needs"] == ["FEATURE_FIND_EXEC"]
+    assert t.changed == ["FEATURE_FIND_EXEC_PLUS"] and t.needs == ("FEATURE_FIND_EXEC",)
     parent = engine.measure(_config(MORE, [("FEATURE_FIND_EXEC", "y")])[1]).size
     plus = [("FEATURE_FIND_EXEC", "y"), ("FEATURE_FIND_EXEC_PLUS", "y")]
     both = engine.measure(_config(MORE, plus)[1]).size
     assert parent > ref_size and both > parent
-    assert t["size"] - ref_size == both - parent
-    assert sum(t["diff"].values()) != 0
+    assert t.size - ref_size == both - parent
+    assert sum(t.diff.values()) != 0
 
 
 def test_an_option_reaches_the_decoder_another_applet_keeps(engine: ExactEngine, tmp_path: Path) -> None:
     """FEATURE_SEAMLESS_XZ barely changes a binary with unxz, yet brings man the xz decoder."""
-    config, text, _, plan, t, keys = _calibration_toggle(
-        engine, tmp_path, ["MAN", "UNXZ", "CAT"], "FEATURE_SEAMLESS_XZ"
-    )
-    assert not any("decompress_unxz" in k for k in t["diff"])
-    calibrate._library_reach(
-        load_tree("1.38.0"),
-        engine,
-        tmp_path,
-        list(config.values.items()),
-        text,
-        config.values,
-        {plan.name: t},
-        ({plan.name: plan}, keys),
-        None,
-        lambda: None,
-        None,
-    )
-    reached = sum(v for k, v in t["reach"].items() if "decompress_unxz.o" in k)
-    assert reached > 4000, t["reach"]
+    applets = ["MAN", "UNXZ", "CAT"]
+    ctx, ref, text, plan, t = _calibration_toggle(engine, tmp_path, applets, "FEATURE_SEAMLESS_XZ")
+    assert not any("decompress_unxz" in k for k in t.diff)
+    library_reach(ctx, ref, text, {plan.name: t}, {plan.name: plan})
+    assert t.reach is not None
+    reached = sum(v for k, v in t.reach.items() if "decompress_unxz.o" in k)
+    assert reached > 4000, t.reach

@@ -1,0 +1,250 @@
+"""A calibration run: measure both references, write the measurements, then the table re-fit from them."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from pathlib import Path
+
+from busyconf.errors import BuildError
+from busyconf.model.kconfig import KconfigTree, load_tree
+from busyconf.size.calibration.borrow import borrowed
+from busyconf.size.calibration.context import CalibrationProgress, Measuring, Progress
+from busyconf.size.calibration.ladder import measure_ladder
+from busyconf.size.calibration.measurements import (
+    Measurements,
+    Reference,
+    measurements_path,
+    read_measurements,
+    refit,
+    write_measurements,
+)
+from busyconf.size.calibration.reach import (
+    applet_mains,
+    forced_reach,
+    forced_toggle,
+    is_current,
+    library_reach,
+)
+from busyconf.size.calibration.records import Minimal, Toggle
+from busyconf.size.calibration.references import (
+    applet_symbol,
+    minimal_assignments,
+    reference_assignments,
+    referenced_symbols,
+    selected_candidates,
+    toggle_candidates,
+)
+from busyconf.size.calibration.relinks import variant_relinks
+from busyconf.size.calibration.state import State, load_state
+from busyconf.size.calibration.toggles import around, measure_toggles
+from busyconf.size.calibration.usage_fit import measure_texts
+from busyconf.size.cost_model import SizeModel
+from busyconf.size.exact import ExactEngine, engine_for
+from busyconf.size.table import save_table, user_table_path
+
+FULL_STATE = "calibration-state.json"
+SPARSE_STATE = "calibration-state-sparse.json"
+
+
+@dataclasses.dataclass
+class _Measured:
+    """One reference measured: its record for the fit, and where it is kept while measuring."""
+
+    reference: Reference
+    ctx: Measuring
+    state: State
+    forced_off: list[str]
+
+
+def calibrate(
+    release: str,
+    arch: str,
+    toolchain: str = "zig",
+    *,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    out: Path | None = None,
+    toggles: bool = True,
+    borrow: str | None = None,
+    budget: float | None = None,
+    sparse: bool = True,
+) -> tuple[Path, SizeModel]:
+    """Measure, write the measurements and the table re-fit from them; returns the table's path and model.
+
+    ``borrow``: instead of toggling here, take the compile-level toggles
+    measured for that CPU (same release and toolchain), scaled by the ratio of
+    the two reference sizes (a quicker, coarser calibration). ``budget``:
+    seconds for toggling symbols one by one (cheapest first); the rest, and
+    toggles that recompile a big object (ash, hush, bc), are measured in groups
+    of symbols that recompile the same objects, each charged an equal share.
+    ``sparse``: also calibrate the second model around the sparse reference
+    (allnoconfig + every applet), which the estimate blends in for
+    configurations built up from allnoconfig. The measurements go beside the
+    table (:func:`.measurements.measurements_path`).
+    """
+    m = measure(
+        release,
+        arch,
+        toolchain,
+        progress=progress,
+        cancel=cancel,
+        toggles=toggles,
+        borrow=borrow,
+        budget=budget,
+        sparse=sparse,
+    )
+    path = out or user_table_path(m.key)
+    saved = measurements_path(path)
+    write_measurements(m, saved)
+    # The table is the re-fit of what was written, so the two can never disagree.
+    model = refit(read_measurements(saved))
+    save_table(m.key, model.to_dict(), path)
+    if progress is not None:
+        progress(CalibrationProgress("done", 1, 1, str(path)))
+    return path, model
+
+
+def measure(
+    release: str,
+    arch: str,
+    toolchain: str = "zig",
+    *,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    toggles: bool = True,
+    borrow: str | None = None,
+    budget: float | None = None,
+    sparse: bool = True,
+) -> Measurements:
+    """Build the references and measure around them (resumable); the measurements, not yet fit."""
+    tree = load_tree(release)
+    eng = engine_for(release, arch, toolchain)
+    wt = eng.wt
+    assignments = reference_assignments(tree, wt.arch.name, wt.toolchain.kind)
+    full = _measure_reference(tree, eng, assignments, FULL_STATE, progress, cancel, toggles, borrow, budget)
+    minimal: Minimal | None
+    try:
+        minimal = _minimal(full)
+    except BuildError:
+        minimal = None
+    low: _Measured | None = None
+    if sparse:
+        low = _measure_reference(
+            tree,
+            eng,
+            minimal_assignments(tree, wt.arch.name, wt.toolchain.kind),
+            SPARSE_STATE,
+            progress,
+            cancel,
+            toggles,
+            borrow,
+            budget,
+            reference="sparse",
+        )
+    if progress is not None:
+        progress(CalibrationProgress("usage", 0, 1, "usage texts from include/usage.h"))
+    texts = measure_texts(tree, wt, full.reference.values)
+    sparse_ref = None
+    if low is not None:
+        # Measured with the full reference's progress, as the usage texts are.
+        ladder_ctx = dataclasses.replace(low.ctx, progress=progress, reference="full")
+        points = measure_ladder(ladder_ctx, sorted(low.reference.relinks.by_symbol), low.state.ladder)
+        sparse_ref = dataclasses.replace(low.reference, ladder=tuple(points))
+    return Measurements(
+        release,
+        wt.arch.name,
+        toolchain,
+        wt.toolchain.version,
+        wt.tools.tools_dir.name,
+        tuple(sorted({applet_symbol(a) for a in tree.applets})),
+        full.reference,
+        minimal,
+        sparse_ref,
+        texts,
+    )
+
+
+def _measure_reference(
+    tree: KconfigTree,
+    eng: ExactEngine,
+    assignments: list[tuple[str, str]],
+    state_name: str,
+    progress: Progress | None,
+    cancel: threading.Event | None,
+    toggles: bool,
+    borrow: str | None,
+    budget: float | None,
+    reference: str = "full",
+) -> _Measured:
+    """Build a reference, relink it per applet and toggle every symbol around it (resumable)."""
+    wt = eng.wt
+    work = wt.root / "relink"
+    ctx = Measuring(tree, eng, work, progress, cancel, reference=reference)
+    ref_text = ctx.config_text(assignments)
+    state_path = wt.root / state_name
+    state = load_state(state_path, json.dumps([ref_text, f"{wt.toolchain.version} {wt.tools.variables}"]))
+    ctx.save = lambda: state.save(state_path)
+
+    ctx.emit("build", 0, 0, f"building the reference in {wt.root}")
+    compiled = 0
+
+    def on_line(line: str) -> None:
+        nonlocal compiled
+        if line.startswith("  CC "):
+            compiled += 1
+            ctx.emit("build", compiled, 0, line.strip())
+
+    ref = eng.measure(ref_text, cancel=cancel, on_line=on_line)
+    ref_values = ctx.built_values()
+    work.mkdir(exist_ok=True)
+    ref_map = ctx.link_map("ref", ())
+    state.ref_size = ref.size
+    measured = state.toggles
+    referenced = referenced_symbols(wt.obj, tree)
+    forced_off: list[str] = []
+    for name in selected_candidates(tree, assignments, ref_values, referenced):
+        t = measured.get(name)
+        if not (t is not None and t.forced and (t.failed or is_current(t))):
+            ctx.checkpoint()
+            ctx.emit("toggle", 0, 0, f"{name} (forced off)")
+            try:
+                t = forced_toggle(ctx, ref_text, ref_map, name, applet_mains(ctx, ref_values))
+            except BuildError:
+                t = Toggle("n", [], ref.size, {}, forced=True, failed=True)
+            measured[name] = t
+            ctx.save()
+        if not t.failed:
+            forced_off.append(name)
+    forced_reach(ctx, ref_text, ref_values, [measured[n] for n in forced_off])
+    relinks = variant_relinks(ctx, assignments, forced_off, state.relinks)
+    if toggles and not borrow:
+        eng.measure(ref_text, cancel=cancel)
+        names = toggle_candidates(tree, referenced)
+        ref_around = around(ctx, assignments, ref_values, ref.size, ref_map)
+        plans = measure_toggles(ctx, ref_around, names, measured, budget)
+        library_reach(ctx, ref_around, ref_text, measured, plans)
+        eng.measure(ref_text, cancel=cancel)
+    note = ""
+    used: dict[str, Toggle] = dict(measured)
+    if borrow:
+        taken, note = borrowed(tree.release, borrow, wt.toolchain.kind, ref.size, state_name)
+        # The forced toggles' reach names this CPU's sections: keep the ones measured here.
+        used = {**taken, **{n: t for n, t in measured.items() if t.forced}}
+    record = Reference(ref.size, ref_values, relinks, used, note)
+    return _Measured(record, ctx, state, forced_off)
+
+
+def _minimal(full: _Measured) -> Minimal:
+    """The minimal reference: its exact size, values and per-applet link maps."""
+    ctx, state = full.ctx, full.state
+    tree, eng = ctx.tree, ctx.eng
+    assignments = minimal_assignments(tree, ctx.arch, ctx.toolchain_kind)
+    if state.minimal_size is None:
+        ctx.emit("build", 0, 0, "building the minimal reference")
+        state.minimal_size = eng.measure(ctx.config_text(assignments), cancel=ctx.cancel).size
+        state.minimal_values = ctx.built_values()
+        ctx.save()
+    relinks = variant_relinks(ctx, assignments, full.forced_off, state.minimal_relinks, n_subsets=0)
+    return Minimal(state.minimal_size, dict(state.minimal_values), relinks.links)
