@@ -90,80 +90,26 @@ def positive_int(text: str) -> int:
 
 def check_target_args(arch: str | None, toolchain: str | None) -> None:
     """``--arch`` and ``--toolchain`` as given (an empty one too), before anything is loaded or made."""
-    from busyconf.build import get_arch
-    from busyconf.build.toolchain import check_toolchain_name
+    from busyconf.model.prepare import check_targets
 
-    if arch is not None:
-        get_arch(arch)
-    if toolchain is not None:
-        check_toolchain_name(toolchain)
+    check_targets(arch, toolchain)
 
 
-def prepare_build(args: argparse.Namespace, arch: str | None) -> tuple[Any, str, str, str, tuple[str, ...]]:
-    """Resolve the profile, apply --drop-broken through the model, export it."""
-    from busyconf.build import broken, get_arch
-    from busyconf.build.toolchain import check_toolchain_name
-    from busyconf.model.config import resolve
-    from busyconf.model.dotconfig import dotconfig_text
-    from busyconf.model.inputs import load_any
+def prepare(args: argparse.Namespace, arch: str | None) -> Any:
+    """:func:`busyconf.model.prepare.prepare_build` of ``args.profile``, its fragment notes printed."""
+    from busyconf.cli import fragment_notes
+    from busyconf.model.prepare import prepare_build
 
-    check_target_args(arch, args.toolchain)
-    loaded = load_any(Path(args.profile), release=args.release)
-    prof = loaded.profile
-    if prof is not None:
-        from busyconf.cli import fragment_notes
-        from busyconf.model.fragments import check_profile
-
+    strict = getattr(args, "strict", False)
+    return prepare_build(
+        args.profile,
+        arch=arch,
+        toolchain=args.toolchain,
+        release=args.release,
+        drop_broken=args.drop_broken,
         # Before any compile: --strict refuses a value that would not make it into the binary.
-        fragment_notes(check_profile(loaded.tree, prof), strict=getattr(args, "strict", False))
-    arch = arch if arch is not None else (prof.arch if prof else "x86_64")
-    get_arch(arch)
-    toolchain = args.toolchain if args.toolchain is not None else (prof.toolchain if prof else "zig")
-    check_toolchain_name(toolchain)
-    tree = loaded.tree
-    assignments = list(loaded.assignments)
-    problems = broken.check(loaded.config.values, release=tree.release, toolchain=toolchain, arch=arch)
-    dropped: tuple[str, ...] = ()
-    if problems:
-        if not args.drop_broken:
-            first = problems[0]
-            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            raise UserError(f"{args.profile}: {first}{more}; or pass --drop-broken")
-        dropped = tuple(f"{p.symbol}={p.safe}" for p in problems)
-        assignments += [(p.symbol, p.safe) for p in problems]
-    config = resolve(tree, assignments)
-    text = dotconfig_text(tree, assignments)
-    return config, text, arch, toolchain, dropped
-
-
-def _prepare_single(args: argparse.Namespace) -> tuple[Any, str, str, str, tuple[str, ...], str]:
-    """``--applet``: allnoconfig plus the applets (see busyconf.trim.single), exported."""
-    from busyconf.build import broken
-    from busyconf.cli import err
-    from busyconf.model.config import resolve
-    from busyconf.model.dotconfig import dotconfig_text
-    from busyconf.model.kconfig import load_tree
-    from busyconf.source import DEFAULT_RELEASE
-    from busyconf.source.releases import check_version
-    from busyconf.trim.single import plan_single
-
-    arch = args.arch if args.arch is not None else "x86_64"
-    toolchain = args.toolchain if args.toolchain is not None else "zig"
-    check_target_args(arch, toolchain)
-    release = args.release if args.release is not None else DEFAULT_RELEASE
-    check_version(release)
-    tree = load_tree(release)
-    plan = plan_single(tree, args.applet)
-    for name, why in plan.added.items():
-        err.print(plain(f"busyconf: added applet {name} ({why})"), markup=False)
-    assignments = list(plan.assignments)
-    # No profile to fix: the values allnoconfig gets wrong here are set right, and said so.
-    problems = broken.check(plan.config.values, release=release, toolchain=toolchain, arch=arch)
-    dropped = tuple(f"{p.symbol}={p.safe}" for p in problems)
-    assignments += [(p.symbol, p.safe) for p in problems]
-    config = resolve(tree, assignments)
-    text = dotconfig_text(tree, assignments)
-    return config, text, arch, toolchain, dropped, plan.name()
+        on_fragments=lambda report: fragment_notes(report, strict=strict),
+    )
 
 
 class BuildBar:
@@ -205,11 +151,18 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.output is not None:
         check_out_dir(args.output)  # before any work: -o DIR belongs to busyconf
     if args.applet is not None:
-        config, text, arch, toolchain, dropped, stem = _prepare_single(args)
+        from busyconf.trim.single import prepare_single
+
+        prepared, plan = prepare_single(args.applet, arch=args.arch, toolchain=args.toolchain,
+                                        release=args.release)
+        for name, why in plan.added.items():
+            err.print(plain(f"busyconf: added applet {name} ({why})"), markup=False)
+        stem = plan.name()
     else:
-        config, text, arch, toolchain, dropped = prepare_build(args, args.arch)
+        prepared = prepare(args, args.arch)
         stem = Path(args.profile).stem
-    for name in dropped:
+    config, text, arch, toolchain = prepared.config, prepared.dotconfig, prepared.arch, prepared.toolchain
+    for name in prepared.dropped_settings:
         err.print(plain(f"busyconf: set CONFIG_{name} (known not to build otherwise)"), markup=False)
     # Checked now, not after a compile of several minutes.
     default = Path("out") / f"{stem}-{arch}"
@@ -286,7 +239,8 @@ def cmd_test(args: argparse.Namespace) -> int:
     from busyconf.cli import err, out
     from busyconf.source import SourceCache
 
-    config, text, _arch, toolchain, _dropped = prepare_build(args, host_arch())
+    prepared = prepare(args, host_arch())
+    config, text, toolchain = prepared.config, prepared.dotconfig, prepared.toolchain
     bar = BuildBar(err, "make check")
     with bar.progress:
         res = run_testsuite(

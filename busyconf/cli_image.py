@@ -136,7 +136,7 @@ def _sbom_files(out_dir: Path) -> dict[str, bytes]:
 def cmd_image(args: argparse.Namespace) -> int:
     from busyconf.build import build
     from busyconf.cli import err, out
-    from busyconf.cli_build import BuildBar, prepare_build
+    from busyconf.cli_build import BuildBar, prepare
     from busyconf.image import (
         ImageInput,
         docker_archive_bytes,
@@ -168,8 +168,9 @@ def cmd_image(args: argparse.Namespace) -> int:
     inputs: list[ImageInput] = []
     built: dict[str, Any] = {}
     for arch in arches:
-        config, text, arch, toolchain, dropped = prepare_build(args, arch)
-        for name in dropped:
+        prepared = prepare(args, arch)
+        config, text, arch, toolchain = prepared.config, prepared.dotconfig, prepared.arch, prepared.toolchain
+        for name in prepared.dropped_settings:
             err.print(
                 plain(f"busyconf: set CONFIG_{name} for {arch} (known not to build otherwise)"), markup=False
             )

@@ -42,6 +42,11 @@ missing), ``BuildError`` (make or verification failed), ``Interrupted``.
 the host CPU and runs BusyBox's ``make check``: :class:`SuiteResult` with
 passed/failed/skipped counts and the failing test names.
 
+``busyconf.model.prepare.prepare_build(profile, arch=..., drop_broken=...)``
+(above this layer: it reads profiles) is the road from a profile, a .config or
+the editor's values to ``build``'s arguments: resolved, known-broken options
+refused or dropped, exported as a .config.
+
 ``broken.check(values, release=..., toolchain=..., arch=...)`` lists known-broken
 enabled options without building. The applet list a config enables comes
 from the model (``KconfigTree.enabled_applets``), which reads BusyBox's table.

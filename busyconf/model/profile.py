@@ -33,6 +33,8 @@ import tomlkit
 import tomlkit.exceptions
 from tomlkit.items import Table
 
+from busyconf.build.defaults import DEFAULT_ARCH as DEFAULT_ARCH  # re-exported: the profile's defaults
+from busyconf.build.defaults import DEFAULT_TOOLCHAIN as DEFAULT_TOOLCHAIN
 from busyconf.errors import ProfileError, SourceError, UserError, read_user_file
 from busyconf.model.config import Configuration, configuration, resolve, to_kconfig, to_toml
 from busyconf.model.dotconfig import check_ranges, parse_dotconfig
@@ -50,8 +52,6 @@ from busyconf.source import DEFAULT_RELEASE, SourceCache, cache_root
 from busyconf.source.releases import RELEASES, check_version
 
 BUILTIN_BASES = ("defconfig", "allnoconfig")
-DEFAULT_ARCH = "x86_64"
-DEFAULT_TOOLCHAIN = "zig"
 _PROFILE_KEYS = {"description", "busybox", "arch", "base", "fragments"}
 _BUILD_KEYS = {"toolchain"}
 #: Profiles are a few KB; tomlkit parses about 1 MB a second, so larger files are refused unread.

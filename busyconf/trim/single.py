@@ -23,10 +23,14 @@ import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from busyconf.build.defaults import DEFAULT_ARCH, DEFAULT_TOOLCHAIN
 from busyconf.errors import UserError
 from busyconf.model.config import Configuration, configuration, explain, missing_dependencies, resolve
-from busyconf.model.kconfig import KconfigTree
+from busyconf.model.kconfig import KconfigTree, load_tree
+from busyconf.model.prepare import PreparedBuild, check_targets, prepare_config
 from busyconf.model.profile import allnoconfig_assignments
+from busyconf.source import DEFAULT_RELEASE
+from busyconf.source.releases import check_version
 
 #: Sub-options an applet cannot work without in a static musl build (symbol, why).
 MUSL_NEEDS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -117,6 +121,38 @@ def plan_single(tree: KconfigTree, applets: Sequence[str], closure: Closure | No
         added = found
         config, assignments, reasons = _configure(tree, requested + sorted(added))
     return SinglePlan(config, tuple(assignments), tuple(requested), added, reasons)
+
+
+def prepare_single(
+    applets: Sequence[str],
+    *,
+    arch: str | None = None,
+    toolchain: str | None = None,
+    release: str | None = None,
+) -> tuple[PreparedBuild, SinglePlan]:
+    """``build --applet``: :func:`plan_single` on ``release``'s allnoconfig, ready to build.
+
+    There is no profile to fix, so the values allnoconfig gets wrong for the
+    target (known not to build) are always set right: the build's ``dropped``
+    says which.
+    """
+    arch = arch if arch is not None else DEFAULT_ARCH
+    toolchain = toolchain if toolchain is not None else DEFAULT_TOOLCHAIN
+    check_targets(arch, toolchain)
+    release = release if release is not None else DEFAULT_RELEASE
+    check_version(release)
+    tree = load_tree(release)
+    plan = plan_single(tree, applets)
+    prepared = prepare_config(
+        tree,
+        plan.assignments,
+        config=plan.config,
+        arch=arch,
+        toolchain=toolchain,
+        drop_broken=True,
+        name=plan.name(),
+    )
+    return prepared, plan
 
 
 def _configure(

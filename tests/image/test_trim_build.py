@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 from pathlib import Path
@@ -11,7 +10,7 @@ import pytest
 from image_helpers import CORPUS, run_cli
 
 from busyconf.build import BuildResult, build
-from busyconf.cli_build import prepare_build
+from busyconf.model.prepare import prepare_build
 from busyconf.source import SourceCache
 
 pytestmark = pytest.mark.slow
@@ -27,10 +26,9 @@ def trimmed(private_builds: Path, tmp_path_factory: pytest.TempPathFactory) -> B
     # The app and rootfs corpus; corpus/scripts has its own proof (test_trim_proof.py).
     r = run_cli(["trim", "--scan", str(CORPUS / "app"), str(CORPUS / "rootfs"), "-o", str(profile)])
     assert r.code == 0, r.stderr
-    args = argparse.Namespace(profile=str(profile), release=None, toolchain=None, drop_broken=False)
-    config, text, arch, toolchain, _dropped = prepare_build(args, "x86_64")
-    return build(text, list(config.applets), config.release, arch, toolchain, out_dir=base / "out",
-                 source_tree=SourceCache().tree(config.release))
+    p = prepare_build(profile, arch="x86_64")
+    return build(p.dotconfig, list(p.config.applets), p.release, p.arch, p.toolchain, out_dir=base / "out",
+                 source_tree=SourceCache().tree(p.release))
 
 
 def _bin_dir(binary: Path, applets: list[str], dest: Path) -> Path:

@@ -7,7 +7,7 @@ cancelled) Close (Esc) is what remains.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,9 @@ from textual.screen import Screen
 from textual.widgets import Button, Label, Log, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
-from busyconf.build.broken import Problem
 from busyconf.errors import BusyconfError, Interrupted
-from busyconf.model.config import resolve
-from busyconf.model.dotconfig import dotconfig_text
+from busyconf.model.inputs import Loaded
+from busyconf.model.prepare import PreparedBuild, prepare_build
 from busyconf.size.units import format_bytes, format_delta
 from busyconf.tui.session import Session
 from busyconf.tui.widgets.key_bar import KeyBar
@@ -37,6 +36,18 @@ def default_build_fn() -> BuildFn:
     return build
 
 
+def prepare_session(session: Session, drop_broken: bool = False) -> PreparedBuild:
+    """The editor's values, unsaved changes too, for its current CPU: ready to build.
+
+    Raises :class:`~busyconf.model.prepare.BrokenOptionsError` (its ``problems``
+    are what the editor asks about) for options known not to build, unless
+    ``drop_broken``: then they are set to a value that builds, for this build only.
+    """
+    s = session
+    loaded = Loaded(s.profile.path or Path(s.profile.name), s.tree, s.config, list(s.assignments), s.profile)
+    return prepare_build(loaded, arch=s.arch, toolchain=s.profile.toolchain, drop_broken=drop_broken)
+
+
 class BuildScreen(Screen[None]):
     """Progress bar, phase, make's log; at the end the real size beside the estimate."""
 
@@ -48,18 +59,19 @@ class BuildScreen(Screen[None]):
     def __init__(
         self,
         session: Session,
+        prepared: PreparedBuild,
         out_dir: Path | None = None,
         build_fn: BuildFn | None = None,
-        drop: Sequence[Problem] = (),
     ) -> None:
         super().__init__()
         self.session = session
+        #: What is built (:func:`prepare_session`): the session's values, exported.
+        self.prepared = prepared
         #: Options known not to build here, set to their safe values for this build only.
-        self.drop = tuple(drop)
-        self.assignments = session.assignments + [(p.symbol, p.safe) for p in self.drop]
-        self.config = resolve(session.tree, self.assignments) if self.drop else session.config
+        self.drop = prepared.dropped
+        self.config = prepared.config
         name = session.profile.path.stem if session.profile.path else "profile"
-        self.out_dir = out_dir or Path("out") / f"{name}-{session.arch}"
+        self.out_dir = out_dir or Path("out") / f"{name}-{prepared.arch}"
         self.build_fn = build_fn
         self.cancel_event = threading.Event()
         self.estimate = session.size().total if not self.drop else session.size_of(self.config)
@@ -74,9 +86,10 @@ class BuildScreen(Screen[None]):
         s = self.session
         name = s.profile.path.name if s.profile.path else s.profile.name
         with Vertical(id="build-top"):
-            what = f"BusyBox {s.tree.release} for {s.arch} with {s.profile.toolchain}"
+            p = self.prepared
+            what = f"BusyBox {p.release} for {p.arch} with {p.toolchain}"
             if self.drop:
-                what += ", with " + ", ".join(f"{p.symbol}={p.safe}" for p in self.drop)
+                what += ", with " + ", ".join(p.dropped_settings)
             yield Label(Text(f" Build {name}: {what}  ->  {self.out_dir}"), id="build-title")
             with Horizontal(id="build-progress-row"):
                 yield ProgressBar(total=None, show_eta=False, id="build-progress")
@@ -99,18 +112,16 @@ class BuildScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="build", exit_on_error=False)
     def run_build(self) -> Any:
         """Call the build layer; events are queued and drawn by a timer."""
-        s = self.session
+        p = self.prepared
         fn = self.build_fn or default_build_fn()
-        config_text = dotconfig_text(s.tree, self.assignments)
-        source_tree = s.tree.src_dir
         return fn(
-            config_text,
-            list(self.config.applets),
-            s.tree.release,
-            s.arch,
-            s.profile.toolchain,
+            p.dotconfig,
+            list(p.config.applets),
+            p.release,
+            p.arch,
+            p.toolchain,
             out_dir=self.out_dir,
-            source_tree=source_tree,
+            source_tree=self.session.tree.src_dir,
             progress=self._queue,
             cancel=self.cancel_event,
         )

@@ -509,23 +509,34 @@ class MainScreen(Screen[None]):
         self.app.push_screen(UpgradeScreen(self.session, release), done)
 
     def action_build(self) -> None:
-        from busyconf.build import broken
-        from busyconf.tui.screens.build import BuildScreen
+        from busyconf.model.prepare import BrokenOptionsError
         from busyconf.tui.screens.dialogs import DropBrokenModal
 
-        s = self.session
-        toolchain = s.profile.toolchain
-        problems = broken.check(s.config.values, release=s.tree.release, toolchain=toolchain, arch=s.arch)
-        if not problems:
-            self.app.push_screen(BuildScreen(s, self.out_dir, self.build_fn))
+        try:
+            self._open_build(drop_broken=False)
+        except BrokenOptionsError as refused:
+
+            def answered(drop: bool | None) -> None:
+                if drop:
+                    self._open_build(drop_broken=True)
+
+            s = self.session
+            lines = [f"{p.symbol}={p.safe}: {p.reason}" for p in refused.problems]
+            self.app.push_screen(DropBrokenModal(f"{s.arch} with {s.profile.toolchain}", lines), answered)
+
+    def _open_build(self, drop_broken: bool) -> None:
+        """The build screen on the session as prepare_build makes it (it raises BrokenOptionsError)."""
+        from busyconf.model.prepare import BrokenOptionsError
+        from busyconf.tui.screens.build import BuildScreen, prepare_session
+
+        try:
+            prepared = prepare_session(self.session, drop_broken=drop_broken)
+        except BrokenOptionsError:
+            raise
+        except BusyconfError as e:
+            self.notify(str(e), title=e.title, severity="error")
             return
-
-        def answered(drop: bool | None) -> None:
-            if drop:
-                self.app.push_screen(BuildScreen(s, self.out_dir, self.build_fn, drop=problems))
-
-        lines = [f"{p.symbol}={p.safe}: {p.reason}" for p in problems]
-        self.app.push_screen(DropBrokenModal(f"{s.arch} with {toolchain}", lines), answered)
+        self.app.push_screen(BuildScreen(self.session, prepared, self.out_dir, self.build_fn))
 
     # -- sizes -----------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="size", exit_on_error=False)
