@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from busyconf import cli, cli_image  # noqa: E402
+from busyconf import cli  # noqa: E402
 
 #: (image, size in bytes, where the figure comes from)
 REFERENCES: tuple[tuple[str, int, str], ...] = (
@@ -34,15 +34,6 @@ REFERENCES: tuple[tuple[str, int, str], ...] = (
 
 def _image(profile: str, arches: list[str], out: Path) -> dict[str, object]:
     argv = ["image", profile, "--arch", ",".join(arches), "-o", str(out), "--json"]
-    parser_has = "image" in cli.commands_of(cli.build_parser())
-    if not parser_has:
-        orig = cli._add_build_commands
-
-        def add(sub: object) -> None:
-            orig(sub)
-            cli_image.register(sub)
-
-        cli._add_build_commands = add  # type: ignore[assignment]
     real_stdout = sys.stdout
     with tempfile.TemporaryFile("w+") as buf:
         sys.stdout = buf

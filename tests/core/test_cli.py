@@ -239,6 +239,7 @@ def test_import_linter_contract_holds() -> None:
 
 def test_the_editors_fast_path_knows_every_command() -> None:
     """``busyconf NAME`` opens the editor unless NAME is a command: the list it checks is the parser's."""
-    from busyconf.cli import COMMANDS, build_parser, commands_of
+    from busyconf.cli import COMMANDS
+    from busyconf.cli.commands import build_parser, commands_of
 
     assert commands_of(build_parser()) == set(COMMANDS)

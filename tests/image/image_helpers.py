@@ -27,30 +27,15 @@ class Run:
     stderr: str
 
 
-def _parser_has(name: str) -> bool:
-    from busyconf import cli
-
-    return name in cli.commands_of(cli.build_parser())
-
-
 def run_cli(argv: Sequence[str], monkeypatch: pytest.MonkeyPatch | None = None) -> Run:
-    """``busyconf ARGV`` in this process; image/trim are registered if cli.py does not yet."""
-    from busyconf import cli, cli_image
+    """``busyconf ARGV`` in this process."""
+    from busyconf.cli import main
 
     out, err = io.StringIO(), io.StringIO()
-    with pytest.MonkeyPatch.context() as mp:
-        if not _parser_has("trim"):
-            orig = cli._add_build_commands
-
-            def add(sub: Any) -> None:
-                orig(sub)
-                cli_image.register(sub)
-
-            mp.setattr(cli, "_add_build_commands", add)
-        # The consoles write to sys.stdout/sys.stderr as they are at print time; setting their
-        # `file` instead would leave them bound to this call's streams after the patch is undone.
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = cli.main(list(argv))
+    # The consoles write to sys.stdout/sys.stderr as they are at print time; setting their
+    # `file` instead would leave them bound to this call's streams after the call.
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
     return Run(code, out.getvalue(), err.getvalue())
 
 

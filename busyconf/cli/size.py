@@ -10,28 +10,37 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from busyconf.cli import esc, plain
+from busyconf.cli.console import err, esc, out, plain
+from busyconf.cli.options import DEFAULT_TOOLCHAIN
 from busyconf.errors import UserError
 
 #: The parser name ``busyconf size calibrate`` is routed to.
 CALIBRATE = "size-calibrate"
 
-# emoji=False: ":x:" in a path or a name is text, not an emoji code.
-out = Console(highlight=False, soft_wrap=True, emoji=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+#: Loads PROFILE for ``--against MANIFEST``: (path, arch, toolchain) -> (profile, config, arch, toolchain).
+Load = Callable[[str, str | None, str | None], tuple[Any, Any, str, str]]
+#: Measures a configuration exactly: (config, arch, toolchain, quiet) -> bytes.
+Measure = Callable[..., int]
+#: ``size PROFILE --against MANIFEST``: the size gate (:func:`busyconf.cli.size_gate.gate`).
+Gate = Callable[[argparse.Namespace, Load, Measure], int]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add ``size`` to the CLI."""
+def register(subparsers: argparse._SubParsersAction, against_manifest: Gate) -> None:  # type: ignore[type-arg]
+    """Add ``size`` and ``size-calibrate`` to the CLI; ``--against MANIFEST`` goes to ``against_manifest``.
+
+    The gate is handed in (by :mod:`busyconf.cli.commands`) rather than imported: a command
+    module imports no other.
+    """
     p = subparsers.add_parser(
         "size",
         help="what a profile's applets and features cost in bytes; 'size calibrate' measures a CPU",
@@ -56,11 +65,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="with --against MANIFEST: exit 1 when PROFILE is bigger by more than LIMIT (1%%, 2048, 4K)",
     )
     p.add_argument("--measure", action="store_true", help="also build and report the real size")
-    p.add_argument("--toolchain", help="toolchain (default: the profile's, or zig)")
+    p.add_argument("--toolchain", help=f"toolchain (default: the profile's, or {DEFAULT_TOOLCHAIN})")
     p.add_argument("--top", type=_count, default=40, help="rows to show (default 40; 0 = all)")
-    p.set_defaults(func=cmd_size)
+    p.set_defaults(func=functools.partial(cmd_size, gate=against_manifest))
 
-    # `busyconf size calibrate ...` is routed here by busyconf.cli.main (argparse cannot give
+    # `busyconf size calibrate ...` is routed here by busyconf.cli.commands.run (argparse cannot give
     # `size` both a PROFILE and subcommands); no help=, so it is not listed as a command.
     c = subparsers.add_parser(
         CALIBRATE,
@@ -74,7 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     c.add_argument("--arch", required=True, help="target CPU")
     c.add_argument("--release", help="BusyBox release (default 1.38.0)")
-    c.add_argument("--toolchain", help="toolchain (default zig)")
+    c.add_argument("--toolchain", help=f"toolchain (default {DEFAULT_TOOLCHAIN})")
     c.add_argument(
         "--borrow",
         metavar="ARCH",
@@ -119,11 +128,9 @@ def _check_names(arch: str | None, toolchain: str | None, release: str | None = 
         check_version(release)
 
 
-def cmd_size(args: argparse.Namespace) -> int:
+def cmd_size(args: argparse.Namespace, gate: Gate) -> int:
     _check_names(args.arch, args.toolchain)
     if args.against is not None and args.against.endswith(".json"):
-        from busyconf.cli_size_gate import gate
-
         return gate(args, _load, _measure)
     if args.max_growth is not None:
         raise UserError("--max-growth needs --against MANIFEST (a previous build's manifest.json)")
@@ -284,7 +291,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     _check_names(args.arch, args.toolchain, args.release)
     release = args.release if args.release is not None else DEFAULT_RELEASE
-    toolchain = args.toolchain if args.toolchain is not None else "zig"
+    toolchain = args.toolchain if args.toolchain is not None else DEFAULT_TOOLCHAIN
     if args.borrow is not None:
         _check_names(args.borrow, None)
         if args.borrow == args.arch:

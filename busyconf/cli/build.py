@@ -8,12 +8,14 @@ import sys
 import threading
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-from busyconf.cli import check_output_dir, esc, plain
+from busyconf.cli.console import BuildBar, err, esc, fragment_notes, out, plain, print_rebuild
+from busyconf.cli.options import DEFAULT_ARCH, DEFAULT_TOOLCHAIN, add_jobs, check_output_dir
 from busyconf.errors import UserError
+
+if TYPE_CHECKING:
+    from busyconf.model.prepare import PreparedBuild
 
 
 def register(sub: Any) -> None:
@@ -36,10 +38,13 @@ def register(sub: Any) -> None:
         "from allnoconfig: every feature off except what the applet needs to be enabled or to work on "
         "musl (nslookup: FEATURE_NSLOOKUP_BIG), plus the applets it runs; no busybox applet, so one "
         "applet runs whatever the file is called and several by their link name or `busybox NAME`. "
-        "Release: --release (default 1.38.0), CPU: --arch (default x86_64)",
+        f"Release: --release (default 1.38.0), CPU: --arch (default {DEFAULT_ARCH})",
     )
     s.add_argument("--arch", help="target CPU (default: the profile's arch)")
-    s.add_argument("--toolchain", help="zig (default), musl-gcc, or a cross prefix like aarch64-linux-musl-")
+    s.add_argument(
+        "--toolchain",
+        help=f"{DEFAULT_TOOLCHAIN} (default), musl-gcc, or a cross prefix like aarch64-linux-musl-",
+    )
     s.add_argument("-o", "--output", help="artifact folder (default out/PROFILE-ARCH, out/APPLET-ARCH)")
     s.add_argument(
         "--drop-broken",
@@ -51,7 +56,7 @@ def register(sub: Any) -> None:
     s.add_argument(
         "--strict", action="store_true", help="a fragment or [config] value that does not apply is an error"
     )
-    s.add_argument("-j", "--jobs", type=positive_int, help="parallel compile jobs (default: CPU count)")
+    add_jobs(s)
     s.add_argument("--release", help="release of a .config without a version header, or of --applet")
     s.add_argument(
         "--check-reproducible",
@@ -68,7 +73,7 @@ def register(sub: Any) -> None:
         "are reported but do not fail: the exit code is 1 only when another test fails.",
     )
     s.add_argument("profile", help="profile (.toml) or .config")
-    s.add_argument("--toolchain", help="zig (default), musl-gcc, or a cross prefix")
+    s.add_argument("--toolchain", help=f"{DEFAULT_TOOLCHAIN} (default), musl-gcc, or a cross prefix")
     s.add_argument(
         "--drop-broken", action="store_true", help="set options known not to build to a value that builds"
     )
@@ -77,27 +82,8 @@ def register(sub: Any) -> None:
     s.set_defaults(func=cmd_test)
 
 
-def positive_int(text: str) -> int:
-    """argparse type: a whole number of at least 1 (``-j 0`` or ``-j -1`` would reach make)."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if n < 1 or n > 4096:
-        raise argparse.ArgumentTypeError(f"{text} is not between 1 and 4096")
-    return n
-
-
-def check_target_args(arch: str | None, toolchain: str | None) -> None:
-    """``--arch`` and ``--toolchain`` as given (an empty one too), before anything is loaded or made."""
-    from busyconf.model.prepare import check_targets
-
-    check_targets(arch, toolchain)
-
-
-def prepare(args: argparse.Namespace, arch: str | None) -> Any:
-    """:func:`busyconf.model.prepare.prepare_build` of ``args.profile``, its fragment notes printed."""
-    from busyconf.cli import fragment_notes
+def prepare(args: argparse.Namespace, arch: str | None) -> PreparedBuild:
+    """``build PROFILE`` and ``test``: :func:`~busyconf.model.prepare.prepare_build` of the arguments."""
     from busyconf.model.prepare import prepare_build
 
     strict = getattr(args, "strict", False)
@@ -112,38 +98,9 @@ def prepare(args: argparse.Namespace, arch: str | None) -> Any:
     )
 
 
-class BuildBar:
-    """Renders build events as a Rich progress bar on stderr."""
-
-    def __init__(self, console: Any, title: str) -> None:
-        self.progress = Progress(
-            TextColumn("{task.description}", style="bold", markup=False),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[step]}", markup=False),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-            # Off a terminal a live display only leaves an empty line before the error or the result.
-            disable=not console.is_terminal,
-        )
-        self.task = self.progress.add_task(title, total=None, step="")
-
-    def __call__(self, event: Any) -> None:
-        from busyconf.build import PhaseEvent, ProgressEvent
-
-        if isinstance(event, PhaseEvent):
-            self.progress.update(self.task, description=event.phase, step=plain(event.message[:50]))
-        elif isinstance(event, ProgressEvent):
-            self.progress.update(
-                self.task, completed=event.done, total=event.total, step=plain(event.step.path[-50:])
-            )
-
-
 def cmd_build(args: argparse.Namespace) -> int:
     from busyconf.build import build
     from busyconf.build.builder import check_out_dir
-    from busyconf.cli import err, out
     from busyconf.source import SourceCache
 
     if (args.profile is None) == (args.applet is None):
@@ -153,8 +110,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.applet is not None:
         from busyconf.trim.single import prepare_single
 
-        prepared, plan = prepare_single(args.applet, arch=args.arch, toolchain=args.toolchain,
-                                        release=args.release)
+        prepared, plan = prepare_single(
+            args.applet, arch=args.arch, toolchain=args.toolchain, release=args.release
+        )
         for name, why in plan.added.items():
             err.print(plain(f"busyconf: added applet {name} ({why})"), markup=False)
         stem = plan.name()
@@ -215,9 +173,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     sboms = ", ".join(str(result.manifest_path.parent / n) for n in (SPDX_NAME, CYCLONEDX_NAME))
     out.print(plain(f"SBOMs: {sboms}"), markup=False)
     if again is not None:
-        from busyconf.cli_rebuild import report
-
-        report(again, False)
+        print_rebuild(again, False)
         return 0 if again.reproduced else 1
     return 0
 
@@ -236,7 +192,6 @@ def _check_reproducible(
 def cmd_test(args: argparse.Namespace) -> int:
     from busyconf.build import host_arch, run_testsuite
     from busyconf.build.known_failures import known_failure
-    from busyconf.cli import err, out
     from busyconf.source import SourceCache
 
     prepared = prepare(args, host_arch())

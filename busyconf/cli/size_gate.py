@@ -1,6 +1,7 @@
 """``busyconf size PROFILE --against MANIFEST [--max-growth LIMIT]``: the size gate's output.
 
-Kept apart from cli_size.py (which hands over when --against names a ``.json``).
+Kept apart from :mod:`busyconf.cli.size`, which hands over when --against names a ``.json``
+(:mod:`busyconf.cli.commands` gives it :func:`gate`; it loads and measures for it).
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from busyconf.cli import esc, plain
+from busyconf.cli.console import err, esc, out, plain
 from busyconf.errors import UserError
 
 
 def gate(args: argparse.Namespace, load: Callable[..., Any], measure: Callable[..., int]) -> int:
     """Compare PROFILE with the build a manifest records; 1 when it grew past --max-growth."""
-    from busyconf.cli_size import err, out
     from busyconf.supply.size_gate import compare, load_baseline
 
     base = load_baseline(Path(args.against))

@@ -9,7 +9,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from busyconf.cli import err, out, plain, print_json
+from busyconf.cli.console import err, out, plain, print_json
 
 
 def register(sub: Any) -> None:

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import threading
 from pathlib import Path
 from typing import Any
 
-from busyconf.cli import check_output_dir, esc, plain
+from busyconf.cli.console import BuildBar, err, print_rebuild
+from busyconf.cli.options import add_jobs, check_output_dir
+from busyconf.errors import UserError
 
 
 def register(sub: Any) -> None:
-    from busyconf.cli_build import positive_int
-
     s = sub.add_parser(
         "rebuild",
         help="rebuild what a manifest records in a clean tree and compare the binary bit for bit",
@@ -31,13 +29,11 @@ def register(sub: Any) -> None:
     )
     s.add_argument("-o", "--output", help="keep the rebuilt busybox, busybox.config and manifest.json here")
     s.add_argument("--json", action="store_true", help="print the comparison as JSON on stdout")
-    s.add_argument("-j", "--jobs", type=positive_int, help="parallel compile jobs (default: CPU count)")
+    add_jobs(s)
     s.set_defaults(func=cmd_rebuild)
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    from busyconf.cli import err
-    from busyconf.cli_build import BuildBar
     from busyconf.supply.reproduce import load_manifest, rebuild
 
     manifest = Path(args.manifest)
@@ -54,34 +50,13 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             cancel.set()
             raise
-    report(result, args.json)
+    print_rebuild(result, args.json)
     return 0 if result.reproduced else 1
 
 
 def _cache_dir(name: str) -> Path:
     """``--cache DIR`` checked before any work: named, and a folder if it exists."""
-    from busyconf.errors import UserError
-
     path = Path(name)
     if not name.strip() or (path.exists() and not path.is_dir()):
         raise UserError(f"--cache {name!r}: not a folder; --cache names the folder for the build tree")
     return path
-
-
-def report(result: Any, as_json: bool) -> None:
-    """Print a :class:`~busyconf.supply.reproduce.RebuildResult` (``--json``: one document on stdout)."""
-    from busyconf.cli import out
-
-    if as_json:
-        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
-        return
-    colour = "green" if result.reproduced else "red"
-    out.print(f"[{colour}]{esc(result.verdict())}[/]")
-    out.print(
-        plain(
-            f"rebuilt in a clean tree in {result.seconds:.1f} s: sha256 {result.rebuilt_sha256}, "
-            f"manifest {result.recorded_sha256}"
-            + (f", {result.binary} {result.beside_sha256}" if result.binary else " (no busybox beside it)")
-        ),
-        markup=False,
-    )

@@ -11,7 +11,8 @@ from typing import Any
 
 from rich.table import Table
 
-from busyconf.cli import check_output_file, esc, out, plain
+from busyconf.cli.console import esc, out, plain
+from busyconf.cli.options import check_output_file
 from busyconf.errors import UserError
 
 

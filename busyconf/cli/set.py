@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from busyconf.cli import out, plain
+from busyconf.cli.console import out, plain
 from busyconf.errors import UserError
 
 

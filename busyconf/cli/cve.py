@@ -13,13 +13,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
-from busyconf.cli import check_output_file, esc
+from busyconf.cli.console import esc, out
+from busyconf.cli.options import check_output_file
 from busyconf.errors import UserError
-
-out = Console(highlight=False, soft_wrap=True, emoji=False)
 
 _STYLE = {"affected": "bold red", "not_affected": "green", "fixed": "cyan"}
 
