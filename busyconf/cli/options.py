@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -19,7 +18,6 @@ __all__ = [
     "DEFAULT_ARCH",
     "DEFAULT_PROFILE",
     "DEFAULT_TOOLCHAIN",
-    "Handler",
     "Parser",
     "add_jobs",
     "check_output_dir",
@@ -30,10 +28,6 @@ __all__ = [
 
 #: What ``busyconf`` with no command opens in the editor.
 DEFAULT_PROFILE = Path("configs/defconfig.toml")
-
-#: A command: the parsed arguments in, an exit code (:class:`~busyconf.errors.ExitCode`) out.
-Handler = Callable[[argparse.Namespace], int]
-
 
 class Parser(argparse.ArgumentParser):
     """argparse, with its errors in busyconf's one-line form (subcommands inherit this class)."""
