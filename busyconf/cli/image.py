@@ -121,11 +121,11 @@ def cmd_image(args: argparse.Namespace) -> int:
         make_rootfs,
         oci_image,
         tar_bytes,
-        write_bytes_atomic,
         write_layout,
     )
     from busyconf.image.oci import build_meta, check_tag, is_replaceable
     from busyconf.model.prepare import prepare_build
+    from busyconf.savefile import write_atomic
     from busyconf.source import SourceCache
 
     arches = _arches(args)
@@ -188,13 +188,13 @@ def cmd_image(args: argparse.Namespace) -> int:
         ))
     image = oci_image(inputs, args.tag)
     for arch, path in rootfs_tars.items():
-        write_bytes_atomic(path, tar_bytes(next(i.rootfs for i in inputs if i.arch == arch)))
+        write_atomic(path, tar_bytes(next(i.rootfs for i in inputs if i.arch == arch)))
     if args.format == "oci":
         write_layout(image, output)
     else:
         for img, inp in zip(image.images, inputs, strict=True):
             data = docker_archive_bytes(img, f"{_repo_name(args.profile)}:{args.tag}", inp.rootfs.mtime)
-            write_bytes_atomic(archives[inp.arch], data)
+            write_atomic(archives[inp.arch], data)
 
     rows = []
     for img, inp in zip(image.images, inputs, strict=True):

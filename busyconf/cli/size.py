@@ -23,6 +23,7 @@ from rich.table import Table
 from busyconf.cli.console import err, esc, out, plain
 from busyconf.cli.options import DEFAULT_TOOLCHAIN
 from busyconf.errors import UserError
+from busyconf.size.units import grouped
 
 #: The parser name ``busyconf size calibrate`` is routed to.
 CALIBRATE = "size-calibrate"
@@ -213,40 +214,37 @@ def _compare(a: dict[str, int], b: dict[str, int], ta: int, tb: int, other: str)
     }
 
 
-def _kb(n: int) -> str:
-    return f"{n:,}"
-
-
 def _print_report(data: dict[str, Any], top: int) -> None:
     style = "green" if data["calibrated"] else "yellow"
     out.print(
         f"[bold]{esc(data['profile'])}[/]  BusyBox {esc(data['release'])}  "
         f"{esc(data['arch'])}/{esc(data['toolchain'])}"
     )
-    out.print(f"estimate: [bold]{_kb(data['estimate'])}[/] bytes  ([{style}]{esc(data['basis'])}[/])")
+    out.print(f"estimate: [bold]{grouped(data['estimate'])}[/] bytes  ([{style}]{esc(data['basis'])}[/])")
     if data["measured"]:
-        out.print(f"measured: [bold]{_kb(data['measured'])}[/] bytes  (error {data['error_percent']:+.2f} %)")
+        error = f"error {data['error_percent']:+.2f} %"
+        out.print(f"measured: [bold]{grouped(data['measured'])}[/] bytes  ({error})")
     if "against" in data:
         a = data["against"]
         out.print(
-            f"against {esc(a['other'])}: {_kb(a['other_estimate'])} bytes, "
+            f"against {esc(a['other'])}: {grouped(a['other_estimate'])} bytes, "
             f"add/remove: {a['added']}/{a['removed']}  up/down: {a['up']:+,}/{a['down']:+,} ({a['delta']:+,})"
         )
         t = Table("symbol", "change", "old", "new", "delta")
         rows = a["symbols"][:top] if top else a["symbols"]
         for r in rows:
-            t.add_row(esc(r["name"]), r["change"], _kb(r["old"]), _kb(r["new"]), f"{r['delta']:+,}")
+            t.add_row(esc(r["name"]), r["change"], grouped(r["old"]), grouped(r["new"]), f"{r['delta']:+,}")
         out.print(t)
         return
     t = Table(
         "symbol",
         "kind",
         "bytes",
-        title=f"shared library code not charged to one symbol: {_kb(data['shared'])} bytes",
+        title=f"shared library code not charged to one symbol: {grouped(data['shared'])} bytes",
     )
     rows = data["symbols"][:top] if top else data["symbols"]
     for r in rows:
-        t.add_row(esc(r["name"]), r["kind"], _kb(r["bytes"]))
+        t.add_row(esc(r["name"]), r["kind"], grouped(r["bytes"]))
     out.print(t)
     if top and len(data["symbols"]) > top:
         out.print(f"({len(data['symbols']) - top} more; --top 0 shows all)")
@@ -331,7 +329,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         return 0
     out.print(plain(f"size table: {path}"), markup=False)
     out.print(
-        f"reference ({esc(info.get('reference'))}): {_kb(int(info.get('reference_size', 0)))} bytes; "
+        f"reference ({esc(info.get('reference'))}): {grouped(int(info.get('reference_size', 0)))} bytes; "
         f"{info.get('applet_symbols', 0)} applet symbols relinked, "
         f"{info.get('toggled_symbols', 0)} symbols measured by exact toggles"
     )
@@ -339,7 +337,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         low = model.sparse.info
         out.print(
             f"sparse reference ({esc(low.get('reference'))}): "
-            f"{_kb(int(low.get('reference_size', 0)))} bytes; "
+            f"{grouped(int(low.get('reference_size', 0)))} bytes; "
             f"blended by the share of {len(model.blend)} features on"
         )
     return 0

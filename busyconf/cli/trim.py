@@ -178,7 +178,8 @@ def _trim_budget(args: argparse.Namespace) -> int:
         write_overrides,
     )
     from busyconf.size import estimator_for
-    from busyconf.trim import format_size, parse_size, plan_budget
+    from busyconf.size.units import format_size
+    from busyconf.trim import parse_size, plan_budget
     from busyconf.trim.plan import check_keep
 
     budget = parse_size(args.budget)

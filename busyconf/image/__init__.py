@@ -24,7 +24,6 @@ from busyconf.image.oci import (
     docker_archive_bytes,
     oci_image,
     platform_for,
-    write_bytes_atomic,
     write_layout,
 )
 from busyconf.image.rootfs import Entry, Rootfs, list_full, make_rootfs, tar_bytes, write_dir, write_tar
@@ -42,7 +41,6 @@ __all__ = [
     "oci_image",
     "platform_for",
     "tar_bytes",
-    "write_bytes_atomic",
     "write_dir",
     "write_layout",
     "write_tar",

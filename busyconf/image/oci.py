@@ -25,7 +25,7 @@ from pathlib import Path
 
 from busyconf.errors import UserError
 from busyconf.image.rootfs import Rootfs, tar_bytes
-from busyconf.savefile import publish_dir, write_atomic
+from busyconf.savefile import publish_dir
 
 MEDIA_INDEX = "application/vnd.oci.image.index.v1+json"
 MEDIA_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -381,8 +381,3 @@ def docker_archive_bytes(image: PlatformImage, repo_tag: str, mtime: int) -> byt
                 info.size = len(files[name])
                 tar.addfile(info, io.BytesIO(files[name]))
     return buf.getvalue()
-
-
-def write_bytes_atomic(dest: Path, data: bytes) -> None:
-    """Replace ``dest`` with ``data`` (temp file + rename; a symlink's target; a FIFO written directly)."""
-    write_atomic(dest, data)

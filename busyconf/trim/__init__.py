@@ -14,7 +14,6 @@ Nothing here imports Rich or Textual.
 
 from __future__ import annotations
 
-from busyconf.size.units import format_size
 from busyconf.trim.budget import BudgetPlan, Removal, parse_size, plan_budget
 from busyconf.trim.plan import Scan, TrimPlan, plan_trim, scan_paths, trimmed_profile_text
 
@@ -23,7 +22,6 @@ __all__ = [
     "Removal",
     "Scan",
     "TrimPlan",
-    "format_size",
     "parse_size",
     "plan_budget",
     "plan_trim",
