@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from image_helpers import CONTAINER_SHELL
 
 from busyconf.image import parse_size, plan_budget
 from busyconf.image.budget import PROTECTED_SYMBOLS, PlanCancelled
 from busyconf.model.config import resolve
 from busyconf.model.sources import Loaded, load_any
 from busyconf.size import Estimator, estimator_for
+from tests.image.image_helpers import CONTAINER_SHELL
 
 
 @pytest.fixture(autouse=True)

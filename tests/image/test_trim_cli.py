@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from image_helpers import CONTAINER_SHELL, CORPUS, REPO, run_cli, run_cli_subprocess
 
 from busyconf.errors import UserError
 from busyconf.image import parse_size, plan_budget
 from busyconf.model.sources import load_any
 from busyconf.size import estimator_for
+from tests.image.image_helpers import CONTAINER_SHELL, CORPUS, REPO, run_cli, run_cli_subprocess
 
 
 def test_scan_writes_a_minimal_profile_that_keeps_what_scripts_run(tmp_path: Path) -> None:

@@ -85,7 +85,7 @@ def test_two_concurrent_sets_never_lose_a_change(prof: Path) -> None:
 
 def test_save_refuses_a_file_changed_since_it_was_read(prof: Path) -> None:
     mine = load_profile(prof)
-    mine.doc["profile"]["description"] = "mine"  # type: ignore[index]
+    mine.doc["profile"]["description"] = "mine"
     theirs = prof.read_text().replace("Minimal shell", "Their shell")
     prof.write_text(theirs)
     assert changed_on_disk(mine)

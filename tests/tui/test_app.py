@@ -5,9 +5,12 @@ from __future__ import annotations
 import io
 import shutil
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
-from textual.widgets import Static
+from rich.text import Text
+from textual.widgets import DataTable, OptionList, Static
+from textual.widgets.tree import TreeNode
 
 from busyconf.cli import main as cli_main
 from busyconf.model.profile import load_profile
@@ -22,6 +25,7 @@ from busyconf.tui.screens.main import MainScreen
 from busyconf.tui.screens.search import SearchScreen
 from busyconf.tui.screens.source import SourceMissingScreen
 from busyconf.tui.widgets import DetailPane, EntryList, MenuTree, ProfileHeader, SizeMeter
+from tests.tui.tui_fixtures import current_screen
 
 SIZE = (140, 40)
 
@@ -127,7 +131,7 @@ async def test_quit_with_unsaved_changes_asks_first(profile: Path) -> None:
         assert isinstance(app.screen, ConfirmQuitModal)
         await pilot.press("escape")
         await pilot.pause()
-        assert app.screen is screen and app.is_running
+        assert current_screen(app) is screen and app.is_running
         await pilot.press("q")
         await pilot.pause()
         await pilot.press("d")
@@ -192,7 +196,7 @@ async def test_switch_arch_updates_sizes_and_is_saved(profile: Path) -> None:
         before = screen.session.size()
         await pilot.press("x")
         await pilot.pause()
-        picker = app.screen.query_one("#arches")
+        picker = app.screen.query_one("#arches", OptionList)
         ids = [picker.get_option_at_index(i).id for i in range(picker.option_count)]
         target = "mipsel" if "mipsel" in ids else next(a for a in ids if a != "x86_64")
         picker.highlighted = ids.index(target)
@@ -217,10 +221,10 @@ async def test_diff_view_against_saved_file_and_base(profile: Path) -> None:
         await pilot.pause()
         diff = app.screen
         assert isinstance(diff, DiffScreen)
-        saved = diff.query_one("#diff-saved")
+        saved = diff.query_one("#diff-saved", DataTable)
         names = [str(saved.get_row_at(i)[0]) for i in range(saved.row_count)]
         assert names[0] == "LS"
-        base = diff.query_one("#diff-base")
+        base = diff.query_one("#diff-base", DataTable)
         base_names = {str(base.get_row_at(i)[0]) for i in range(base.row_count)}
         assert {"LS", "FEATURE_LS_COLOR"} <= base_names
         await pilot.press("escape")
@@ -254,7 +258,8 @@ async def test_enter_opens_menus_and_backspace_goes_back(profile: Path) -> None:
         await pilot.press("backspace")
         await pilot.pause()
         assert screen.menu is top
-        assert screen.query_one(EntryList).current.prompt == "Settings"
+        current = screen.query_one(EntryList).current
+        assert current is not None and current.prompt == "Settings"
 
 
 async def test_command_palette_has_every_action(profile: Path) -> None:
@@ -369,14 +374,21 @@ async def test_trim_to_budget_switches_off_what_the_plan_lists(profile: Path) ->
         assert after is not None and after <= budget < before
 
 
-def _menu_item(menus: MenuTree, prompt: str):  # type: ignore[no-untyped-def]
+def _menu_item(menus: MenuTree, prompt: str) -> TreeNode[Any]:
     stack = [menus.root]
     while stack:
         item = stack.pop()
-        if item.label.plain == prompt:
+        if str(item.label) == prompt:
             return item
         stack.extend(item.children)
     raise AssertionError(f"no menu {prompt!r} in the tree")
+
+
+def _style(item: TreeNode[Any]) -> str:
+    """The style of a menu's label (the tree keeps every label as a Text)."""
+    label = item.label
+    assert isinstance(label, Text), label
+    return str(label.style)
 
 
 async def test_menu_tree_dims_the_menus_the_values_hide(profile: Path) -> None:
@@ -384,14 +396,14 @@ async def test_menu_tree_dims_the_menus_the_values_hide(profile: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(app, pilot)
         menus = screen.query_one(MenuTree)
-        assert "dim" in str(_menu_item(menus, "SELinux Utilities").label.style), "SELINUX is off in defconfig"
+        assert "dim" in _style(_menu_item(menus, "SELinux Utilities")), "SELINUX is off in defconfig"
         behaviour = _menu_item(menus, "Choose makedevs behaviour")
-        assert "dim" not in str(behaviour.label.style)
+        assert "dim" not in _style(behaviour)
         await search_and_jump(pilot, "makedevs")
         assert screen.query_one(EntryList).current.name == "MAKEDEVS"  # type: ignore[union-attr]
         await pilot.press("space")
         await pilot.pause()
-        assert "dim" in str(behaviour.label.style), "the choice depends on MAKEDEVS, now off"
+        assert "dim" in _style(behaviour), "the choice depends on MAKEDEVS, now off"
         await pilot.press("space")
         await pilot.pause()
-        assert "dim" not in str(behaviour.label.style)
+        assert "dim" not in _style(behaviour)

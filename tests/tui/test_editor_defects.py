@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from textual import events
 from textual.widgets import Button, Input, Label, OptionList, Static
-from tui_fixtures import PROFILE, fake_build
 
 from busyconf.cli import main as cli_main
 from busyconf.errors import Interrupted, UserError
@@ -22,6 +21,7 @@ from busyconf.tui.screens.edit import EditValueModal
 from busyconf.tui.screens.main import MainScreen
 from busyconf.tui.screens.search import SearchScreen
 from busyconf.tui.session import Session
+from tests.tui.tui_fixtures import PROFILE, fake_build
 
 SMALL = (80, 24)
 

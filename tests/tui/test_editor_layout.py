@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_app import detail_text
 from textual.pilot import Pilot
 
 from busyconf.model.menu import menus
@@ -22,6 +21,7 @@ from busyconf.tui.screens.main import MainScreen
 from busyconf.tui.widgets import EntryList, MenuTree
 from busyconf.tui.widgets.key_bar import KeyBar
 from busyconf.tui.widgets.size_meter import signed_size
+from tests.tui.test_app import detail_text
 
 REPO = Path(__file__).resolve().parents[2]
 STARTERS = sorted((REPO / "configs").glob("*.toml"))

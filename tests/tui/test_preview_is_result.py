@@ -15,13 +15,13 @@ from pathlib import Path
 
 import kconfiglib
 import pytest
-from test_app import main_screen, ready, search_and_jump, text_of
 
 from busyconf.model.menu import changeable
 from busyconf.tui import make_app
 from busyconf.tui.session import Session
 from busyconf.tui.sizing import load_estimator
 from busyconf.tui.widgets import EntryList, SizeMeter
+from tests.tui.test_app import main_screen, ready, search_and_jump, text_of
 
 REPO = Path(__file__).resolve().parents[2]
 STARTERS = sorted((REPO / "configs").glob("*.toml"))

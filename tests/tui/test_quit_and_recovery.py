@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import Static
-from tui_fixtures import PROFILE
 
 from busyconf.model.profile import load_profile
 from busyconf.model.recovery import (
@@ -33,6 +32,7 @@ from busyconf.tui.screens.dialogs import ChangedOnDiskModal, ConfirmQuitModal, R
 from busyconf.tui.screens.diff import DiffScreen
 from busyconf.tui.screens.edit import EditValueModal
 from busyconf.tui.screens.main import MainScreen
+from tests.tui.tui_fixtures import PROFILE, current_screen
 
 SIZE = (100, 30)
 
@@ -98,7 +98,7 @@ async def test_every_quit_path_asks_when_there_are_unsaved_changes(
         assert app.is_running
         await pilot.press("escape")
         await pilot.pause()
-        assert app.screen is screen and app.is_running
+        assert current_screen(app) is screen and app.is_running
         assert screen.session.config.values["LS"] == "n", "staying keeps the change"
     assert profile.read_bytes() == before
 
@@ -122,10 +122,10 @@ async def test_textual_system_quit_and_ctrl_q_over_another_screen_ask(profile: P
         assert sum(isinstance(s, ConfirmQuitModal) for s in app.screen_stack) == 1, "asked once"
         await pilot.press("escape", "escape")
         await pilot.pause()
-        assert app.screen is screen
+        assert current_screen(app) is screen
         await pilot.press("ctrl+c")
         await pilot.pause()
-        assert app.is_running and app.screen is screen, "Ctrl+C does not quit"
+        assert app.is_running and current_screen(app) is screen, "Ctrl+C does not quit"
 
 
 async def test_ctrl_q_asks_while_editing_a_value(profile: Path, rroot: Path) -> None:
@@ -198,7 +198,7 @@ async def test_hangup_keeps_unsaved_changes_and_the_next_start_offers_them(
         assert str(kept) in shown
         await pilot.press("r")
         await pilot.pause()
-        assert app.screen is screen
+        assert current_screen(app) is screen
         assert screen.session.config.values["LS"] == "n" and screen.session.dirty
         assert profile.read_bytes() == before, "restoring does not write the file"
         assert kept.exists(), "kept until saved"
@@ -219,7 +219,7 @@ async def test_recovery_discard_and_keep_for_later(profile: Path, rroot: Path) -
         assert isinstance(app.screen, RecoveryModal)
         await pilot.press("escape")
         await pilot.pause()
-        assert app.screen is screen and not screen.session.dirty
+        assert current_screen(app) is screen and not screen.session.dirty
     assert kept.exists(), "kept for later"
 
     app = app_for(profile, rroot)

@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tui_fixtures import PROFILE, fake_build
 
 from busyconf.source import SourceCache
 from busyconf.tui import make_app
 from busyconf.tui.headless import settle
+from tests.tui.tui_fixtures import PROFILE, fake_build
 
 SIZE = (120, 40)
 #: The terminals the main views are checked at: a laptop's 80x24 and a roomy 120x40.

@@ -11,9 +11,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from test_app import detail_text, text_of
 from textual.widgets import SelectionList, Static
-from tui_fixtures import PROFILE
 
 from busyconf.model.profile import load_profile
 from busyconf.tui import headless, make_app
@@ -25,6 +23,8 @@ from busyconf.tui.screens.upgrade import ReleasePickerModal, UpgradeScreen
 from busyconf.tui.widgets import EntryList, ProfileHeader
 from busyconf.tui.widgets.entry_list import NEW_MARK
 from busyconf.upgrade import new_in_release
+from tests.tui.test_app import detail_text, text_of
+from tests.tui.tui_fixtures import PROFILE
 
 SIZE = (120, 40)
 REPO = Path(__file__).resolve().parents[2]
