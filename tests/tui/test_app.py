@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
 from rich.console import Console
 from rich.text import Text
 from textual.widgets import DataTable, OptionList, Static
@@ -61,6 +62,7 @@ async def search_and_jump(pilot, query: str) -> None:  # type: ignore[no-untyped
     await pilot.pause()
 
 
+@pytest.mark.slow
 async def test_search_ls_lands_on_the_ls_applet(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -79,6 +81,7 @@ async def test_search_ls_lands_on_the_ls_applet(profile: Path) -> None:
         assert "ls is used to list the contents of directories" in detail_text(app)
 
 
+@pytest.mark.slow
 async def test_toggle_applet_off_total_falls_by_its_cost_then_save_and_reload(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -104,6 +107,7 @@ async def test_toggle_applet_off_total_falls_by_its_cost_then_save_and_reload(pr
     assert "FEATURE_LS_COLOR" not in reloaded.config, "kept minimal: it no longer matters without ls"
 
 
+@pytest.mark.slow
 async def test_enabling_a_symbol_whose_dependency_is_off_says_why(no_ls_profile: Path) -> None:
     app = make_app(no_ls_profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -121,6 +125,7 @@ async def test_enabling_a_symbol_whose_dependency_is_off_says_why(no_ls_profile:
         assert any("FEATURE_LS_COLOR needs LS, which is off" in m for m in messages), messages
 
 
+@pytest.mark.slow
 async def test_quit_with_unsaved_changes_asks_first(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -140,6 +145,7 @@ async def test_quit_with_unsaved_changes_asks_first(profile: Path) -> None:
     assert load_profile(profile).config == {"FEATURE_LS_COLOR": False}, "discard leaves the file alone"
 
 
+@pytest.mark.slow
 async def test_quit_without_changes_does_not_ask(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -149,6 +155,7 @@ async def test_quit_without_changes_does_not_ask(profile: Path) -> None:
         assert not app.is_running
 
 
+@pytest.mark.slow
 async def test_tui_save_is_byte_equal_to_cli_set(profile: Path, tmp_path: Path) -> None:
     by_cli = tmp_path / "by-cli.toml"
     shutil.copy(profile, by_cli)
@@ -173,6 +180,7 @@ async def test_tui_save_is_byte_equal_to_cli_set(profile: Path, tmp_path: Path) 
     assert profile.read_bytes() == by_cli.read_bytes()
 
 
+@pytest.mark.slow
 async def test_undo_and_redo(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -189,6 +197,7 @@ async def test_undo_and_redo(profile: Path) -> None:
         assert screen.session.config.values["LS"] == "n"
 
 
+@pytest.mark.slow
 async def test_switch_arch_updates_sizes_and_is_saved(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -212,6 +221,7 @@ async def test_switch_arch_updates_sizes_and_is_saved(profile: Path) -> None:
     assert load_profile(profile).arch == target
 
 
+@pytest.mark.slow
 async def test_diff_view_against_saved_file_and_base(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -232,6 +242,7 @@ async def test_diff_view_against_saved_file_and_base(profile: Path) -> None:
         assert isinstance(app.screen, MainScreen)
 
 
+@pytest.mark.slow
 async def test_symbol_info_and_show_names(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -247,6 +258,7 @@ async def test_symbol_info_and_show_names(profile: Path) -> None:
         assert "LS" in str(entries.get_row_at(entries.cursor_row)[1])
 
 
+@pytest.mark.slow
 async def test_enter_opens_menus_and_backspace_goes_back(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -262,6 +274,7 @@ async def test_enter_opens_menus_and_backspace_goes_back(profile: Path) -> None:
         assert current is not None and current.prompt == "Settings"
 
 
+@pytest.mark.slow
 async def test_command_palette_has_every_action(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -287,6 +300,7 @@ async def test_command_palette_has_every_action(profile: Path) -> None:
         assert isinstance(app.screen, SaveAsModal)
 
 
+@pytest.mark.slow
 async def test_save_as_writes_a_new_profile(profile: Path, tmp_path: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -301,6 +315,7 @@ async def test_save_as_writes_a_new_profile(profile: Path, tmp_path: Path) -> No
     assert "LS" not in load_profile(profile).config
 
 
+@pytest.mark.slow
 async def test_save_as_onto_another_profile_asks_first(profile: Path, tmp_path: Path) -> None:
     other = tmp_path / "other.toml"
     other.write_text("# someone else's profile\n")
@@ -320,6 +335,7 @@ async def test_save_as_onto_another_profile_asks_first(profile: Path, tmp_path: 
     assert load_profile(other).config["LS"] is False
 
 
+@pytest.mark.slow
 async def test_missing_profile_file_starts_a_new_profile(tmp_path: Path) -> None:
     path = tmp_path / "fresh.toml"
     app = make_app(path)
@@ -331,6 +347,7 @@ async def test_missing_profile_file_starts_a_new_profile(tmp_path: Path) -> None
     assert load_profile(path).base == "defconfig"
 
 
+@pytest.mark.slow
 async def test_missing_source_tree_offers_to_fetch_it(profile: Path, tmp_path: Path) -> None:
     app = make_app(profile, cache=SourceCache(tmp_path / "empty-cache"))
     async with app.run_test(size=SIZE) as pilot:
@@ -342,6 +359,7 @@ async def test_missing_source_tree_offers_to_fetch_it(profile: Path, tmp_path: P
         assert not app.is_running
 
 
+@pytest.mark.slow
 async def test_trim_to_budget_switches_off_what_the_plan_lists(profile: Path) -> None:
     from busyconf.tui.screens.budget import BudgetModal
 
@@ -391,6 +409,7 @@ def _style(item: TreeNode[Any]) -> str:
     return str(label.style)
 
 
+@pytest.mark.slow
 async def test_menu_tree_dims_the_menus_the_values_hide(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SIZE) as pilot:

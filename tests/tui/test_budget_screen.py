@@ -11,6 +11,7 @@ import io
 import shutil
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 from textual.widgets import Button, Input, Static
 from textual.worker import Worker, WorkerState
@@ -61,6 +62,7 @@ def shell_profile(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 async def test_options_go_before_applets_awk_off_250k(tmp_path: Path) -> None:
     app = make_app(shell_profile(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
@@ -76,6 +78,7 @@ async def test_options_go_before_applets_awk_off_250k(tmp_path: Path) -> None:
         assert len(modal.query_one(RemovalList).options) == len(off)
 
 
+@pytest.mark.slow
 async def test_untick_keeps_the_removal_and_plans_again(tmp_path: Path) -> None:
     app = make_app(shell_profile(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
@@ -95,6 +98,7 @@ async def test_untick_keeps_the_removal_and_plans_again(tmp_path: Path) -> None:
         assert isinstance(app.focused, RemovalList), "the list keeps the focus after the new plan"
 
 
+@pytest.mark.slow
 async def test_keep_field_names_applets_and_symbols(tmp_path: Path) -> None:
     app = make_app(shell_profile(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
@@ -114,6 +118,7 @@ async def test_keep_field_names_applets_and_symbols(tmp_path: Path) -> None:
         )
 
 
+@pytest.mark.slow
 async def test_planning_runs_off_the_ui_thread_and_a_new_request_replaces_it(tmp_path: Path) -> None:
     app = make_app(REPO / "configs" / "router.toml")
     async with app.run_test(size=SIZE) as pilot:
@@ -142,6 +147,7 @@ async def test_planning_runs_off_the_ui_thread_and_a_new_request_replaces_it(tmp
         assert tree.kconf.syms["VI"].str_value == screen.session.config.values["VI"]
 
 
+@pytest.mark.slow
 async def test_tab_from_the_budget_lands_where_enter_applies(tmp_path: Path) -> None:
     app = make_app(shell_profile(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
@@ -159,6 +165,7 @@ async def test_tab_from_the_budget_lands_where_enter_applies(tmp_path: Path) -> 
         assert results == [symbols]
 
 
+@pytest.mark.slow
 async def test_apply_is_one_undo_step(tmp_path: Path) -> None:
     app = make_app(shell_profile(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
@@ -176,6 +183,7 @@ async def test_apply_is_one_undo_step(tmp_path: Path) -> None:
         assert session.config.values == before
 
 
+@pytest.mark.slow
 async def test_escape_cancels_even_while_planning(tmp_path: Path) -> None:
     app = make_app(REPO / "configs" / "router.toml")
     async with app.run_test(size=SIZE) as pilot:
@@ -190,6 +198,7 @@ async def test_escape_cancels_even_while_planning(tmp_path: Path) -> None:
         assert screen.session.config.values == before
 
 
+@pytest.mark.slow
 async def test_the_dialog_fits_80x24(tmp_path: Path) -> None:
     app = make_app(shell_profile(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
@@ -201,6 +210,7 @@ async def test_the_dialog_fits_80x24(tmp_path: Path) -> None:
         assert modal.query_one(RemovalList).region.height >= 4
 
 
+@pytest.mark.slow
 async def test_apply_through_the_editor_is_undone_by_one_key(tmp_path: Path) -> None:
     app = make_app(shell_profile(tmp_path))
     async with app.run_test(size=SIZE) as pilot:

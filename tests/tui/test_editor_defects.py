@@ -50,6 +50,7 @@ def hit_count(search: SearchScreen) -> str:
 # -- search --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_regex_search_finds_ls_color_and_enter_jumps_there(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SMALL) as pilot:
@@ -64,6 +65,7 @@ async def test_regex_search_finds_ls_color_and_enter_jumps_there(profile: Path) 
         assert entry is not None and entry.name == "FEATURE_LS_COLOR"
 
 
+@pytest.mark.slow
 async def test_invalid_regex_shows_one_line_and_recovers(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SMALL) as pilot:
@@ -79,6 +81,7 @@ async def test_invalid_regex_shows_one_line_and_recovers(profile: Path) -> None:
         assert "matches" in hit_count(search)
 
 
+@pytest.mark.slow
 async def test_ls_options_rank_above_tls_and_false(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SMALL) as pilot:
@@ -93,6 +96,7 @@ async def test_ls_options_rank_above_tls_and_false(profile: Path) -> None:
         assert last_ls_option < names.index("FALSE")
 
 
+@pytest.mark.slow
 async def test_long_results_take_one_line_each_at_80x24(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SMALL) as pilot:
@@ -118,6 +122,7 @@ def option_texts(options: OptionList) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 async def test_arch_picker_says_which_cpus_have_measured_tables(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SMALL) as pilot:
@@ -137,6 +142,7 @@ async def test_arch_picker_says_which_cpus_have_measured_tables(profile: Path) -
         await pilot.press("escape")
 
 
+@pytest.mark.slow
 async def test_arch_picker_answers_for_the_release_it_is_given(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SMALL) as pilot:
@@ -167,6 +173,7 @@ async def edit(app: BusyconfApp, pilot, name: str, text: str) -> str:  # type: i
     return str(app.screen.query_one("#error", Static).content)
 
 
+@pytest.mark.slow
 async def test_range_error_names_the_symbol_once(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SMALL) as pilot:
@@ -220,6 +227,7 @@ def footer_keys(app: BusyconfApp) -> set[str]:
     return {key for key, active in app.active_bindings.items() if active.binding.show and active.enabled}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("build_fn", [fake_build, refused], ids=["built", "failed"])
 async def test_a_finished_build_keeps_close_not_cancel(profile: Path, tmp_path: Path, build_fn: Any) -> None:
     app = make_app(profile, out_dir=tmp_path / "out", build_fn=build_fn)
@@ -236,6 +244,7 @@ async def test_a_finished_build_keeps_close_not_cancel(profile: Path, tmp_path: 
         assert not isinstance(app.screen, BuildScreen)
 
 
+@pytest.mark.slow
 async def test_cancel_is_there_while_the_build_runs_and_goes_once_cancelled(
     profile: Path, tmp_path: Path
 ) -> None:
@@ -332,6 +341,7 @@ def test_a_new_key_set_back_leaves_the_file_as_it_was(tmp_path: Path) -> None:
     assert path.read_text() == before
 
 
+@pytest.mark.slow
 async def test_keys_typed_right_after_slash_go_into_the_search(profile: Path) -> None:
     """``/ls`` typed in one burst: the l and s come before the query box has the focus."""
     app = make_app(profile)

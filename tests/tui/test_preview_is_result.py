@@ -84,6 +84,7 @@ def test_every_previewed_total_is_the_total_after_the_key(starter: Path, tmp_pat
     assert checked >= STEPS * 0.9, (checked, refused)
 
 
+@pytest.mark.slow
 async def test_pressing_space_gives_the_total_the_meter_promised(tmp_path: Path) -> None:
     """container-shell: / ls Enter, n, then y: the meter's '→ N B' before each key is the total after it."""
     path = tmp_path / "container-shell.toml"

@@ -15,6 +15,8 @@ from busyconf.tui import make_app
 from busyconf.tui.headless import settle
 from tests.tui.tui_fixtures import PROFILE, fake_build
 
+#: Every snapshot runs the whole app.
+pytestmark = pytest.mark.slow
 SIZE = (120, 40)
 #: The terminals the main views are checked at: a laptop's 80x24 and a roomy 120x40.
 SIZES = [(80, 24), (120, 40)]

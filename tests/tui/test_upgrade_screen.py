@@ -77,6 +77,7 @@ def report_text(screen: UpgradeScreen) -> str:
     return "\n".join(text_of(screen.query_one(f"#upgrade-{part}", Static)) for part in ("summary", "report"))
 
 
+@pytest.mark.slow
 async def test_report_then_apply_keeps_the_applets_and_saves_only_on_s(old_profile: Path) -> None:
     before_bytes = old_profile.read_bytes()
     new_symbols = new_in_release("1.38.0")
@@ -117,6 +118,7 @@ async def test_report_then_apply_keeps_the_applets_and_saves_only_on_s(old_profi
         assert main_of(app).session.config.applets == applets, "the saved file builds the same applets"
 
 
+@pytest.mark.slow
 async def test_a_checked_new_applet_is_switched_on(old_defconfig_profile: Path) -> None:
     app = make_app(old_defconfig_profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -145,6 +147,7 @@ async def test_a_checked_new_applet_is_switched_on(old_defconfig_profile: Path) 
     assert "TSORT" not in saved.config, "accepted: it takes its default"
 
 
+@pytest.mark.slow
 async def test_undo_goes_back_to_the_old_release_and_escape_changes_nothing(old_profile: Path) -> None:
     app = make_app(old_profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -172,6 +175,7 @@ async def test_undo_goes_back_to_the_old_release_and_escape_changes_nothing(old_
         assert "BusyBox 1.35.0" in text_of(back.query_one(ProfileHeader))
 
 
+@pytest.mark.slow
 async def test_an_unsaved_upgrade_is_kept_and_restored_on_its_release(
     old_profile: Path, tmp_path: Path
 ) -> None:
@@ -201,6 +205,7 @@ async def test_an_unsaved_upgrade_is_kept_and_restored_on_its_release(
         assert main_of(app).session.tree.release == "1.35.0"
 
 
+@pytest.mark.slow
 async def test_no_newer_release_says_so(tmp_path: Path) -> None:
     path = tmp_path / "new.toml"
     path.write_text(PROFILE)
@@ -214,6 +219,7 @@ async def test_no_newer_release_says_so(tmp_path: Path) -> None:
         assert any("No release newer than 1.38.0" in m for m in messages), messages
 
 
+@pytest.mark.slow
 async def test_options_new_in_the_release_are_marked(tmp_path: Path) -> None:
     path = tmp_path / "new.toml"
     path.write_text(PROFILE)
