@@ -43,6 +43,7 @@ def test_stdin_is_devnull_and_no_shell(tmp_path: Path) -> None:
     assert not marker.exists() and res.tail == (f"$(touch {marker})",)
 
 
+@pytest.mark.slow
 def test_cancel_kills_the_process_group(tmp_path: Path) -> None:
     pidfile = tmp_path / "child.pid"
     # make starts a child that outlives a plain kill of make itself.

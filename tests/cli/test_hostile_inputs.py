@@ -1607,6 +1607,8 @@ def _params() -> list[object]:
     out: list[object] = []
     for c in CASES:
         marks: list[pytest.MarkDecorator] = []
+        if c.proc or c.env:
+            marks.append(pytest.mark.slow)  # a real busyconf process per row: about 0.3 s each
         if c.id in PENDING:
             marks.append(pytest.mark.xfail(strict=False, reason=f"owned by the {PENDING[c.id]} helper"))
         out.append(pytest.param(c, id=c.id, marks=marks))

@@ -26,6 +26,7 @@ def shell(awk: bool = True) -> tuple[Loaded, list[tuple[str, str]], Estimator]:
     return loaded, [*loaded.assignments, *extra], estimator_for(loaded.tree.release, "x86_64")
 
 
+@pytest.mark.slow
 def test_awk_off_250k_takes_options_not_sed() -> None:
     """Issue 14: FEATURE_SH_MATH and FEATURE_TAR_CREATE (options) reach 250K, so sed stays."""
     loaded, assignments, est = shell(awk=False)
@@ -39,6 +40,7 @@ def test_awk_off_250k_takes_options_not_sed() -> None:
     assert plan.before > budget >= plan.after == est.total(plan.config)
 
 
+@pytest.mark.slow
 def test_applets_go_only_when_every_option_together_misses_the_budget() -> None:
     loaded, assignments, est = shell()
     budget = parse_size("200K")
@@ -58,6 +60,7 @@ def test_applets_go_only_when_every_option_together_misses_the_budget() -> None:
     assert est.total(every_option_off) > budget
 
 
+@pytest.mark.slow
 def test_kept_applets_and_symbols_are_never_proposed_nor_lost() -> None:
     loaded, assignments, est = shell()
     keep = ["sed", "grep", "FEATURE_SH_MATH", "FEATURE_TAR_CREATE"]
@@ -68,6 +71,7 @@ def test_kept_applets_and_symbols_are_never_proposed_nor_lost() -> None:
     assert plan.config.values["FEATURE_SH_MATH"] == plan.config.values["FEATURE_TAR_CREATE"] == "y"
 
 
+@pytest.mark.slow
 def test_progress_is_reported_and_cancel_stops_the_plan() -> None:
     loaded, assignments, est = shell()
     seen: list[tuple[int, int]] = []

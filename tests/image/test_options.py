@@ -145,6 +145,7 @@ def test_trim_keeps_the_entrypoints_options_and_drops_the_rest(tmp_path: Path, t
         assert kept.get(sym) == "y" and values.get(sym) != "y"
 
 
+@pytest.mark.slow
 def test_interactive_keeps_line_editing(tmp_path: Path) -> None:
     script = tmp_path / "entrypoint.sh"
     script.write_text(ENTRYPOINT)

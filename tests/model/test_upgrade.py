@@ -104,6 +104,7 @@ def _names(report: DriftReport) -> set[str]:
     return {s.name for s in report.symbols} | {s.renamed_to for s in report.symbols if s.renamed_to}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize(("old", "new"), PAIRS, ids=[f"{a}-{b}" for a, b in PAIRS])
 def test_upgrade_keeps_the_applets(old: str, new: str, source: str, old_profiles: OldProfiles) -> None:
@@ -139,6 +140,7 @@ def _own(tree: KconfigTree, prof: Profile) -> list[tuple[str, str]]:
     return own_assignments(tree, prof)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", ["defconfig", "allnoconfig"])
 @pytest.mark.parametrize(("old", "new"), PAIRS, ids=[f"{a}-{b}" for a, b in PAIRS])
 def test_accept_new_takes_the_defaults(
@@ -218,6 +220,7 @@ def test_renames_are_matched_by_text_not_taken_from_siblings() -> None:
     assert found == 7
 
 
+@pytest.mark.slow
 def test_new_in_release(old_profiles: OldProfiles) -> None:
     cache = _cache()
     assert previous_release("1.38.0", cache) == "1.37.0"
@@ -238,6 +241,7 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_cli_upgrade_in_place_keeps_comments_and_crlf(tmp_path: Path, old_profiles: OldProfiles) -> None:
     text = old_profiles[("1.35.0", "router")].read_text()
     text = "# my router\n" + text.replace("[config]\n", "[config]\n# why TC is off\n", 1)
@@ -260,6 +264,7 @@ def test_cli_upgrade_in_place_keeps_comments_and_crlf(tmp_path: Path, old_profil
     assert again.returncode == 2 and "already at" in again.stderr
 
 
+@pytest.mark.slow
 def test_cli_upgrade_json_and_output(tmp_path: Path, old_profiles: OldProfiles) -> None:
     src = old_profiles[("1.35.0", "container-shell")]
     before = src.read_bytes()
@@ -290,6 +295,7 @@ def test_cli_upgrade_json_and_output(tmp_path: Path, old_profiles: OldProfiles) 
     assert exists.returncode == 2 and "already exists" in exists.stderr
 
 
+@pytest.mark.slow
 def test_report_in_words(old_profiles: OldProfiles) -> None:
     """TLS, which nothing in the old profile selected, is switched on by the new ssl_server."""
     cache = _cache()
@@ -303,6 +309,7 @@ def test_report_in_words(old_profiles: OldProfiles) -> None:
     assert os.path.basename(str(report.profile)) == "debian-udeb-1.35.0.toml"
 
 
+@pytest.mark.slow
 def test_upgrade_with_a_fragment(tmp_path: Path, old_profiles: OldProfiles) -> None:
     """A profile with a fragment keeps it, and stays minimal against base plus fragment."""
     cache = _cache()
