@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from busyconf.image import parse_size, plan_budget
@@ -13,7 +15,7 @@ from tests.image.image_helpers import CONTAINER_SHELL
 
 
 @pytest.fixture(autouse=True)
-def shipped_size_tables_only(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def shipped_size_tables_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The tables in the package, not what someone calibrated on this machine."""
     from busyconf.size import table
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 from rich.text import Text
+from textual.pilot import Pilot
 from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.tree import TreeNode
 
@@ -48,13 +49,13 @@ def detail_text(app: BusyconfApp) -> str:
     return text_of(app.screen.query_one(DetailPane))
 
 
-async def ready(app: BusyconfApp, pilot) -> MainScreen:  # type: ignore[no-untyped-def]
+async def ready(app: BusyconfApp, pilot: Pilot[Any]) -> MainScreen:
     await app.workers.wait_for_complete()
     await pilot.pause()
     return main_screen(app)
 
 
-async def search_and_jump(pilot, query: str) -> None:  # type: ignore[no-untyped-def]
+async def search_and_jump(pilot: Pilot[Any], query: str) -> None:
     await pilot.press("slash")
     await pilot.press(*query)
     await pilot.pause()

@@ -10,9 +10,11 @@ from __future__ import annotations
 import io
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
+from textual.pilot import Pilot
 from textual.widgets import Button, Input, Static
 from textual.worker import Worker, WorkerState
 
@@ -31,7 +33,9 @@ def text_of(widget: Static) -> str:
     return console.export_text()
 
 
-async def open_budget(app: BusyconfApp, pilot, awk_off: bool = True) -> tuple[MainScreen, BudgetModal]:  # type: ignore[no-untyped-def]
+async def open_budget(
+    app: BusyconfApp, pilot: Pilot[Any], awk_off: bool = True
+) -> tuple[MainScreen, BudgetModal]:
     await app.workers.wait_for_complete()
     await pilot.pause()
     screen = app.screen
@@ -45,7 +49,7 @@ async def open_budget(app: BusyconfApp, pilot, awk_off: bool = True) -> tuple[Ma
     return screen, modal
 
 
-async def plan(app: BusyconfApp, pilot, budget: str) -> None:  # type: ignore[no-untyped-def]
+async def plan(app: BusyconfApp, pilot: Pilot[Any], budget: str) -> None:
     await pilot.press(*budget, "enter")
     await app.workers.wait_for_complete()
     await pilot.pause()

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from textual import events
+from textual.pilot import Pilot
 from textual.widgets import Button, Input, Label, OptionList, Static
 
 from busyconf.cli import main as cli_main
@@ -26,7 +27,7 @@ from tests.tui.tui_fixtures import PROFILE, fake_build
 SMALL = (80, 24)
 
 
-async def ready(app: BusyconfApp, pilot) -> MainScreen:  # type: ignore[no-untyped-def]
+async def ready(app: BusyconfApp, pilot: Pilot[Any]) -> MainScreen:
     await app.workers.wait_for_complete()
     await pilot.pause()
     screen = app.screen
@@ -34,7 +35,7 @@ async def ready(app: BusyconfApp, pilot) -> MainScreen:  # type: ignore[no-untyp
     return screen
 
 
-async def open_search(app: BusyconfApp, pilot, query: str) -> SearchScreen:  # type: ignore[no-untyped-def]
+async def open_search(app: BusyconfApp, pilot: Pilot[Any], query: str) -> SearchScreen:
     await pilot.press("slash")
     await pilot.press(*query)
     await pilot.pause()
@@ -158,7 +159,7 @@ async def test_arch_picker_answers_for_the_release_it_is_given(profile: Path) ->
 # -- int/hex/string edit dialog ------------------------------------------------------------------
 
 
-async def edit(app: BusyconfApp, pilot, name: str, text: str) -> str:  # type: ignore[no-untyped-def]
+async def edit(app: BusyconfApp, pilot: Pilot[Any], name: str, text: str) -> str:
     """Type ``text`` into ``name``'s edit dialog; what its error line then says."""
     await pilot.press("slash", *name)
     await pilot.pause()
@@ -202,7 +203,7 @@ def refused(config_text: str, applets: list[str], release: str, arch: str, toolc
     raise UserError("zig: toolchain not found; run: busyconf toolchain install")
 
 
-async def open_build(app: BusyconfApp, pilot) -> BuildScreen:  # type: ignore[no-untyped-def]
+async def open_build(app: BusyconfApp, pilot: Pilot[Any]) -> BuildScreen:
     """b, and y to the question about TC (on in defconfig, and it does not build with musl)."""
     await pilot.press("b")
     await pilot.pause()
@@ -214,7 +215,7 @@ async def open_build(app: BusyconfApp, pilot) -> BuildScreen:  # type: ignore[no
     return screen
 
 
-async def wait_done(screen: BuildScreen, pilot) -> None:  # type: ignore[no-untyped-def]
+async def wait_done(screen: BuildScreen, pilot: Pilot[Any]) -> None:
     for _ in range(100):
         if screen.done:
             break

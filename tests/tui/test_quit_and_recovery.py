@@ -14,8 +14,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from busyconf.model.profile import load_profile
@@ -47,7 +49,7 @@ def app_for(profile: Path, rroot: Path) -> BusyconfApp:
     return make_app(profile, recovery_root=rroot)
 
 
-async def ready(app: BusyconfApp, pilot) -> MainScreen:  # type: ignore[no-untyped-def]
+async def ready(app: BusyconfApp, pilot: Pilot[Any]) -> MainScreen:
     await app.workers.wait_for_complete()
     await pilot.pause()
     mains = [s for s in app.screen_stack if isinstance(s, MainScreen)]
@@ -55,7 +57,7 @@ async def ready(app: BusyconfApp, pilot) -> MainScreen:  # type: ignore[no-untyp
     return mains[-1]
 
 
-async def switch_ls_off(app: BusyconfApp, pilot) -> MainScreen:  # type: ignore[no-untyped-def]
+async def switch_ls_off(app: BusyconfApp, pilot: Pilot[Any]) -> MainScreen:
     screen = await ready(app, pilot)
     screen.jump_to_symbol("LS")
     await pilot.press("space")
@@ -64,7 +66,7 @@ async def switch_ls_off(app: BusyconfApp, pilot) -> MainScreen:  # type: ignore[
     return screen
 
 
-async def palette(pilot, query: str) -> None:  # type: ignore[no-untyped-def]
+async def palette(pilot: Pilot[Any], query: str) -> None:
     await pilot.press("ctrl+p")
     await pilot.pause()
     await pilot.press(*query)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import SelectionList, Static
 
 from busyconf.model.profile import load_profile
@@ -48,7 +50,7 @@ def old_defconfig_profile(tmp_path: Path) -> Path:
     return path
 
 
-async def settle(app: BusyconfApp, pilot) -> None:  # type: ignore[no-untyped-def]
+async def settle(app: BusyconfApp, pilot: Pilot[Any]) -> None:
     """Wait for the editor's loads: sizes and the release comparison start after the first paint."""
     await headless.settle(pilot)
 
@@ -57,7 +59,7 @@ def main_of(app: BusyconfApp) -> MainScreen:
     return next(s for s in reversed(app.screen_stack) if isinstance(s, MainScreen))
 
 
-async def open_report(app: BusyconfApp, pilot) -> UpgradeScreen:  # type: ignore[no-untyped-def]
+async def open_report(app: BusyconfApp, pilot: Pilot[Any]) -> UpgradeScreen:
     """Press U and, when more than one newer release is cached, take the newest (the first offered)."""
     await settle(app, pilot)
     await pilot.press("U")
