@@ -1516,7 +1516,7 @@ CASES: list[Case] = [
     Case("cli-show-sub", ("show", "p.toml", "--json"), code=0, proc=True, check=shows('"applets"')),
 ]
 
-# The bad profiles of tests/core/test_cli.py, under each command that reads a profile.
+# The bad profiles of tests/cli/test_cli.py, under each command that reads a profile.
 _BAD_PROFILES = {
     "toml": "[profile\nbase = 1\n",
     "base": '[profile]\nbusybox = "1.38.0"\nbase = "nosuchbase"\n',

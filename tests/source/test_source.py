@@ -107,7 +107,7 @@ def test_add_unpacked_tree_leaves_it_untouched(
     with tarfile.open(tarball(testdata, OLDEST)) as tar:
         tar.extractall(tmp_path / "x", filter="data")
     shutil.move(str(next((tmp_path / "x").iterdir())), user)
-    # A known release's folder is refused (tests/core/test_source_trust.py): make it another version.
+    # A known release's folder is refused (tests/source/test_source_trust.py): make it another version.
     makefile = user / "Makefile"
     makefile.write_text(makefile.read_text().replace("SUBLEVEL = 0\n", "SUBLEVEL = 98\n", 1))
     version = OLDEST.rsplit(".", 1)[0] + ".98"
