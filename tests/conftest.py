@@ -62,6 +62,14 @@ def debian_configs(testdata: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 @pytest.fixture(scope="session")
+def private_builds() -> Path:
+    """The shared build root of ``busyconf build`` (one build tree per CPU for the whole run)."""
+    from busyconf.build.builder import cache_build_root
+
+    return cache_build_root()
+
+
+@pytest.fixture(scope="session")
 def cache() -> SourceCache:
     c = SourceCache()
     for v in (OLDEST, DEFAULT):

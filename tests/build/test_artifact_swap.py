@@ -101,6 +101,7 @@ def _stop_in(child: subprocess.Popen[str], step: str, sig: signal.Signals) -> No
     child.wait(timeout=60)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fallback", [False, True], ids=["exchange", "symlink-flip"])
 @pytest.mark.parametrize(("step", "expected"), [("written", 1), ("swapped", 2)])
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
@@ -133,6 +134,7 @@ def test_kill_between_the_swap_steps_leaves_one_whole_set(
     )
 
 
+@pytest.mark.slow
 def test_random_kills_with_the_delay_hook_never_mix(tmp_path: Path) -> None:
     """A publisher looping with BUSYCONF_TEST_SWAP_DELAY, killed at random moments, 20 times."""
     out = tmp_path / "out"
@@ -203,6 +205,7 @@ def test_build_refuses_a_foreign_folder_before_compiling(tmp_path: Path) -> None
         build("", [], "1.38.0", "x86_64", out_dir=foreign, source_tree=tmp_path / "nowhere")
 
 
+@pytest.mark.slow
 def test_cli_build_refuses_a_foreign_folder_in_one_line(tmp_path: Path) -> None:
     foreign = tmp_path / "src"
     foreign.mkdir()

@@ -254,6 +254,7 @@ def _refused(res: subprocess.CompletedProcess[str], symbol: str) -> None:
     assert "Traceback" not in res.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "assignment,symbol",
     [
@@ -273,6 +274,7 @@ def test_cli_set_refuses_and_saves_nothing(tmp_path: Path, assignment: str, symb
     assert not Path(M).exists()
 
 
+@pytest.mark.slow
 def test_cli_import_and_hand_edited_profile_are_refused(tmp_path: Path) -> None:
     tree = load_tree("1.38.0")
     text = dotconfig_text(tree, [])

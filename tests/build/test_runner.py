@@ -54,6 +54,7 @@ def test_stdout_to_a_file_keeps_stderr_as_lines(tmp_path: Path) -> None:
     assert seen == ["warned"]
 
 
+@pytest.mark.slow
 def test_cancel_kills_the_process_group(tmp_path: Path) -> None:
     pidfile = tmp_path / "child.pid"
     # make starts a child that outlives a plain kill of make itself.

@@ -103,6 +103,7 @@ def nslookup_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object
     return manifest
 
 
+@pytest.mark.slow
 def test_plan_is_allnoconfig_plus_nslookup() -> None:
     plan = plan_single(load_tree(RELEASE), ["nslookup"])
     assert plan.config.applets == ("nslookup",)

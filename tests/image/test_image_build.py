@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from image_helpers import CONTAINER_SHELL, image_json
 
 from busyconf.image.checks import CHECKS, check_layout
 from tests.conftest import StarterBuild
+from tests.image.image_helpers import CONTAINER_SHELL, image_json
 
 pytestmark = pytest.mark.slow
 

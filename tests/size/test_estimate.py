@@ -9,6 +9,7 @@ import pytest
 
 from busyconf.errors import UserError
 from busyconf.model import load_tree, resolve
+from busyconf.model.config import Configuration
 from busyconf.size import estimator_for
 from busyconf.size.cost_model import Evaluation, SizeModel, SymbolCost
 from busyconf.size.labels import label_bytes
@@ -147,12 +148,12 @@ def test_a_full_model_holding_the_decoder_gives_it_back_when_nothing_links_it() 
 
 
 @pytest.fixture(scope="module")
-def defconfig():  # type: ignore[no-untyped-def]
+def defconfig() -> Configuration:
     return resolve(load_tree("1.38.0"), [])
 
 
 @pytest.mark.parametrize("arch", ["x86_64", "riscv64"])
-def test_delta_matches_estimate_difference(arch: str, defconfig) -> None:  # type: ignore[no-untyped-def]
+def test_delta_matches_estimate_difference(arch: str, defconfig: Configuration) -> None:
     tree = load_tree("1.38.0")
     est = estimator_for("1.38.0", arch)
     without = resolve(tree, [("LS", "n")])
@@ -162,19 +163,19 @@ def test_delta_matches_estimate_difference(arch: str, defconfig) -> None:  # typ
     assert est.delta(without, "LS", "y") == -d
 
 
-def test_coarse_basis_is_labelled(defconfig) -> None:  # type: ignore[no-untyped-def]
+def test_coarse_basis_is_labelled(defconfig: Configuration) -> None:
     e = estimator_for("1.38.0", "riscv64").estimate(defconfig)
     assert not e.calibrated and "prompt labels" in e.basis and "32-bit x86 glibc" in e.basis
 
 
-def test_calibrated_x86_64_is_shipped(defconfig) -> None:  # type: ignore[no-untyped-def]
+def test_calibrated_x86_64_is_shipped(defconfig: Configuration) -> None:
     e = estimator_for("1.38.0", "x86_64").estimate(defconfig)
     assert e.calibrated and e.basis == "calibrated x86_64/zig 1.38.0"
     # busyconf's defconfig profile (STATIC, no TC) measured 1,221,160 bytes with zig 0.17.1.
     assert e.per_symbol["LS"] > 0 and abs(e.total - 1_221_160) < 0.01 * 1_221_160
 
 
-def test_toggle_is_fast(defconfig) -> None:  # type: ignore[no-untyped-def]
+def test_toggle_is_fast(defconfig: Configuration) -> None:
     est = estimator_for("1.38.0", "x86_64")
     est.estimate(defconfig)
     start = time.perf_counter()

@@ -190,6 +190,7 @@ def test_ids_sources_and_fields() -> None:
     assert want <= set(ids), want - set(ids)
 
 
+@pytest.mark.slow
 def test_symbols_and_files_exist_in_the_trees(trees: dict[str, Path]) -> None:
     for release, tree in trees.items():
         known = _symbols(tree)
@@ -268,6 +269,7 @@ def test_debian_patches_match_the_source_packages(debian: dict[str, dict[str, by
             assert any(c.id in pkg["changelog"].decode() for pkg in debian.values()), c.id
 
 
+@pytest.mark.slow
 def test_debian_patches_apply_where_the_release_lacks_the_fix(
     trees: dict[str, Path], debian: dict[str, dict[str, bytes]], tmp_path: Path
 ) -> None:
@@ -459,6 +461,7 @@ def test_manifest_records_patches(tmp_path: Path, cache: SourceCache) -> None:
     assert f.status == FIXED and patch.name in f.reason
 
 
+@pytest.mark.slow
 def test_cli_table_and_json(cache: SourceCache) -> None:
     run = subprocess.run(
         [sys.executable, "-m", "busyconf", "cve", str(CONFIGS / "container-shell.toml")],

@@ -88,6 +88,7 @@ def test_arch_list_in_cpu_order(capsys: pytest.CaptureFixture[str]) -> None:
     assert len(include) == 2 * len(STARTERS)
 
 
+@pytest.mark.slow
 def test_gitlab_child_pipeline_validates(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     text = _matrix(capsys, "--arch", "all", "--format", "gitlab")
     (tmp_path / "child.yml").write_text(text)
@@ -114,11 +115,13 @@ def test_unsafe_profile_path_is_refused(tmp_path: Path, capsys: pytest.CaptureFi
 # -- the workflow ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_workflow_validates_against_the_github_schema() -> None:
     r = _schema("vendor.github-workflows", WORKFLOW)
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+@pytest.mark.slow
 def test_workflow_matrix_step_output_drives_the_build_job(tmp_path: Path) -> None:
     """Run the plan job's matrix step here, then check every ${{ matrix.X }} the build job uses."""
     wf = _yaml(WORKFLOW.read_text())

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tui_fixtures import NO_LS, PROFILE
+
+from tests.tui.tui_fixtures import NO_LS, PROFILE
 
 
 @pytest.fixture(autouse=True)

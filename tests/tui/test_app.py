@@ -5,9 +5,14 @@ from __future__ import annotations
 import io
 import shutil
 from pathlib import Path
+from typing import Any
 
+import pytest
 from rich.console import Console
-from textual.widgets import Static
+from rich.text import Text
+from textual.pilot import Pilot
+from textual.widgets import DataTable, OptionList, Static
+from textual.widgets.tree import TreeNode
 
 from busyconf.cli import main as cli_main
 from busyconf.model.profile import load_profile
@@ -22,6 +27,7 @@ from busyconf.tui.screens.main import MainScreen
 from busyconf.tui.screens.search import SearchScreen
 from busyconf.tui.screens.source import SourceMissingScreen
 from busyconf.tui.widgets import DetailPane, EntryList, MenuTree, ProfileHeader, SizeMeter
+from tests.tui.tui_fixtures import current_screen
 
 SIZE = (140, 40)
 
@@ -43,13 +49,13 @@ def detail_text(app: BusyconfApp) -> str:
     return text_of(app.screen.query_one(DetailPane))
 
 
-async def ready(app: BusyconfApp, pilot) -> MainScreen:  # type: ignore[no-untyped-def]
+async def ready(app: BusyconfApp, pilot: Pilot[Any]) -> MainScreen:
     await app.workers.wait_for_complete()
     await pilot.pause()
     return main_screen(app)
 
 
-async def search_and_jump(pilot, query: str) -> None:  # type: ignore[no-untyped-def]
+async def search_and_jump(pilot: Pilot[Any], query: str) -> None:
     await pilot.press("slash")
     await pilot.press(*query)
     await pilot.pause()
@@ -57,6 +63,7 @@ async def search_and_jump(pilot, query: str) -> None:  # type: ignore[no-untyped
     await pilot.pause()
 
 
+@pytest.mark.slow
 async def test_search_ls_lands_on_the_ls_applet(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -75,6 +82,7 @@ async def test_search_ls_lands_on_the_ls_applet(profile: Path) -> None:
         assert "ls is used to list the contents of directories" in detail_text(app)
 
 
+@pytest.mark.slow
 async def test_toggle_applet_off_total_falls_by_its_cost_then_save_and_reload(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -100,6 +108,7 @@ async def test_toggle_applet_off_total_falls_by_its_cost_then_save_and_reload(pr
     assert "FEATURE_LS_COLOR" not in reloaded.config, "kept minimal: it no longer matters without ls"
 
 
+@pytest.mark.slow
 async def test_enabling_a_symbol_whose_dependency_is_off_says_why(no_ls_profile: Path) -> None:
     app = make_app(no_ls_profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -117,6 +126,7 @@ async def test_enabling_a_symbol_whose_dependency_is_off_says_why(no_ls_profile:
         assert any("FEATURE_LS_COLOR needs LS, which is off" in m for m in messages), messages
 
 
+@pytest.mark.slow
 async def test_quit_with_unsaved_changes_asks_first(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -127,7 +137,7 @@ async def test_quit_with_unsaved_changes_asks_first(profile: Path) -> None:
         assert isinstance(app.screen, ConfirmQuitModal)
         await pilot.press("escape")
         await pilot.pause()
-        assert app.screen is screen and app.is_running
+        assert current_screen(app) is screen and app.is_running
         await pilot.press("q")
         await pilot.pause()
         await pilot.press("d")
@@ -136,6 +146,7 @@ async def test_quit_with_unsaved_changes_asks_first(profile: Path) -> None:
     assert load_profile(profile).config == {"FEATURE_LS_COLOR": False}, "discard leaves the file alone"
 
 
+@pytest.mark.slow
 async def test_quit_without_changes_does_not_ask(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -145,6 +156,7 @@ async def test_quit_without_changes_does_not_ask(profile: Path) -> None:
         assert not app.is_running
 
 
+@pytest.mark.slow
 async def test_tui_save_is_byte_equal_to_cli_set(profile: Path, tmp_path: Path) -> None:
     by_cli = tmp_path / "by-cli.toml"
     shutil.copy(profile, by_cli)
@@ -169,6 +181,7 @@ async def test_tui_save_is_byte_equal_to_cli_set(profile: Path, tmp_path: Path) 
     assert profile.read_bytes() == by_cli.read_bytes()
 
 
+@pytest.mark.slow
 async def test_undo_and_redo(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -185,6 +198,7 @@ async def test_undo_and_redo(profile: Path) -> None:
         assert screen.session.config.values["LS"] == "n"
 
 
+@pytest.mark.slow
 async def test_switch_arch_updates_sizes_and_is_saved(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -192,7 +206,7 @@ async def test_switch_arch_updates_sizes_and_is_saved(profile: Path) -> None:
         before = screen.session.size()
         await pilot.press("x")
         await pilot.pause()
-        picker = app.screen.query_one("#arches")
+        picker = app.screen.query_one("#arches", OptionList)
         ids = [picker.get_option_at_index(i).id for i in range(picker.option_count)]
         target = "mipsel" if "mipsel" in ids else next(a for a in ids if a != "x86_64")
         picker.highlighted = ids.index(target)
@@ -208,6 +222,7 @@ async def test_switch_arch_updates_sizes_and_is_saved(profile: Path) -> None:
     assert load_profile(profile).arch == target
 
 
+@pytest.mark.slow
 async def test_diff_view_against_saved_file_and_base(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -217,10 +232,10 @@ async def test_diff_view_against_saved_file_and_base(profile: Path) -> None:
         await pilot.pause()
         diff = app.screen
         assert isinstance(diff, DiffScreen)
-        saved = diff.query_one("#diff-saved")
+        saved = diff.query_one("#diff-saved", DataTable)
         names = [str(saved.get_row_at(i)[0]) for i in range(saved.row_count)]
         assert names[0] == "LS"
-        base = diff.query_one("#diff-base")
+        base = diff.query_one("#diff-base", DataTable)
         base_names = {str(base.get_row_at(i)[0]) for i in range(base.row_count)}
         assert {"LS", "FEATURE_LS_COLOR"} <= base_names
         await pilot.press("escape")
@@ -228,6 +243,7 @@ async def test_diff_view_against_saved_file_and_base(profile: Path) -> None:
         assert isinstance(app.screen, MainScreen)
 
 
+@pytest.mark.slow
 async def test_symbol_info_and_show_names(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -243,6 +259,7 @@ async def test_symbol_info_and_show_names(profile: Path) -> None:
         assert "LS" in str(entries.get_row_at(entries.cursor_row)[1])
 
 
+@pytest.mark.slow
 async def test_enter_opens_menus_and_backspace_goes_back(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -254,9 +271,11 @@ async def test_enter_opens_menus_and_backspace_goes_back(profile: Path) -> None:
         await pilot.press("backspace")
         await pilot.pause()
         assert screen.menu is top
-        assert screen.query_one(EntryList).current.prompt == "Settings"
+        current = screen.query_one(EntryList).current
+        assert current is not None and current.prompt == "Settings"
 
 
+@pytest.mark.slow
 async def test_command_palette_has_every_action(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -282,6 +301,7 @@ async def test_command_palette_has_every_action(profile: Path) -> None:
         assert isinstance(app.screen, SaveAsModal)
 
 
+@pytest.mark.slow
 async def test_save_as_writes_a_new_profile(profile: Path, tmp_path: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -296,6 +316,7 @@ async def test_save_as_writes_a_new_profile(profile: Path, tmp_path: Path) -> No
     assert "LS" not in load_profile(profile).config
 
 
+@pytest.mark.slow
 async def test_save_as_onto_another_profile_asks_first(profile: Path, tmp_path: Path) -> None:
     other = tmp_path / "other.toml"
     other.write_text("# someone else's profile\n")
@@ -315,6 +336,7 @@ async def test_save_as_onto_another_profile_asks_first(profile: Path, tmp_path: 
     assert load_profile(other).config["LS"] is False
 
 
+@pytest.mark.slow
 async def test_missing_profile_file_starts_a_new_profile(tmp_path: Path) -> None:
     path = tmp_path / "fresh.toml"
     app = make_app(path)
@@ -326,6 +348,7 @@ async def test_missing_profile_file_starts_a_new_profile(tmp_path: Path) -> None
     assert load_profile(path).base == "defconfig"
 
 
+@pytest.mark.slow
 async def test_missing_source_tree_offers_to_fetch_it(profile: Path, tmp_path: Path) -> None:
     app = make_app(profile, cache=SourceCache(tmp_path / "empty-cache"))
     async with app.run_test(size=SIZE) as pilot:
@@ -337,6 +360,7 @@ async def test_missing_source_tree_offers_to_fetch_it(profile: Path, tmp_path: P
         assert not app.is_running
 
 
+@pytest.mark.slow
 async def test_trim_to_budget_switches_off_what_the_plan_lists(profile: Path) -> None:
     from busyconf.tui.screens.budget import BudgetModal
 
@@ -369,29 +393,37 @@ async def test_trim_to_budget_switches_off_what_the_plan_lists(profile: Path) ->
         assert after is not None and after <= budget < before
 
 
-def _menu_item(menus: MenuTree, prompt: str):  # type: ignore[no-untyped-def]
+def _menu_item(menus: MenuTree, prompt: str) -> TreeNode[Any]:
     stack = [menus.root]
     while stack:
         item = stack.pop()
-        if item.label.plain == prompt:
+        if str(item.label) == prompt:
             return item
         stack.extend(item.children)
     raise AssertionError(f"no menu {prompt!r} in the tree")
 
 
+def _style(item: TreeNode[Any]) -> str:
+    """The style of a menu's label (the tree keeps every label as a Text)."""
+    label = item.label
+    assert isinstance(label, Text), label
+    return str(label.style)
+
+
+@pytest.mark.slow
 async def test_menu_tree_dims_the_menus_the_values_hide(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(app, pilot)
         menus = screen.query_one(MenuTree)
-        assert "dim" in str(_menu_item(menus, "SELinux Utilities").label.style), "SELINUX is off in defconfig"
+        assert "dim" in _style(_menu_item(menus, "SELinux Utilities")), "SELINUX is off in defconfig"
         behaviour = _menu_item(menus, "Choose makedevs behaviour")
-        assert "dim" not in str(behaviour.label.style)
+        assert "dim" not in _style(behaviour)
         await search_and_jump(pilot, "makedevs")
         assert screen.query_one(EntryList).current.name == "MAKEDEVS"  # type: ignore[union-attr]
         await pilot.press("space")
         await pilot.pause()
-        assert "dim" in str(behaviour.label.style), "the choice depends on MAKEDEVS, now off"
+        assert "dim" in _style(behaviour), "the choice depends on MAKEDEVS, now off"
         await pilot.press("space")
         await pilot.pause()
-        assert "dim" not in str(behaviour.label.style)
+        assert "dim" not in _style(behaviour)

@@ -10,8 +10,11 @@ from __future__ import annotations
 import io
 import shutil
 from pathlib import Path
+from typing import Any
 
+import pytest
 from rich.console import Console
+from textual.pilot import Pilot
 from textual.widgets import Button, Input, Static
 from textual.worker import Worker, WorkerState
 
@@ -30,7 +33,9 @@ def text_of(widget: Static) -> str:
     return console.export_text()
 
 
-async def open_budget(app: BusyconfApp, pilot, awk_off: bool = True) -> tuple[MainScreen, BudgetModal]:  # type: ignore[no-untyped-def]
+async def open_budget(
+    app: BusyconfApp, pilot: Pilot[Any], awk_off: bool = True
+) -> tuple[MainScreen, BudgetModal]:
     await app.workers.wait_for_complete()
     await pilot.pause()
     screen = app.screen
@@ -44,7 +49,7 @@ async def open_budget(app: BusyconfApp, pilot, awk_off: bool = True) -> tuple[Ma
     return screen, modal
 
 
-async def plan(app: BusyconfApp, pilot, budget: str) -> None:  # type: ignore[no-untyped-def]
+async def plan(app: BusyconfApp, pilot: Pilot[Any], budget: str) -> None:
     await pilot.press(*budget, "enter")
     await app.workers.wait_for_complete()
     await pilot.pause()
@@ -61,6 +66,7 @@ def shell_profile(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 async def test_options_go_before_applets_awk_off_250k(tmp_path: Path) -> None:
     app = make_app(shell_profile(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
@@ -76,6 +82,7 @@ async def test_options_go_before_applets_awk_off_250k(tmp_path: Path) -> None:
         assert len(modal.query_one(RemovalList).options) == len(off)
 
 
+@pytest.mark.slow
 async def test_untick_keeps_the_removal_and_plans_again(tmp_path: Path) -> None:
     app = make_app(shell_profile(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
@@ -95,6 +102,7 @@ async def test_untick_keeps_the_removal_and_plans_again(tmp_path: Path) -> None:
         assert isinstance(app.focused, RemovalList), "the list keeps the focus after the new plan"
 
 
+@pytest.mark.slow
 async def test_keep_field_names_applets_and_symbols(tmp_path: Path) -> None:
     app = make_app(shell_profile(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
@@ -114,6 +122,7 @@ async def test_keep_field_names_applets_and_symbols(tmp_path: Path) -> None:
         )
 
 
+@pytest.mark.slow
 async def test_planning_runs_off_the_ui_thread_and_a_new_request_replaces_it(tmp_path: Path) -> None:
     app = make_app(REPO / "configs" / "router.toml")
     async with app.run_test(size=SIZE) as pilot:
@@ -142,6 +151,7 @@ async def test_planning_runs_off_the_ui_thread_and_a_new_request_replaces_it(tmp
         assert tree.kconf.syms["VI"].str_value == screen.session.config.values["VI"]
 
 
+@pytest.mark.slow
 async def test_tab_from_the_budget_lands_where_enter_applies(tmp_path: Path) -> None:
     app = make_app(shell_profile(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
@@ -159,6 +169,7 @@ async def test_tab_from_the_budget_lands_where_enter_applies(tmp_path: Path) -> 
         assert results == [symbols]
 
 
+@pytest.mark.slow
 async def test_apply_is_one_undo_step(tmp_path: Path) -> None:
     app = make_app(shell_profile(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
@@ -176,6 +187,7 @@ async def test_apply_is_one_undo_step(tmp_path: Path) -> None:
         assert session.config.values == before
 
 
+@pytest.mark.slow
 async def test_escape_cancels_even_while_planning(tmp_path: Path) -> None:
     app = make_app(REPO / "configs" / "router.toml")
     async with app.run_test(size=SIZE) as pilot:
@@ -190,6 +202,7 @@ async def test_escape_cancels_even_while_planning(tmp_path: Path) -> None:
         assert screen.session.config.values == before
 
 
+@pytest.mark.slow
 async def test_the_dialog_fits_80x24(tmp_path: Path) -> None:
     app = make_app(shell_profile(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
@@ -201,6 +214,7 @@ async def test_the_dialog_fits_80x24(tmp_path: Path) -> None:
         assert modal.query_one(RemovalList).region.height >= 4
 
 
+@pytest.mark.slow
 async def test_apply_through_the_editor_is_undone_by_one_key(tmp_path: Path) -> None:
     app = make_app(shell_profile(tmp_path))
     async with app.run_test(size=SIZE) as pilot:

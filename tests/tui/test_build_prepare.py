@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from tui_fixtures import fake_build
+import pytest
 
 from busyconf.cli import main as cli_main
 from busyconf.model.prepare import prepare_build
@@ -14,8 +14,10 @@ from busyconf.tui import make_app
 from busyconf.tui.screens.build import BuildScreen
 from busyconf.tui.screens.dialogs import DropBrokenModal
 from busyconf.tui.screens.main import MainScreen
+from tests.tui.tui_fixtures import fake_build
 
 
+@pytest.mark.slow
 async def test_b_builds_what_the_cli_would_with_unsaved_changes(profile: Path, tmp_path: Path) -> None:
     """An unsaved LS=n, then b and y to dropping TC: the build gets the .config, applets and
     target ``busyconf set LS=n`` + ``busyconf build --drop-broken`` would; the file is unchanged."""

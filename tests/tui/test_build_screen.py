@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
+from textual.pilot import Pilot
 from textual.widgets import Label, Log, Static
 
 from busyconf.tui import make_app
@@ -35,7 +37,7 @@ toolchain = "zig"
 """
 
 
-async def finished_build(app: BusyconfApp, pilot) -> BuildScreen:  # type: ignore[no-untyped-def]
+async def finished_build(app: BusyconfApp, pilot: Pilot[Any]) -> BuildScreen:
     """The build screen on top, once its build has ended without an error."""
     screen = app.screen
     assert isinstance(screen, BuildScreen)

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from textual import events
+from textual.pilot import Pilot
 from textual.widgets import Button, Input, Label, OptionList, Static
-from tui_fixtures import PROFILE, fake_build
 
 from busyconf.cli import main as cli_main
 from busyconf.errors import Interrupted, UserError
@@ -22,11 +22,12 @@ from busyconf.tui.screens.edit import EditValueModal
 from busyconf.tui.screens.main import MainScreen
 from busyconf.tui.screens.search import SearchScreen
 from busyconf.tui.session import Session
+from tests.tui.tui_fixtures import PROFILE, fake_build
 
 SMALL = (80, 24)
 
 
-async def ready(app: BusyconfApp, pilot) -> MainScreen:  # type: ignore[no-untyped-def]
+async def ready(app: BusyconfApp, pilot: Pilot[Any]) -> MainScreen:
     await app.workers.wait_for_complete()
     await pilot.pause()
     screen = app.screen
@@ -34,7 +35,7 @@ async def ready(app: BusyconfApp, pilot) -> MainScreen:  # type: ignore[no-untyp
     return screen
 
 
-async def open_search(app: BusyconfApp, pilot, query: str) -> SearchScreen:  # type: ignore[no-untyped-def]
+async def open_search(app: BusyconfApp, pilot: Pilot[Any], query: str) -> SearchScreen:
     await pilot.press("slash")
     await pilot.press(*query)
     await pilot.pause()
@@ -50,6 +51,7 @@ def hit_count(search: SearchScreen) -> str:
 # -- search --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_regex_search_finds_ls_color_and_enter_jumps_there(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SMALL) as pilot:
@@ -64,6 +66,7 @@ async def test_regex_search_finds_ls_color_and_enter_jumps_there(profile: Path) 
         assert entry is not None and entry.name == "FEATURE_LS_COLOR"
 
 
+@pytest.mark.slow
 async def test_invalid_regex_shows_one_line_and_recovers(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SMALL) as pilot:
@@ -79,6 +82,7 @@ async def test_invalid_regex_shows_one_line_and_recovers(profile: Path) -> None:
         assert "matches" in hit_count(search)
 
 
+@pytest.mark.slow
 async def test_ls_options_rank_above_tls_and_false(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SMALL) as pilot:
@@ -93,6 +97,7 @@ async def test_ls_options_rank_above_tls_and_false(profile: Path) -> None:
         assert last_ls_option < names.index("FALSE")
 
 
+@pytest.mark.slow
 async def test_long_results_take_one_line_each_at_80x24(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SMALL) as pilot:
@@ -118,6 +123,7 @@ def option_texts(options: OptionList) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 async def test_arch_picker_says_which_cpus_have_measured_tables(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SMALL) as pilot:
@@ -137,6 +143,7 @@ async def test_arch_picker_says_which_cpus_have_measured_tables(profile: Path) -
         await pilot.press("escape")
 
 
+@pytest.mark.slow
 async def test_arch_picker_answers_for_the_release_it_is_given(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SMALL) as pilot:
@@ -152,7 +159,7 @@ async def test_arch_picker_answers_for_the_release_it_is_given(profile: Path) ->
 # -- int/hex/string edit dialog ------------------------------------------------------------------
 
 
-async def edit(app: BusyconfApp, pilot, name: str, text: str) -> str:  # type: ignore[no-untyped-def]
+async def edit(app: BusyconfApp, pilot: Pilot[Any], name: str, text: str) -> str:
     """Type ``text`` into ``name``'s edit dialog; what its error line then says."""
     await pilot.press("slash", *name)
     await pilot.pause()
@@ -167,6 +174,7 @@ async def edit(app: BusyconfApp, pilot, name: str, text: str) -> str:  # type: i
     return str(app.screen.query_one("#error", Static).content)
 
 
+@pytest.mark.slow
 async def test_range_error_names_the_symbol_once(profile: Path) -> None:
     app = make_app(profile)
     async with app.run_test(size=SMALL) as pilot:
@@ -195,7 +203,7 @@ def refused(config_text: str, applets: list[str], release: str, arch: str, toolc
     raise UserError("zig: toolchain not found; run: busyconf toolchain install")
 
 
-async def open_build(app: BusyconfApp, pilot) -> BuildScreen:  # type: ignore[no-untyped-def]
+async def open_build(app: BusyconfApp, pilot: Pilot[Any]) -> BuildScreen:
     """b, and y to the question about TC (on in defconfig, and it does not build with musl)."""
     await pilot.press("b")
     await pilot.pause()
@@ -207,7 +215,7 @@ async def open_build(app: BusyconfApp, pilot) -> BuildScreen:  # type: ignore[no
     return screen
 
 
-async def wait_done(screen: BuildScreen, pilot) -> None:  # type: ignore[no-untyped-def]
+async def wait_done(screen: BuildScreen, pilot: Pilot[Any]) -> None:
     for _ in range(100):
         if screen.done:
             break
@@ -220,6 +228,7 @@ def footer_keys(app: BusyconfApp) -> set[str]:
     return {key for key, active in app.active_bindings.items() if active.binding.show and active.enabled}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("build_fn", [fake_build, refused], ids=["built", "failed"])
 async def test_a_finished_build_keeps_close_not_cancel(profile: Path, tmp_path: Path, build_fn: Any) -> None:
     app = make_app(profile, out_dir=tmp_path / "out", build_fn=build_fn)
@@ -236,6 +245,7 @@ async def test_a_finished_build_keeps_close_not_cancel(profile: Path, tmp_path: 
         assert not isinstance(app.screen, BuildScreen)
 
 
+@pytest.mark.slow
 async def test_cancel_is_there_while_the_build_runs_and_goes_once_cancelled(
     profile: Path, tmp_path: Path
 ) -> None:
@@ -332,6 +342,7 @@ def test_a_new_key_set_back_leaves_the_file_as_it_was(tmp_path: Path) -> None:
     assert path.read_text() == before
 
 
+@pytest.mark.slow
 async def test_keys_typed_right_after_slash_go_into_the_search(profile: Path) -> None:
     """``/ls`` typed in one burst: the l and s come before the query box has the focus."""
     app = make_app(profile)

@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_app import detail_text
 from textual.pilot import Pilot
 
 from busyconf.model.menu import menus
@@ -22,6 +21,7 @@ from busyconf.tui.headless import settle
 from busyconf.tui.screens.main import MainScreen
 from busyconf.tui.widgets import EntryList, MenuTree
 from busyconf.tui.widgets.key_bar import KeyBar
+from tests.tui.test_app import detail_text
 
 REPO = Path(__file__).resolve().parents[2]
 STARTERS = sorted((REPO / "configs").glob("*.toml"))
@@ -88,6 +88,7 @@ async def test_at_80x24_every_option_row_shows_value_prompt_and_size_in_every_me
         assert checked > 100, checked
 
 
+@pytest.mark.slow
 async def test_the_footer_keeps_the_keys_that_matter_at_80_and_120_columns(tmp_path: Path) -> None:
     for width, height in ((80, 24), (120, 40)):
         app = make_app(copy("router.toml", tmp_path))
@@ -103,6 +104,7 @@ async def test_the_footer_keeps_the_keys_that_matter_at_80_and_120_columns(tmp_p
                 assert label in line, (width, label, line)
 
 
+@pytest.mark.slow
 async def test_a_click_on_a_key_in_the_footer_presses_it(tmp_path: Path) -> None:
     app = make_app(copy("router.toml", tmp_path))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -114,6 +116,7 @@ async def test_a_click_on_a_key_in_the_footer_presses_it(tmp_path: Path) -> None
         assert type(app.screen).__name__ == "DiffScreen"
 
 
+@pytest.mark.slow
 async def test_the_size_column_survives_menus_with_long_prompts(tmp_path: Path) -> None:
     """router: Down x3 Enter, Esc, Up x3 Enter (Settings), Esc, Down x3 Enter: sizes still there."""
     app = make_app(copy("router.toml", tmp_path))
@@ -128,6 +131,7 @@ async def test_the_size_column_survives_menus_with_long_prompts(tmp_path: Path) 
         assert rows and all(SIZE_CELL.search(line.rstrip()) for _, line in rows), rows[:5]
 
 
+@pytest.mark.slow
 async def test_size_cells_are_whole_after_a_show_all_jump(tmp_path: Path) -> None:
     app = make_app(copy("container-shell.toml", tmp_path))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -154,6 +158,7 @@ def test_negative_sizes_have_one_sign() -> None:
     assert signed_size(-2048) == "−2.0K"
 
 
+@pytest.mark.slow
 async def test_undoing_an_arch_switch_keeps_the_sizes(tmp_path: Path) -> None:
     app = make_app(copy("container-shell.toml", tmp_path))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -175,6 +180,7 @@ async def test_undoing_an_arch_switch_keeps_the_sizes(tmp_path: Path) -> None:
         assert screen.session.total() == arm_total
 
 
+@pytest.mark.slow
 async def test_a_locked_option_names_all_it_needs_and_plus_switches_them_on_in_one_step(
     tmp_path: Path,
 ) -> None:
@@ -204,6 +210,7 @@ async def test_a_locked_option_names_all_it_needs_and_plus_switches_them_on_in_o
         assert screen.session.config.values["VI"] == "n" and screen.session.total() == before
 
 
+@pytest.mark.slow
 async def test_home_and_end_move_to_the_first_and_last_row(tmp_path: Path) -> None:
     app = make_app(copy("router.toml", tmp_path))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -214,6 +221,7 @@ async def test_home_and_end_move_to_the_first_and_last_row(tmp_path: Path) -> No
         assert screen.entry_list.cursor_row == 0
 
 
+@pytest.mark.slow
 async def test_tab_goes_between_the_tree_and_the_list_even_when_the_tree_is_hidden(tmp_path: Path) -> None:
     app = make_app(copy("router.toml", tmp_path))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -228,6 +236,7 @@ async def test_tab_goes_between_the_tree_and_the_list_even_when_the_tree_is_hidd
         assert tree.display, "m shows the tree for good"
 
 
+@pytest.mark.slow
 async def test_clicking_a_value_toggles_it(tmp_path: Path) -> None:
     app = make_app(copy("router.toml", tmp_path))
     async with app.run_test(size=(120, 40)) as pilot:

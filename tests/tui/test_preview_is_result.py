@@ -15,13 +15,13 @@ from pathlib import Path
 
 import kconfiglib
 import pytest
-from test_app import main_screen, ready, search_and_jump, text_of
 
 from busyconf.model.menu import changeable
 from busyconf.tui import make_app
 from busyconf.tui.session import Session
 from busyconf.tui.sizing import load_estimator
 from busyconf.tui.widgets import EntryList, SizeMeter
+from tests.tui.test_app import main_screen, ready, search_and_jump, text_of
 
 REPO = Path(__file__).resolve().parents[2]
 STARTERS = sorted((REPO / "configs").glob("*.toml"))
@@ -84,6 +84,7 @@ def test_every_previewed_total_is_the_total_after_the_key(starter: Path, tmp_pat
     assert checked >= STEPS * 0.9, (checked, refused)
 
 
+@pytest.mark.slow
 async def test_pressing_space_gives_the_total_the_meter_promised(tmp_path: Path) -> None:
     """container-shell: / ls Enter, n, then y: the meter's '→ N B' before each key is the total after it."""
     path = tmp_path / "container-shell.toml"

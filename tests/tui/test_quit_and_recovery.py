@@ -14,10 +14,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Static
-from tui_fixtures import PROFILE
 
 from busyconf.model.profile import load_profile
 from busyconf.model.recovery import (
@@ -33,6 +34,7 @@ from busyconf.tui.screens.dialogs import ChangedOnDiskModal, ConfirmQuitModal, R
 from busyconf.tui.screens.diff import DiffScreen
 from busyconf.tui.screens.edit import EditValueModal
 from busyconf.tui.screens.main import MainScreen
+from tests.tui.tui_fixtures import PROFILE, current_screen
 
 SIZE = (100, 30)
 
@@ -47,7 +49,7 @@ def app_for(profile: Path, rroot: Path) -> BusyconfApp:
     return make_app(profile, recovery_root=rroot)
 
 
-async def ready(app: BusyconfApp, pilot) -> MainScreen:  # type: ignore[no-untyped-def]
+async def ready(app: BusyconfApp, pilot: Pilot[Any]) -> MainScreen:
     await app.workers.wait_for_complete()
     await pilot.pause()
     mains = [s for s in app.screen_stack if isinstance(s, MainScreen)]
@@ -55,7 +57,7 @@ async def ready(app: BusyconfApp, pilot) -> MainScreen:  # type: ignore[no-untyp
     return mains[-1]
 
 
-async def switch_ls_off(app: BusyconfApp, pilot) -> MainScreen:  # type: ignore[no-untyped-def]
+async def switch_ls_off(app: BusyconfApp, pilot: Pilot[Any]) -> MainScreen:
     screen = await ready(app, pilot)
     screen.jump_to_symbol("LS")
     await pilot.press("space")
@@ -64,7 +66,7 @@ async def switch_ls_off(app: BusyconfApp, pilot) -> MainScreen:  # type: ignore[
     return screen
 
 
-async def palette(pilot, query: str) -> None:  # type: ignore[no-untyped-def]
+async def palette(pilot: Pilot[Any], query: str) -> None:
     await pilot.press("ctrl+p")
     await pilot.pause()
     await pilot.press(*query)
@@ -80,6 +82,7 @@ QUIT_PATHS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", list(QUIT_PATHS))
 async def test_every_quit_path_asks_when_there_are_unsaved_changes(
     profile: Path, rroot: Path, path: str
@@ -98,11 +101,12 @@ async def test_every_quit_path_asks_when_there_are_unsaved_changes(
         assert app.is_running
         await pilot.press("escape")
         await pilot.pause()
-        assert app.screen is screen and app.is_running
+        assert current_screen(app) is screen and app.is_running
         assert screen.session.config.values["LS"] == "n", "staying keeps the change"
     assert profile.read_bytes() == before
 
 
+@pytest.mark.slow
 async def test_textual_system_quit_and_ctrl_q_over_another_screen_ask(profile: Path, rroot: Path) -> None:
     app = app_for(profile, rroot)
     async with app.run_test(size=SIZE) as pilot:
@@ -122,12 +126,13 @@ async def test_textual_system_quit_and_ctrl_q_over_another_screen_ask(profile: P
         assert sum(isinstance(s, ConfirmQuitModal) for s in app.screen_stack) == 1, "asked once"
         await pilot.press("escape", "escape")
         await pilot.pause()
-        assert app.screen is screen
+        assert current_screen(app) is screen
         await pilot.press("ctrl+c")
         await pilot.pause()
-        assert app.is_running and app.screen is screen, "Ctrl+C does not quit"
+        assert app.is_running and current_screen(app) is screen, "Ctrl+C does not quit"
 
 
+@pytest.mark.slow
 async def test_ctrl_q_asks_while_editing_a_value(profile: Path, rroot: Path) -> None:
     app = app_for(profile, rroot)
     async with app.run_test(size=SIZE) as pilot:
@@ -141,6 +146,7 @@ async def test_ctrl_q_asks_while_editing_a_value(profile: Path, rroot: Path) -> 
         assert isinstance(app.screen, ConfirmQuitModal) and app.is_running
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("keys", [["q"], ["ctrl+q"], ["palette"]])
 async def test_quit_without_changes_leaves_at_once(profile: Path, rroot: Path, keys: list[str]) -> None:
     app = app_for(profile, rroot)
@@ -156,6 +162,7 @@ async def test_quit_without_changes_leaves_at_once(profile: Path, rroot: Path, k
     assert not rroot.exists()
 
 
+@pytest.mark.slow
 async def test_save_and_quit_saves_then_leaves(profile: Path, rroot: Path) -> None:
     app = app_for(profile, rroot)
     async with app.run_test(size=SIZE) as pilot:
@@ -171,6 +178,7 @@ async def test_save_and_quit_saves_then_leaves(profile: Path, rroot: Path) -> No
 # -- hang-up and recovery -----------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_hangup_keeps_unsaved_changes_and_the_next_start_offers_them(
     profile: Path, rroot: Path
 ) -> None:
@@ -198,7 +206,7 @@ async def test_hangup_keeps_unsaved_changes_and_the_next_start_offers_them(
         assert str(kept) in shown
         await pilot.press("r")
         await pilot.pause()
-        assert app.screen is screen
+        assert current_screen(app) is screen
         assert screen.session.config.values["LS"] == "n" and screen.session.dirty
         assert profile.read_bytes() == before, "restoring does not write the file"
         assert kept.exists(), "kept until saved"
@@ -211,6 +219,7 @@ async def test_hangup_keeps_unsaved_changes_and_the_next_start_offers_them(
     assert not kept.exists(), "saved: the recovery file has done its job"
 
 
+@pytest.mark.slow
 async def test_recovery_discard_and_keep_for_later(profile: Path, rroot: Path) -> None:
     kept = write_recovery(profile, PROFILE.replace("[config]\n", "[config]\nLS = false\n"), "test", rroot)
     app = app_for(profile, rroot)
@@ -219,7 +228,7 @@ async def test_recovery_discard_and_keep_for_later(profile: Path, rroot: Path) -
         assert isinstance(app.screen, RecoveryModal)
         await pilot.press("escape")
         await pilot.pause()
-        assert app.screen is screen and not screen.session.dirty
+        assert current_screen(app) is screen and not screen.session.dirty
     assert kept.exists(), "kept for later"
 
     app = app_for(profile, rroot)
@@ -237,6 +246,7 @@ async def test_recovery_discard_and_keep_for_later(profile: Path, rroot: Path) -
         assert isinstance(app.screen, MainScreen), "nothing left to offer"
 
 
+@pytest.mark.slow
 async def test_hangup_without_changes_writes_nothing(profile: Path, rroot: Path) -> None:
     app = app_for(profile, rroot)
     async with app.run_test(size=SIZE) as pilot:
@@ -246,6 +256,7 @@ async def test_hangup_without_changes_writes_nothing(profile: Path, rroot: Path)
     assert app.kept is None and not recovery_path(profile, rroot).exists()
 
 
+@pytest.mark.slow
 async def test_a_hostile_recovery_file_is_refused_in_one_line(profile: Path, rroot: Path) -> None:
     bad = PROFILE.replace("[config]\n", '[config]\nBUSYBOX_EXEC_PATH = "$(touch /tmp/busyconf-pwned)"\n')
     kept = write_recovery(profile, bad, "test", rroot)
@@ -294,6 +305,7 @@ def _read_until(fd: int, marker: bytes, seconds: float) -> bytes:
     return seen
 
 
+@pytest.mark.slow
 def test_closing_the_terminal_keeps_unsaved_changes(profile: Path) -> None:
     """The real editor on a pseudo-terminal: switch ls off, close the terminal (SIGHUP)."""
     kept = recovery_path(profile)
@@ -338,6 +350,7 @@ def test_closing_the_terminal_keeps_unsaved_changes(profile: Path) -> None:
 THEIRS = PROFILE.replace("FEATURE_LS_COLOR = false", "FEATURE_LS_COLOR = false\nCAT = false")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("choice", "expected"),
     [
@@ -370,6 +383,7 @@ async def test_a_file_changed_on_disk_is_not_overwritten_without_asking(
     assert load_profile(profile).config == expected
 
 
+@pytest.mark.slow
 async def test_save_and_quit_over_a_changed_file_asks_and_then_leaves(profile: Path, rroot: Path) -> None:
     app = app_for(profile, rroot)
     async with app.run_test(size=SIZE) as pilot:
@@ -384,6 +398,7 @@ async def test_save_and_quit_over_a_changed_file_asks_and_then_leaves(profile: P
     assert load_profile(profile).config == {"CAT": False, "LS": False}
 
 
+@pytest.mark.slow
 async def test_a_saved_file_is_ours_again(profile: Path, rroot: Path) -> None:
     """After a save the file on disk is what the editor wrote: the next save does not ask."""
     app = app_for(profile, rroot)
@@ -398,6 +413,7 @@ async def test_a_saved_file_is_ours_again(profile: Path, rroot: Path) -> None:
     assert load_profile(profile).config == {"LS": False, "CAT": False}
 
 
+@pytest.mark.slow
 async def test_save_keeps_crlf_line_ends(tmp_path: Path, rroot: Path) -> None:
     profile = tmp_path / "crlf.toml"
     profile.write_bytes(PROFILE.replace("\n", "\r\n").encode())
@@ -413,6 +429,7 @@ async def test_save_keeps_crlf_line_ends(tmp_path: Path, rroot: Path) -> None:
 # -- values the build's gate refuses --------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "payload", ["$(touch /tmp/busyconf-pwned)", "`touch /tmp/busyconf-pwned`", "[/]$(id)", "x;id"]
 )
@@ -448,6 +465,7 @@ def test_recovery_is_domain_code() -> None:
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
+@pytest.mark.slow
 async def test_a_new_profile_created_meanwhile_is_not_overwritten(tmp_path: Path, rroot: Path) -> None:
     path = tmp_path / "fresh.toml"
     app = app_for(path, rroot)
@@ -462,6 +480,7 @@ async def test_a_new_profile_created_meanwhile_is_not_overwritten(tmp_path: Path
     assert path.read_text() == THEIRS
 
 
+@pytest.mark.slow
 async def test_markup_in_the_profile_path_is_shown_as_text(tmp_path: Path, rroot: Path) -> None:
     """A folder named ``[`` makes the path contain ``[/b]``: shown as typed, never parsed as markup."""
     folder = tmp_path / "["
@@ -485,6 +504,7 @@ async def test_markup_in_the_profile_path_is_shown_as_text(tmp_path: Path, rroot
     assert load_profile(path).config == {"FEATURE_LS_COLOR": False, "CAT": False}
 
 
+@pytest.mark.slow
 async def test_after_save_as_a_hangup_keeps_the_changes_for_the_new_file(
     profile: Path, rroot: Path, tmp_path: Path
 ) -> None:

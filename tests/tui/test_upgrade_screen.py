@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
-from test_app import detail_text, text_of
+from textual.pilot import Pilot
 from textual.widgets import SelectionList, Static
-from tui_fixtures import PROFILE
 
 from busyconf.model.profile import load_profile
 from busyconf.tui import headless, make_app
@@ -25,6 +25,8 @@ from busyconf.tui.screens.upgrade import ReleasePickerModal, UpgradeScreen
 from busyconf.tui.widgets import EntryList, ProfileHeader
 from busyconf.tui.widgets.entry_list import NEW_MARK
 from busyconf.upgrade import new_in_release
+from tests.tui.test_app import detail_text, text_of
+from tests.tui.tui_fixtures import PROFILE
 
 SIZE = (120, 40)
 REPO = Path(__file__).resolve().parents[2]
@@ -48,7 +50,7 @@ def old_defconfig_profile(tmp_path: Path) -> Path:
     return path
 
 
-async def settle(app: BusyconfApp, pilot) -> None:  # type: ignore[no-untyped-def]
+async def settle(app: BusyconfApp, pilot: Pilot[Any]) -> None:
     """Wait for the editor's loads: sizes and the release comparison start after the first paint."""
     await headless.settle(pilot)
 
@@ -57,7 +59,7 @@ def main_of(app: BusyconfApp) -> MainScreen:
     return next(s for s in reversed(app.screen_stack) if isinstance(s, MainScreen))
 
 
-async def open_report(app: BusyconfApp, pilot) -> UpgradeScreen:  # type: ignore[no-untyped-def]
+async def open_report(app: BusyconfApp, pilot: Pilot[Any]) -> UpgradeScreen:
     """Press U and, when more than one newer release is cached, take the newest (the first offered)."""
     await settle(app, pilot)
     await pilot.press("U")
@@ -77,6 +79,7 @@ def report_text(screen: UpgradeScreen) -> str:
     return "\n".join(text_of(screen.query_one(f"#upgrade-{part}", Static)) for part in ("summary", "report"))
 
 
+@pytest.mark.slow
 async def test_report_then_apply_keeps_the_applets_and_saves_only_on_s(old_profile: Path) -> None:
     before_bytes = old_profile.read_bytes()
     new_symbols = new_in_release("1.38.0")
@@ -117,6 +120,7 @@ async def test_report_then_apply_keeps_the_applets_and_saves_only_on_s(old_profi
         assert main_of(app).session.config.applets == applets, "the saved file builds the same applets"
 
 
+@pytest.mark.slow
 async def test_a_checked_new_applet_is_switched_on(old_defconfig_profile: Path) -> None:
     app = make_app(old_defconfig_profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -145,6 +149,7 @@ async def test_a_checked_new_applet_is_switched_on(old_defconfig_profile: Path) 
     assert "TSORT" not in saved.config, "accepted: it takes its default"
 
 
+@pytest.mark.slow
 async def test_undo_goes_back_to_the_old_release_and_escape_changes_nothing(old_profile: Path) -> None:
     app = make_app(old_profile)
     async with app.run_test(size=SIZE) as pilot:
@@ -172,6 +177,7 @@ async def test_undo_goes_back_to_the_old_release_and_escape_changes_nothing(old_
         assert "BusyBox 1.35.0" in text_of(back.query_one(ProfileHeader))
 
 
+@pytest.mark.slow
 async def test_an_unsaved_upgrade_is_kept_and_restored_on_its_release(
     old_profile: Path, tmp_path: Path
 ) -> None:
@@ -201,6 +207,7 @@ async def test_an_unsaved_upgrade_is_kept_and_restored_on_its_release(
         assert main_of(app).session.tree.release == "1.35.0"
 
 
+@pytest.mark.slow
 async def test_no_newer_release_says_so(tmp_path: Path) -> None:
     path = tmp_path / "new.toml"
     path.write_text(PROFILE)
@@ -214,6 +221,7 @@ async def test_no_newer_release_says_so(tmp_path: Path) -> None:
         assert any("No release newer than 1.38.0" in m for m in messages), messages
 
 
+@pytest.mark.slow
 async def test_options_new_in_the_release_are_marked(tmp_path: Path) -> None:
     path = tmp_path / "new.toml"
     path.write_text(PROFILE)

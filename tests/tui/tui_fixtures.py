@@ -12,6 +12,9 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from textual.app import App
+from textual.screen import Screen
+
 from busyconf.build import OutputEvent, PhaseEvent, ProgressEvent
 from busyconf.build.runner import MakeStep
 
@@ -30,6 +33,16 @@ toolchain = "zig"
 """
 
 NO_LS = PROFILE.replace("FEATURE_LS_COLOR = false", "LS = false")
+
+
+def current_screen(app: App[Any]) -> Screen[Any]:
+    """``app.screen`` read afresh.
+
+    After ``assert isinstance(app.screen, SomeModal)`` mypy keeps that narrowing
+    across the key presses that close the modal, and would call a later
+    ``app.screen is main`` always false.
+    """
+    return app.screen
 
 
 FILES = ["applets/applets.o", "coreutils/cat.o", "coreutils/echo.o", "coreutils/ls.o", "libbb/appletlib.o"]

@@ -56,8 +56,12 @@ def _cache() -> SourceCache:
     return c
 
 
+#: (release, source name) -> a saved profile at that release.
+OldProfiles = dict[tuple[str, str], Path]
+
+
 @pytest.fixture(scope="module")
-def old_profiles(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
+def old_profiles(tmp_path_factory: pytest.TempPathFactory) -> OldProfiles:
     """(release, source name) -> a saved profile at that release."""
     cache = _cache()
     out = tmp_path_factory.mktemp("upgrade-profiles")
@@ -100,9 +104,10 @@ def _names(report: DriftReport) -> set[str]:
     return {s.name for s in report.symbols} | {s.renamed_to for s in report.symbols if s.renamed_to}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize(("old", "new"), PAIRS, ids=[f"{a}-{b}" for a, b in PAIRS])
-def test_upgrade_keeps_the_applets(old: str, new: str, source: str, old_profiles: dict) -> None:
+def test_upgrade_keeps_the_applets(old: str, new: str, source: str, old_profiles: OldProfiles) -> None:
     cache = _cache()
     prof = load_profile(old_profiles[(old, source)])
     old_tree, new_tree = load_tree(old, cache), load_tree(new, cache)
@@ -135,10 +140,11 @@ def _own(tree: KconfigTree, prof: Profile) -> list[tuple[str, str]]:
     return own_assignments(tree, prof)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", ["defconfig", "allnoconfig"])
 @pytest.mark.parametrize(("old", "new"), PAIRS, ids=[f"{a}-{b}" for a, b in PAIRS])
 def test_accept_new_takes_the_defaults(
-    old: str, new: str, source: str, old_profiles: dict, tmp_path: Path
+    old: str, new: str, source: str, old_profiles: OldProfiles, tmp_path: Path
 ) -> None:
     """Accepting gives oldconfig's "on", also over allnoconfig, whose new symbols the base turns off."""
     cache = _cache()
@@ -179,7 +185,7 @@ def target_conf(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BusyBoxCo
 @pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize(("old", "new"), PAIRS, ids=[f"{a}-{b}" for a, b in PAIRS])
 def test_report_equals_real_oldconfig(
-    old: str, new: str, source: str, old_profiles: dict, target_conf: dict[str, BusyBoxConf]
+    old: str, new: str, source: str, old_profiles: OldProfiles, target_conf: dict[str, BusyBoxConf]
 ) -> None:
     """The report lists exactly the symbols whose line BusyBox's `make oldconfig` changes, with its values."""
     cache = _cache()
@@ -214,7 +220,8 @@ def test_renames_are_matched_by_text_not_taken_from_siblings() -> None:
     assert found == 7
 
 
-def test_new_in_release(old_profiles: dict) -> None:
+@pytest.mark.slow
+def test_new_in_release(old_profiles: OldProfiles) -> None:
     cache = _cache()
     assert previous_release("1.38.0", cache) == "1.37.0"
     marks = new_in_release("1.38.0", cache)
@@ -234,7 +241,8 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_cli_upgrade_in_place_keeps_comments_and_crlf(tmp_path: Path, old_profiles: dict) -> None:
+@pytest.mark.slow
+def test_cli_upgrade_in_place_keeps_comments_and_crlf(tmp_path: Path, old_profiles: OldProfiles) -> None:
     text = old_profiles[("1.35.0", "router")].read_text()
     text = "# my router\n" + text.replace("[config]\n", "[config]\n# why TC is off\n", 1)
     p = tmp_path / "r.toml"
@@ -256,7 +264,8 @@ def test_cli_upgrade_in_place_keeps_comments_and_crlf(tmp_path: Path, old_profil
     assert again.returncode == 2 and "already at" in again.stderr
 
 
-def test_cli_upgrade_json_and_output(tmp_path: Path, old_profiles: dict) -> None:
+@pytest.mark.slow
+def test_cli_upgrade_json_and_output(tmp_path: Path, old_profiles: OldProfiles) -> None:
     src = old_profiles[("1.35.0", "container-shell")]
     before = src.read_bytes()
     out = tmp_path / "sub" / "new.toml"
@@ -286,7 +295,8 @@ def test_cli_upgrade_json_and_output(tmp_path: Path, old_profiles: dict) -> None
     assert exists.returncode == 2 and "already exists" in exists.stderr
 
 
-def test_report_in_words(old_profiles: dict) -> None:
+@pytest.mark.slow
+def test_report_in_words(old_profiles: OldProfiles) -> None:
     """TLS, which nothing in the old profile selected, is switched on by the new ssl_server."""
     cache = _cache()
     prof = load_profile(old_profiles[("1.35.0", "debian-udeb")])
@@ -299,7 +309,8 @@ def test_report_in_words(old_profiles: dict) -> None:
     assert os.path.basename(str(report.profile)) == "debian-udeb-1.35.0.toml"
 
 
-def test_upgrade_with_a_fragment(tmp_path: Path, old_profiles: dict) -> None:
+@pytest.mark.slow
+def test_upgrade_with_a_fragment(tmp_path: Path, old_profiles: OldProfiles) -> None:
     """A profile with a fragment keeps it, and stays minimal against base plus fragment."""
     cache = _cache()
     (tmp_path / "fragments").mkdir()

@@ -133,6 +133,7 @@ def test_busybox_conf_alone_keeps_the_first_assignment(tmp_path: Path, cache: So
     assert "trying to reassign symbol FEATURE_EDITING_HISTORY" in said
 
 
+@pytest.mark.slow
 def test_redefinition_is_reported_with_both_places(tmp_path: Path) -> None:
     prof = make_profile(tmp_path, "[config]\nFEATURE_VI_MAX_LEN = 2048\n")
     done = cli(tmp_path, "export", prof.name, "-o", "p.config")
@@ -146,6 +147,7 @@ def test_redefinition_is_reported_with_both_places(tmp_path: Path) -> None:
     assert values((tmp_path / "p.config").read_text())["FEATURE_VI_MAX_LEN"] == "2048"
 
 
+@pytest.mark.slow
 def test_value_that_cannot_apply_warns_with_its_reason_and_strict_refuses_it(tmp_path: Path) -> None:
     prof = make_profile(tmp_path)
     warning = (
@@ -163,6 +165,7 @@ def test_value_that_cannot_apply_warns_with_its_reason_and_strict_refuses_it(tmp
     assert [n["symbol"] for n in report["not_applied"]] == ["FEATURE_LS_COLOR"]
 
 
+@pytest.mark.slow
 def test_show_says_where_each_value_comes_from(tmp_path: Path) -> None:
     prof = make_profile(tmp_path, "[config]\nVI = false\n")
     shown = json.loads(cli(tmp_path, "show", prof.name, "--json").stdout)
@@ -177,6 +180,7 @@ def test_show_says_where_each_value_comes_from(tmp_path: Path) -> None:
     assert "FEATURE_EDITING_HISTORY = 128  (fragments/b.cfg:2)" in text
 
 
+@pytest.mark.slow
 def test_a_save_stays_minimal_against_base_and_fragments(tmp_path: Path) -> None:
     prof = make_profile(tmp_path)
     assert cli(tmp_path, "set", prof.name, "FEATURE_EDITING_HISTORY=128", "GZIP=y").returncode == 0
@@ -186,6 +190,7 @@ def test_a_save_stays_minimal_against_base_and_fragments(tmp_path: Path) -> None
     assert load_profile(prof).config == {}
 
 
+@pytest.mark.slow
 def test_fragments_outside_the_profile_folder_are_refused(tmp_path: Path) -> None:
     inner = tmp_path / "inner"
     inner.mkdir()
@@ -200,6 +205,7 @@ def test_fragments_outside_the_profile_folder_are_refused(tmp_path: Path) -> Non
     assert not (inner / "x.config").exists()
 
 
+@pytest.mark.slow
 def test_export_fragment_then_import_gives_the_same_configuration(tmp_path: Path, tree: KconfigTree) -> None:
     prof = make_profile(tmp_path, "[config]\nDD = false\n")
     (tmp_path / "base.toml").write_text('[profile]\nbusybox = "1.38.0"\n')
@@ -228,6 +234,7 @@ def test_export_fragment_then_import_gives_the_same_configuration(tmp_path: Path
     assert kept.config == {"DD": False}  # minimal over base + fragments
 
 
+@pytest.mark.slow
 def test_keep_fragments_must_be_inside_the_output_folder(tmp_path: Path) -> None:
     make_profile(tmp_path)
     (tmp_path / "base.config").write_text("# Busybox version: 1.38.0\nCONFIG_LS=y\n")
@@ -248,6 +255,7 @@ def test_saving_elsewhere_keeps_or_folds_the_fragments(tmp_path: Path) -> None:
         assert resolve(tree, profile_assignments(tree, moved)).values == want
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("starter", ["defconfig", "container-shell"])
 @pytest.mark.parametrize("fragment", FRAGMENTS, ids=lambda p: p.stem)
 def test_starter_fragments_apply_cleanly(tmp_path: Path, starter: str, fragment: Path) -> None:

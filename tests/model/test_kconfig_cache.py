@@ -78,6 +78,7 @@ def test_a_loaded_tree_resolves_every_starter_as_a_parsed_one(
         )
 
 
+@pytest.mark.slow
 def test_a_changed_kconfig_file_means_a_fresh_parse(kconfig_dir: Path, cache: SourceCache) -> None:
     open_tree(kconfig_dir, cache)
     assert kconfig_cache.load(kconfig_dir, trusted=False) is not None
@@ -92,6 +93,7 @@ def test_a_changed_kconfig_file_means_a_fresh_parse(kconfig_dir: Path, cache: So
     assert kconfig_cache.load(kconfig_dir, trusted=False) is not None
 
 
+@pytest.mark.slow
 def test_another_trust_setting_or_a_damaged_file_is_not_used(kconfig_dir: Path, cache: SourceCache) -> None:
     open_tree(kconfig_dir, cache)
     assert kconfig_cache.load(kconfig_dir, trusted=True) is None

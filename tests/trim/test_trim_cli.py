@@ -6,14 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
-from image_helpers import CONTAINER_SHELL, CORPUS, REPO, run_cli, run_cli_subprocess
 
 from busyconf.errors import UserError
 from busyconf.model.inputs import load_any
 from busyconf.size import estimator_for
 from busyconf.trim import parse_size, plan_budget
+from tests.image.image_helpers import CONTAINER_SHELL, CORPUS, REPO, run_cli, run_cli_subprocess
 
 
+@pytest.mark.slow
 def test_scan_writes_a_minimal_profile_that_keeps_what_scripts_run(tmp_path: Path) -> None:
     out = tmp_path / "app.toml"
     r = run_cli(["trim", "--scan", str(CORPUS), "--keep", "vi,less", "-o", str(out), "--json"])
@@ -30,6 +31,7 @@ def test_scan_writes_a_minimal_profile_that_keeps_what_scripts_run(tmp_path: Pat
     assert "TC" not in loaded.profile.config
 
 
+@pytest.mark.slow
 def test_scan_reports_on_stderr(tmp_path: Path) -> None:
     out = tmp_path / "app.toml"
     r = run_cli(["trim", "--scan", str(CORPUS / "app"), "--base", str(CONTAINER_SHELL), "-o", str(out)])
@@ -71,6 +73,7 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path: Path, argv: list
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad"]
 
 
+@pytest.mark.slow
 def test_exit_code_as_a_process(tmp_path: Path) -> None:
     argv = ["trim", "--scan", str(CORPUS), "--keep", "nosuchapplet", "-o", "x.toml"]
     r = run_cli_subprocess(argv, tmp_path)
@@ -95,6 +98,7 @@ def test_parse_size() -> None:
             parse_size(bad)
 
 
+@pytest.mark.slow
 def test_budget_plan_reaches_the_budget_cheapest_loss_first() -> None:
     loaded = load_any(REPO / "configs" / "defconfig.toml")
     est = estimator_for(loaded.tree.release, "x86_64")
@@ -112,6 +116,7 @@ def test_budget_plan_reaches_the_budget_cheapest_loss_first() -> None:
         assert est.estimate(resolve(loaded.tree, [*loaded.assignments, *rest])).total > budget
 
 
+@pytest.mark.slow
 def test_budget_writes_a_new_profile(tmp_path: Path) -> None:
     out = tmp_path / "small.toml"
     shutil_copy = (REPO / "configs" / "container-shell.toml").read_text()

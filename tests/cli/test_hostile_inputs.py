@@ -50,6 +50,16 @@ Check = Callable[[Path, str, str], None]
 #: Rows whose fix belongs to another helper and is not in the tree yet: id -> owner.
 PENDING: dict[str, str] = {}
 
+#: In-process rows that run a whole ``set`` (a resolve per override), a trim plan or a
+#: cross-release size, 0.2 to 4 s each: in the slow tier with the rows that start a process.
+SLOW_ROWS = frozenset({
+    "set-conflict", "set-int-400-digits", "set-int-negative", "set-keeps-crlf", "set-markup-description",
+    "set-markup-path", "set-needs-dependency", "set-range", "set-same-symbol-twice", "set-string-4k",
+    "set-string-spaces", "set-through-symlink", "set-with-deps", "show-base-chain-20",
+    "size-against-other-release", "trim-budget-elsewhere", "trim-budget-ok", "trim-scan-markup-paths",
+    "trim-scan-ok", "upgrade-dry-run",
+})
+
 
 @dataclass(frozen=True)
 class Case:
@@ -1506,7 +1516,7 @@ CASES: list[Case] = [
     Case("cli-show-sub", ("show", "p.toml", "--json"), code=0, proc=True, check=shows('"applets"')),
 ]
 
-# The bad profiles of tests/core/test_cli.py, under each command that reads a profile.
+# The bad profiles of tests/cli/test_cli.py, under each command that reads a profile.
 _BAD_PROFILES = {
     "toml": "[profile\nbase = 1\n",
     "base": '[profile]\nbusybox = "1.38.0"\nbase = "nosuchbase"\n',
@@ -1604,9 +1614,12 @@ def _params() -> list[object]:
     ids = [c.id for c in CASES]
     dupes = {i for i in ids if ids.count(i) > 1}
     assert not dupes, dupes
+    assert SLOW_ROWS <= set(ids), SLOW_ROWS - set(ids)
     out: list[object] = []
     for c in CASES:
         marks: list[pytest.MarkDecorator] = []
+        if c.proc or c.env or c.id in SLOW_ROWS:
+            marks.append(pytest.mark.slow)  # a real busyconf process (about 0.3 s), or a slow row
         if c.id in PENDING:
             marks.append(pytest.mark.xfail(strict=False, reason=f"owned by the {PENDING[c.id]} helper"))
         out.append(pytest.param(c, id=c.id, marks=marks))

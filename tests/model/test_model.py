@@ -87,6 +87,7 @@ def test_reason_in_words(tree: KconfigTree) -> None:
     assert explain(tree, "LS", "n") is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("release", [OLDEST, DEFAULT])
 def test_defconfig_and_allnoconfig_equal_busybox_make(
     busybox_conf: dict[str, BusyBoxConf], release: str
@@ -136,6 +137,7 @@ def test_debian_config_import_export_round_trip(
         assert busybox_conf[DEFAULT].run("oldconfig", text) == exported
 
 
+@pytest.mark.slow
 def test_import_is_minimal(tree: KconfigTree, debian_configs: dict[str, Path]) -> None:
     path = debian_configs["udeb"]
     prof, _ = import_dotconfig(path.read_text(), str(path), tree, drop_unknown=True)
@@ -158,6 +160,7 @@ def _raw_lines(text: str) -> dict[str, str]:
     return out
 
 
+@pytest.mark.slow
 def test_diff_lists_exactly_the_symbols_whose_lines_differ(
     busybox_conf: dict[str, BusyBoxConf], debian_configs: dict[str, Path], tree: KconfigTree
 ) -> None:

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from image_helpers import CONTAINER_SHELL, CORPUS, REPO
 
 from busyconf.image import make_rootfs
 from busyconf.image.rootfs import write_dir
 from tests.conftest import StarterBuild
+from tests.image.image_helpers import CONTAINER_SHELL, CORPUS, REPO
 
 pytestmark = pytest.mark.slow
 

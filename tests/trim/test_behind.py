@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from image_helpers import CONTAINER_SHELL, run_cli
 
 from busyconf.model.config import resolve
 from busyconf.model.kconfig import KconfigTree, load_tree
 from busyconf.trim.behind import DATA, closure, edges, load_reviewed, locate, runs, scan_source
+from tests.image.image_helpers import CONTAINER_SHELL, run_cli
 
 RELEASES = ["1.38.0", "1.35.0"]
 
@@ -20,7 +21,7 @@ def tree(request: pytest.FixtureRequest) -> KconfigTree:
     return load_tree(request.param)
 
 
-def targets(tree: KconfigTree, applet: str, values: dict[str, str] | None = None) -> set[str]:
+def targets(tree: KconfigTree, applet: str, values: Mapping[str, str] | None = None) -> set[str]:
     return {t for t, _why in runs(tree, applet, values)}
 
 

@@ -66,6 +66,7 @@ FIRST = "CAT CHMOD CHOWN CP CUT DATE DIRNAME BASENAME ENV EXPR HEAD TAIL ID LN M
 SECOND = "SORT TOUCH TR UNIQ WC WHOAMI SED AWK FIND XARGS GZIP GUNZIP PS KILL FALSE TRUE PRINTF LS ECHO TEST1"
 
 
+@pytest.mark.slow
 def test_two_concurrent_sets_never_lose_a_change(prof: Path) -> None:
     first, second = FIRST.split(), SECOND.split()
     assert len(first) == len(second) == 20 and not set(first) & set(second)
@@ -85,7 +86,7 @@ def test_two_concurrent_sets_never_lose_a_change(prof: Path) -> None:
 
 def test_save_refuses_a_file_changed_since_it_was_read(prof: Path) -> None:
     mine = load_profile(prof)
-    mine.doc["profile"]["description"] = "mine"  # type: ignore[index]
+    mine.doc["profile"]["description"] = "mine"
     theirs = prof.read_text().replace("Minimal shell", "Their shell")
     prof.write_text(theirs)
     assert changed_on_disk(mine)
@@ -97,6 +98,7 @@ def test_save_refuses_a_file_changed_since_it_was_read(prof: Path) -> None:
     assert 'description = "mine"' in prof.read_text()
 
 
+@pytest.mark.slow
 def test_the_lock_is_held_across_read_modify_write(prof: Path) -> None:
     """A `set` started while another writer holds the lock waits and then sees that writer's change."""
     from busyconf.model.profile import profile_lock
@@ -115,6 +117,7 @@ def test_the_lock_is_held_across_read_modify_write(prof: Path) -> None:
 # -- what a write keeps -----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_crlf_file_stays_crlf(prof: Path, capsys: pytest.CaptureFixture[str]) -> None:
     lf = prof.parent / "lf.toml"
     shutil.copy(prof, lf)
@@ -166,6 +169,7 @@ def test_fifo_output_is_written_directly(prof: Path, capsys: pytest.CaptureFixtu
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
 
 
+@pytest.mark.slow
 def test_dash_writes_to_stdout(prof: Path, capsys: pytest.CaptureFixture[str]) -> None:
     dot = prof.parent / "x.config"
     assert main(["export", str(prof), "-o", str(dot)]) == 0
@@ -204,6 +208,7 @@ def _dead_pid() -> int:
     return proc.pid
 
 
+@pytest.mark.slow
 def test_stale_temp_files_of_dead_writers_are_swept(prof: Path, capsys: pytest.CaptureFixture[str]) -> None:
     dead = prof.parent / f".p.toml.{_dead_pid()}.abc123.tmp"
     alive = prof.parent / ".p.toml.1.def456.tmp"  # pid 1 is alive: another writer's file stays
@@ -234,6 +239,7 @@ def test_sigterm_during_a_write_leaves_the_new_file_and_no_temp(tmp_path: Path) 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.toml"]
 
 
+@pytest.mark.slow
 def test_killed_set_leaves_no_temp_for_long(prof: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """SIGKILL cannot be held: its temp file is removed by the next save of the profile."""
     code = textwrap.dedent(
@@ -350,6 +356,7 @@ def test_import_base_is_named_from_cwd_and_written_relative(
     assert snapshot(work) == before
 
 
+@pytest.mark.slow
 def test_trim_budget_elsewhere_writes_a_profile_that_resolves(
     tmp_path: Path, cache: SourceCache, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -76,6 +76,7 @@ def _one_line(err: str) -> str:
 # -- known releases: only the verified tarball ------------------------------------------------
 
 
+@pytest.mark.slow
 def test_tampered_folder_of_a_known_release_never_replaces_it(
     testdata: Path,
     tmp_cache: SourceCache,
@@ -103,6 +104,7 @@ def test_tampered_folder_of_a_known_release_never_replaces_it(
     assert json.loads(meta.read_text())["verified"] is True
 
 
+@pytest.mark.slow
 def test_a_renamed_or_tampered_tarball_of_a_known_release_is_refused_even_with_trust(
     tmp_cache: SourceCache, tmp_path: Path, oldest_tree: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -114,6 +116,7 @@ def test_a_renamed_or_tampered_tarball_of_a_known_release_is_refused_even_with_t
     assert not tmp_cache.root.exists()
 
 
+@pytest.mark.slow
 def test_fetch_replaces_an_unverified_entry_of_a_known_release(
     testdata: Path,
     tmp_cache: SourceCache,
@@ -145,6 +148,7 @@ def test_fetch_replaces_an_unverified_entry_of_a_known_release(
 # -- unknown versions: --trust or nothing ---------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_unknown_tarball_needs_trust(
     tmp_cache: SourceCache, tmp_path: Path, oldest_tree: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -166,6 +170,7 @@ def test_unknown_tarball_needs_trust(
     assert len(load_tree(UNKNOWN, tmp_cache).symbols) > 1000
 
 
+@pytest.mark.slow
 def test_unknown_folder_needs_trust(
     tmp_cache: SourceCache, tmp_path: Path, oldest_tree: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -211,6 +216,7 @@ def test_a_fifo_is_refused_without_reading(
 # -- Kconfig preprocessor -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_shell_in_kconfig_never_runs_without_trust(
     tmp_cache: SourceCache, tmp_path: Path, oldest_tree: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -309,6 +315,7 @@ def test_help_text_dollar_paren_is_not_a_macro(tmp_path: Path) -> None:
     assert "A" in KconfigTree("9.9.9", kdir, kdir).symbols
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", [OLDEST, DEFAULT])
 def test_verified_releases_parse_without_the_preprocessor(cache: SourceCache, version: str) -> None:
     strict = KconfigTree(version, cache.kconfig_dir(version), cache.tree(version))
@@ -320,6 +327,7 @@ def test_verified_releases_parse_without_the_preprocessor(cache: SourceCache, ve
 # -- the cache path and names that become folders ---------------------------------------------------
 
 
+@pytest.mark.slow
 def test_relative_cache_is_made_absolute(
     testdata: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

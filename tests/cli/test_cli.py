@@ -61,6 +61,7 @@ def test_set_is_minimal_and_keeps_comments(profiles: Path, capsys: pytest.Captur
     capsys.readouterr()
 
 
+@pytest.mark.slow
 def test_set_refuses_what_cannot_take_effect(profiles: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = profiles / "container-shell.toml"
     before = snapshot(profiles)
@@ -167,6 +168,7 @@ def test_import_drop_unknown_lists_them(
     assert out.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_import_export_diff_round_trip(
     tmp_path: Path, cache: SourceCache, debian_configs: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -190,6 +192,7 @@ def test_import_export_diff_round_trip(
     assert "bzip2" in data["applets_only_in_a"]
 
 
+@pytest.mark.slow
 def test_cli_as_a_subprocess(tmp_path: Path, cache: SourceCache) -> None:
     env = dict(os.environ)
     proc = subprocess.run(
@@ -214,6 +217,7 @@ def test_cli_as_a_subprocess(tmp_path: Path, cache: SourceCache) -> None:
         assert proc.returncode == 0 and "usage: busyconf" in proc.stdout
 
 
+@pytest.mark.slow
 def test_domain_never_imports_the_ui() -> None:
     code = (
         "import sys, busyconf.model, busyconf.source, busyconf.model.profile, busyconf.model.inputs\n"
@@ -227,6 +231,7 @@ def test_domain_never_imports_the_ui() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+@pytest.mark.slow
 def test_import_linter_contract_holds() -> None:
     """The layering contract in pyproject.toml, checked by import-linter itself."""
     exe = shutil.which("lint-imports")

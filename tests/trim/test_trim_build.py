@@ -7,11 +7,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from image_helpers import CORPUS, run_cli
 
 from busyconf.build import BuildResult, build
 from busyconf.model.prepare import prepare_build
 from busyconf.source import SourceCache
+from tests.image.image_helpers import CORPUS, run_cli
 
 pytestmark = pytest.mark.slow
 

@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
-from image_helpers import CORPUS
 
 from busyconf.errors import UserError
 from busyconf.trim.plan import dockerfile_commands, scan_paths
+from tests.image.image_helpers import CORPUS
 
 
 def _cmds(tmp_path: Path, text: str, name: str = "script.sh") -> dict[str, list[str]]:

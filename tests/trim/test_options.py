@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from image_helpers import CONTAINER_SHELL, run_cli
 
 from busyconf.model.inputs import load_any
 from busyconf.model.kconfig import KconfigTree, load_tree
 from busyconf.trim.options import option_map, options_needed, shell_table
 from busyconf.trim.plan import plan_trim, scan_paths
 from busyconf.trim.shellscan import DYNAMIC, Findings, Scanner, Use
+from tests.image.image_helpers import CONTAINER_SHELL, run_cli
 
 ENTRYPOINT = """\
 #!/bin/sh
@@ -107,10 +107,10 @@ def test_unknown_option_of_a_known_applet_is_unplaced_with_file_line(tree: Kconf
 
 def test_map_reads_getopt_strings_for_options_the_usage_leaves_out(tree: KconfigTree) -> None:
     find = option_map(tree)["find"]
-    assert find.need("-mtime") == {"FEATURE_FIND_MTIME"}
+    assert find.need("-mtime") == frozenset({"FEATURE_FIND_MTIME"})
     assert "-mtime" in find.takes_arg and "-print" not in find.takes_arg
     # gzip accepts -9 always (getopt32 "n123456789") but compresses harder only with GZIP_LEVELS.
-    assert option_map(tree)["gzip"].need("-9") == {"FEATURE_GZIP_LEVELS"}
+    assert option_map(tree)["gzip"].need("-9") == frozenset({"FEATURE_GZIP_LEVELS"})
     assert "FEATURE_FIND_TYPE" in find.own and "LONG_OPTS" not in option_map(tree)["sed"].own
 
 
@@ -145,6 +145,7 @@ def test_trim_keeps_the_entrypoints_options_and_drops_the_rest(tmp_path: Path, t
         assert kept.get(sym) == "y" and values.get(sym) != "y"
 
 
+@pytest.mark.slow
 def test_interactive_keeps_line_editing(tmp_path: Path) -> None:
     script = tmp_path / "entrypoint.sh"
     script.write_text(ENTRYPOINT)

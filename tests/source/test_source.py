@@ -35,6 +35,7 @@ def tmp_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SourceCache:
     return SourceCache(root)
 
 
+@pytest.mark.slow
 def test_add_tarball_verifies_and_generates_kconfig(testdata: Path, tmp_cache: SourceCache) -> None:
     rel = tmp_cache.add(tarball(testdata, OLDEST))
     assert rel.verified and rel.version == OLDEST
@@ -46,6 +47,7 @@ def test_add_tarball_verifies_and_generates_kconfig(testdata: Path, tmp_cache: S
     assert len(tree.symbols) == 1067
 
 
+@pytest.mark.slow
 def test_fetch_from_a_mirror_verifies(
     testdata: Path, tmp_cache: SourceCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -76,6 +78,7 @@ def test_fetch_refuses_a_wrong_hash(
     assert not (tmp_cache.root / "tarballs" / f"busybox-{OLDEST}.tar.bz2").exists()
 
 
+@pytest.mark.slow
 def test_add_refuses_a_known_release_with_the_wrong_hash(
     testdata: Path, tmp_cache: SourceCache, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -96,6 +99,7 @@ def test_fetch_unknown_version_is_a_usage_error(
     assert "not a known release" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_add_unpacked_tree_leaves_it_untouched(
     testdata: Path, tmp_cache: SourceCache, tmp_path: Path
 ) -> None:
@@ -103,7 +107,7 @@ def test_add_unpacked_tree_leaves_it_untouched(
     with tarfile.open(tarball(testdata, OLDEST)) as tar:
         tar.extractall(tmp_path / "x", filter="data")
     shutil.move(str(next((tmp_path / "x").iterdir())), user)
-    # A known release's folder is refused (tests/core/test_source_trust.py): make it another version.
+    # A known release's folder is refused (tests/source/test_source_trust.py): make it another version.
     makefile = user / "Makefile"
     makefile.write_text(makefile.read_text().replace("SUBLEVEL = 0\n", "SUBLEVEL = 98\n", 1))
     version = OLDEST.rsplit(".", 1)[0] + ".98"

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from image_helpers import CONTAINER_SHELL
 
 from busyconf.model.config import resolve
 from busyconf.model.inputs import Loaded, load_any
 from busyconf.size import Estimator, estimator_for
 from busyconf.trim import parse_size, plan_budget
 from busyconf.trim.budget import PROTECTED_SYMBOLS, PlanCancelled
+from tests.image.image_helpers import CONTAINER_SHELL
 
 
 @pytest.fixture(autouse=True)
-def shipped_size_tables_only(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def shipped_size_tables_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The tables in the package, not what someone calibrated on this machine."""
     from busyconf.size import table
 
@@ -26,6 +28,7 @@ def shell(awk: bool = True) -> tuple[Loaded, list[tuple[str, str]], Estimator]:
     return loaded, [*loaded.assignments, *extra], estimator_for(loaded.tree.release, "x86_64")
 
 
+@pytest.mark.slow
 def test_awk_off_250k_takes_options_not_sed() -> None:
     """Issue 14: FEATURE_SH_MATH and FEATURE_TAR_CREATE (options) reach 250K, so sed stays."""
     loaded, assignments, est = shell(awk=False)
@@ -39,6 +42,7 @@ def test_awk_off_250k_takes_options_not_sed() -> None:
     assert plan.before > budget >= plan.after == est.total(plan.config)
 
 
+@pytest.mark.slow
 def test_applets_go_only_when_every_option_together_misses_the_budget() -> None:
     loaded, assignments, est = shell()
     budget = parse_size("200K")
@@ -58,6 +62,7 @@ def test_applets_go_only_when_every_option_together_misses_the_budget() -> None:
     assert est.total(every_option_off) > budget
 
 
+@pytest.mark.slow
 def test_kept_applets_and_symbols_are_never_proposed_nor_lost() -> None:
     loaded, assignments, est = shell()
     keep = ["sed", "grep", "FEATURE_SH_MATH", "FEATURE_TAR_CREATE"]
@@ -68,6 +73,7 @@ def test_kept_applets_and_symbols_are_never_proposed_nor_lost() -> None:
     assert plan.config.values["FEATURE_SH_MATH"] == plan.config.values["FEATURE_TAR_CREATE"] == "y"
 
 
+@pytest.mark.slow
 def test_progress_is_reported_and_cancel_stops_the_plan() -> None:
     loaded, assignments, est = shell()
     seen: list[tuple[int, int]] = []
