@@ -15,6 +15,7 @@ from pathlib import Path
 
 import kconfiglib
 import pytest
+from textual.widgets import Static
 
 from busyconf.model.menu import changeable
 from busyconf.tui import make_app
@@ -106,6 +107,27 @@ async def test_pressing_space_gives_the_total_the_meter_promised(tmp_path: Path)
             assert f"{promised.group(1)} B" in after.split("Space")[0], (entries.current, meter, after)
             promised_seen += 1
         assert promised_seen >= 5
+
+
+@pytest.mark.slow
+async def test_the_info_screen_shows_the_figure_the_key_gives(tmp_path: Path) -> None:
+    """router: ls off, then ? on it: "toggling" is the exact preview, as in the detail pane."""
+    path = tmp_path / "router.toml"
+    shutil.copy(REPO / "configs" / "router.toml", path)
+    app = make_app(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(app, pilot)
+        await search_and_jump(pilot, "ls")
+        await pilot.press("n")
+        await pilot.pause()
+        s = screen.session
+        exact, quick = s.preview("LS", "y").delta, s.delta("LS", "y")
+        assert exact is not None and quick is not None and exact != quick
+        await pilot.press("question_mark")
+        await pilot.pause()
+        shown = "\n".join(text_of(w) for w in app.screen.query(Static))
+        assert re.search(rf"toggling\s+\+{exact:,} B", shown), shown
+        assert f"{quick:,} B" not in shown
 
 
 def test_re_enabling_ls_after_switching_it_off_previews_what_it_gives(tmp_path: Path) -> None:

@@ -31,7 +31,8 @@ class SymbolInfoScreen(ModalScreen[None]):
         name = self.node.item.name
         reason = s.reason(name)
         new = s.toggled(name)
-        delta = s.delta(name, new) if new is not None and reason is None else None
+        # The exact preview, as the detail pane shows it (the size model's quick figure can differ).
+        delta = s.preview(name, new).delta if new is not None and reason is None else None
         with s.kconfig():
             info = s.tree.info(name)
             definitions = "\n\n".join(str(n) for n in s.tree.symbols[name].nodes)
