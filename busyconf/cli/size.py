@@ -4,7 +4,8 @@
 
     busyconf size PROFILE [--arch A] [--json] [--against OTHER] [--measure]
     busyconf size PROFILE --against MANIFEST [--max-growth 1%] [--measure]
-    busyconf size calibrate --arch A [--release R] [--toolchain T] [--borrow ARCH]
+    busyconf size calibrate --arch A [--release R] [--toolchain T] [--borrow ARCH | --shard K/N] [--out PATH]
+    busyconf size calibrate --merge FILE... [--out TABLE]
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -24,6 +25,10 @@ from busyconf.cli.console import err, esc, out, plain
 from busyconf.cli.options import DEFAULT_TOOLCHAIN
 from busyconf.errors import UserError
 from busyconf.size.units import grouped
+
+if TYPE_CHECKING:
+    from busyconf.size.calibration import CalibrationProgress
+    from busyconf.size.cost_model import SizeModel
 
 #: The parser name ``busyconf size calibrate`` is routed to.
 CALIBRATE = "size-calibrate"
@@ -47,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction, against_manifest: Gate) -> 
         help="what a profile's applets and features cost in bytes; 'size calibrate' measures a CPU",
         description="busyconf size PROFILE [--arch A] [--json] [--against OTHER] [--measure]\n"
         "busyconf size PROFILE --against MANIFEST [--max-growth 1%] [--measure]\n"
-        "busyconf size calibrate --arch A [--release R] [--toolchain T] [--borrow ARCH]"
+        "busyconf size calibrate --arch A [--release R] [--toolchain T] [--borrow ARCH | --shard K/N]"
         " (see busyconf size calibrate --help)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -79,16 +84,39 @@ def register(subparsers: argparse._SubParsersAction, against_manifest: Gate) -> 
         "Calibration builds two references (defconfig and allnoconfig, each with every applet), "
         "relinks them per applet and toggles every symbol around each: about an hour per reference on "
         "2 cores, resumable. --borrow takes the toggles measured for another CPU, scaled, and "
-        "takes minutes; the shipped aarch64, armv7 and mipsel tables were made that way from x86_64.",
+        "takes minutes; the shipped aarch64, armv7 and mipsel tables were made that way from x86_64.\n\n"
+        "To spread one calibration over machines, run it as N shards and merge them:\n"
+        "  busyconf size calibrate --arch A --shard 1/N   (on each machine: 1/N ... N/N)\n"
+        "  busyconf size calibrate --merge FILE...        (the N partial files, on one machine)\n"
+        "Each shard builds the references and takes every Nth symbol toggle; the merge checks the\n"
+        "shards belong together and writes the same table an unsharded run would.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    c.add_argument("--arch", required=True, help="target CPU")
+    c.add_argument("--arch", help="target CPU (required, except with --merge)")
     c.add_argument("--release", help="BusyBox release (default 1.38.0)")
     c.add_argument("--toolchain", help=f"toolchain (default {DEFAULT_TOOLCHAIN})")
     c.add_argument(
         "--borrow",
         metavar="ARCH",
         help="take the compile-level toggles measured for ARCH (same release), scaled",
+    )
+    c.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="measure only shard K of N and write its partial result "
+        "(default ./RELEASE-ARCH-TOOLCHAIN.shard-K-of-N.measurements.json.xz)",
+    )
+    c.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="FILE",
+        help="merge every shard's partial file into the table (release, CPU and toolchain come from them)",
+    )
+    c.add_argument(
+        "--out",
+        metavar="PATH",
+        help="where to write: the table (its measurements beside it; default the user's table), "
+        "or with --shard the partial file",
     )
     c.add_argument("--json", action="store_true", help="one JSON document on stdout")
     c.set_defaults(func=cmd_calibrate)
@@ -284,9 +312,20 @@ def _measure(config: Any, arch: str, toolchain: str, quiet: bool) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from busyconf.size.calibration import CalibrationProgress, calibrate
+    from busyconf.size.calibration import Shard, calibrate, calibrate_shard, merge_files
     from busyconf.source import DEFAULT_RELEASE
 
+    out_path = Path(args.out) if args.out is not None else None
+    if args.merge is not None:
+        given = [f"--{o}" for o in ("arch", "release", "toolchain", "borrow", "shard") if getattr(args, o)]
+        if given:
+            raise UserError(
+                f"--merge takes the release, CPU and toolchain from its files: leave out {given[0]}"
+            )
+        path, model = merge_files([Path(f) for f in args.merge], out_path)
+        return _calibrated(args, path, model)
+    if args.arch is None:
+        raise UserError("size calibrate: give --arch A (or --merge FILE... to merge shards)")
     _check_names(args.arch, args.toolchain, args.release)
     release = args.release if args.release is not None else DEFAULT_RELEASE
     toolchain = args.toolchain if args.toolchain is not None else DEFAULT_TOOLCHAIN
@@ -294,32 +333,58 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         _check_names(args.borrow, None)
         if args.borrow == args.arch:
             raise UserError(f"--borrow {args.borrow}: a CPU cannot borrow its own toggles, leave it out")
-    with _progress() as bar:
-        tasks: dict[str, Any] = {}
-
-        def on(event: CalibrationProgress) -> None:
-            key = f"{event.phase} {event.reference}"
-            if key not in tasks:
-                label = {
-                    "build": "reference build",
-                    "relink": "relinks",
-                    "toggle": "toggles",
-                    "usage": "usage texts",
-                    "reach": "library reach",
-                    "ladder": "small configurations",
-                    "done": "done",
-                }[event.phase]
-                if event.reference != "full" and event.phase != "done":
-                    label += f" ({event.reference})"
-                tasks[key] = bar.add_task(label, total=event.total or None, detail="")
-            bar.update(
-                tasks[key],
-                completed=event.done,
-                total=event.total or None,
-                detail=plain(event.message[-40:]),
+        if args.shard is not None:
+            raise UserError("--shard splits the toggles measured here; --borrow measures none: give one")
+    shard = Shard.parse(args.shard) if args.shard is not None else None
+    if shard is None:
+        with _progress() as bar:
+            path, model = calibrate(
+                release, args.arch, toolchain, progress=_on_progress(bar), borrow=args.borrow, out=out_path
             )
+        return _calibrated(args, path, model)
+    with _progress() as bar:
+        part = calibrate_shard(release, args.arch, toolchain, shard, progress=_on_progress(bar), out=out_path)
+    if args.json:
+        sys.stdout.write(json.dumps({"partial": str(part), "shard": str(shard)}, indent=2) + "\n")
+    else:
+        out.print(plain(f"shard {shard}: {part}"), markup=False)
+        out.print(
+            f"merge every shard's file with: busyconf size calibrate --merge FILE... ({shard.count} files)"
+        )
+    return 0
 
-        path, model = calibrate(release, args.arch, toolchain, progress=on, borrow=args.borrow)
+
+def _on_progress(bar: Progress) -> Callable[[CalibrationProgress], None]:
+    """A calibration's progress shown as one bar per phase and reference."""
+    tasks: dict[str, Any] = {}
+
+    def on(event: CalibrationProgress) -> None:
+        key = f"{event.phase} {event.reference}"
+        if key not in tasks:
+            label = {
+                "build": "reference build",
+                "relink": "relinks",
+                "toggle": "toggles",
+                "usage": "usage texts",
+                "reach": "library reach",
+                "ladder": "small configurations",
+                "done": "done",
+            }[event.phase]
+            if event.reference != "full" and event.phase != "done":
+                label += f" ({event.reference})"
+            tasks[key] = bar.add_task(label, total=event.total or None, detail="")
+        bar.update(
+            tasks[key],
+            completed=event.done,
+            total=event.total or None,
+            detail=plain(event.message[-40:]),
+        )
+
+    return on
+
+
+def _calibrated(args: argparse.Namespace, path: Path, model: SizeModel) -> int:
+    """Say which table a calibration (or merge) wrote, and what it measured."""
     info = model.info
     if args.json:
         doc = {"table": str(path), "basis": model.basis, **info}

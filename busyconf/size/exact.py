@@ -167,7 +167,8 @@ class ExactEngine:
         """The stripped size of ``config_text`` (a full .config), built as ``busyconf build`` would.
 
         ``reuse`` (calibration only; the result is then approximate): target ->
-        cached key to link instead of compiling a miss that is in it. ``force``
+        cached key to link instead of this configuration's object, compiled or
+        cached, so that the result does not depend on what was built before. ``force``
         (calibration only): symbols set in the compiled headers whatever
         Kconfig says, to measure a hidden symbol that options ``select``.
         """
@@ -436,10 +437,14 @@ class ExactEngine:
             cmd, deps = self._read_cmd(t)
             cur = self._key(cmd, deps, hashes) if (self.obj / t).is_file() else None
             key = self._lookup(t, deps, cmd, hashes)
-            if key is None and reuse and t in reuse and (self.cache / t / reuse[t]).is_file():
+            stand_in = reuse.get(t) if reuse else None
+            # The stand-in even when this configuration's object happens to be cached: a toggle
+            # measured with stand-ins must not depend on what was compiled before it (calibration
+            # shards measure different toggles first and must agree with an unsharded run).
+            if stand_in is not None and key != stand_in and (self.cache / t / stand_in).is_file():
                 # Stand-in compiled for other values: dated 1970 so that make rebuilds it.
-                shutil.copyfile(self.cache / t / reuse[t], self.obj / t)
-                shutil.copyfile(self.cache / t / f"{reuse[t]}.cmd", self._cmd_path(t))
+                shutil.copyfile(self.cache / t / stand_in, self.obj / t)
+                shutil.copyfile(self.cache / t / f"{stand_in}.cmd", self._cmd_path(t))
                 os.utime(self.obj / t, (0, 0))
                 self._tree.pop(t, None)
                 restored += 1

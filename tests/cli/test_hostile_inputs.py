@@ -1035,6 +1035,21 @@ CASES: list[Case] = [
     Case(
         "size-calibrate-borrow-vax", ("size", "calibrate", "--arch", "aarch64", "--borrow", "vax"), proc=True
     ),
+    Case("size-calibrate-shard-zero", ("size", "calibrate", "--arch", "x86_64", "--shard", "0/2"), said="0/"),
+    Case("size-calibrate-shard-word", ("size", "calibrate", "--arch", "x86_64", "--shard", "half")),
+    Case(
+        "size-calibrate-shard-borrow",
+        ("size", "calibrate", "--arch", "aarch64", "--borrow", "x86_64", "--shard", "1/2"),
+    ),
+    Case("size-calibrate-merge-missing", ("size", "calibrate", "--merge", "nope.xz"), said="nope.xz"),
+    Case(
+        "size-calibrate-merge-garbage",
+        ("size", "calibrate", "--merge", "a.xz"),
+        files(**{"a.xz": b"\xfd7zXZ\x00 not really"}),
+        said="a.xz",
+    ),
+    Case("size-calibrate-merge-profile", ("size", "calibrate", "--merge", "p.toml"), said="p.toml"),
+    Case("size-calibrate-merge-with-arch", ("size", "calibrate", "--merge", "p.toml", "--arch", "x86_64")),
     Case("size-markup-path", ("size", NAME + ".toml"), profile(NAME + ".toml"), code=0, check=name_kept),
     Case("size-ok", ("size", "p.toml", "--json"), code=0, check=shows('"estimate"')),
     # ---- size --against MANIFEST: a manifest is untrusted input ----

@@ -2,66 +2,25 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from busyconf.model.kconfig import KconfigTree
-from busyconf.model.profile import allnoconfig_assignments
 from busyconf.size.calibration import (
     CalibrationProgress,
     calibrate,
     measurements_path,
     read_measurements,
     refit_file,
-    run,
 )
-from busyconf.size.calibration.references import every_applet_on, selected_candidates, toggle_candidates
-from busyconf.source import cache_root
+from tests.size.reduced import SELECTED, TOGGLES, reduce
 
 pytestmark = pytest.mark.slow
 
-APPLETS = ["LS", "CAT", "ECHO", "TRUE", "MKDIR", "LOGGER"]
-FEATURES = ["FEATURE_LS_COLOR", "SHOW_USAGE", "FEATURE_COMPRESS_USAGE", "LONG_OPTS"]
-TOGGLES = {*FEATURES, "FEATURE_LS_FILETYPES", "TRUE"}
-SELECTED = {"FEATURE_SYSLOG"}
-
-
 @pytest.fixture
 def reduced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Both references are allnoconfig with a few applets (the full one with a few features), few toggles.
-
-    In a private cache (the source tarballs copied over), so that no user's
-    measuring tree or calibration state is touched.
-    """
-    real = cache_root()
-    root = tmp_path / "cache"
-    root.mkdir()
-    for sub in ("tarballs", "trees"):
-        if (real / sub).is_dir():
-            shutil.copytree(real / sub, root / sub, symlinks=True)
-    monkeypatch.setenv("BUSYCONF_CACHE", str(root))
-
-    def full(tree: KconfigTree, arch: str, kind: str = "zig") -> list[tuple[str, str]]:
-        return [
-            *every_applet_on(tree, allnoconfig_assignments(tree), arch, kind, APPLETS),
-            *((f, "y") for f in FEATURES),
-        ]
-
-    def sparse(tree: KconfigTree, arch: str, kind: str = "zig") -> list[tuple[str, str]]:
-        return every_applet_on(tree, allnoconfig_assignments(tree), arch, kind, APPLETS)
-
-    def toggles(tree: KconfigTree, referenced: set[str]) -> list[str]:
-        return [n for n in toggle_candidates(tree, referenced) if n in TOGGLES]
-
-    def selected(tree: KconfigTree, a: list[tuple[str, str]], v: dict[str, str], r: set[str]) -> list[str]:
-        return [n for n in selected_candidates(tree, a, v, r) if n in SELECTED]
-
-    monkeypatch.setattr(run, "reference_assignments", full)
-    monkeypatch.setattr(run, "minimal_assignments", sparse)
-    monkeypatch.setattr(run, "toggle_candidates", toggles)
-    monkeypatch.setattr(run, "selected_candidates", selected)
+    """A reduced calibration (:func:`tests.size.reduced.reduce`) in a private cache."""
+    reduce(tmp_path, monkeypatch)
 
 
 @pytest.mark.usefixtures("reduced")

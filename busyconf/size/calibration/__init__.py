@@ -46,7 +46,8 @@ the one checkpoint of :class:`.context.Measuring`. What the fit reads is
 written as :class:`.measurements.Measurements` (a compact, deterministic
 file beside the table); the fit (:mod:`.fit`, :func:`.measurements.refit`)
 is pure, and the table a run writes is the re-fit of the measurements it
-wrote.
+wrote. A calibration can also run as shards on separate machines, their
+partial results merged into the same measurements (:mod:`.shards`).
 """
 
 from __future__ import annotations
@@ -72,26 +73,33 @@ from busyconf.size.calibration.references import (
     selected_candidates,
     toggle_candidates,
 )
-from busyconf.size.calibration.run import calibrate, measure
+from busyconf.size.calibration.run import calibrate, calibrate_shard, measure, merge_files
+from busyconf.size.calibration.shards import Partial, Shard, merge, read_partial
 
 __all__ = [
     "CalibrationProgress",
     "LadderPoint",
     "Measurements",
     "Minimal",
+    "Partial",
     "Progress",
     "Reference",
     "Relinks",
+    "Shard",
     "Toggle",
     "UsageText",
     "build_model",
     "calibrate",
+    "calibrate_shard",
     "dependents",
     "measure",
     "measurements_path",
+    "merge",
+    "merge_files",
     "minimal_assignments",
     "prerequisites",
     "read_measurements",
+    "read_partial",
     "reference_assignments",
     "refit",
     "refit_file",

@@ -37,8 +37,17 @@ from busyconf.size.calibration.references import (
     toggle_candidates,
 )
 from busyconf.size.calibration.relinks import variant_relinks
+from busyconf.size.calibration.shards import (
+    Shard,
+    Split,
+    merge,
+    partial,
+    partial_path,
+    read_partial,
+    write_partial,
+)
 from busyconf.size.calibration.state import State, load_state
-from busyconf.size.calibration.toggles import around, measure_toggles
+from busyconf.size.calibration.toggles import around, measure_toggles, plan_toggles, units
 from busyconf.size.calibration.usage_fit import measure_texts
 from busyconf.size.cost_model import SizeModel
 from busyconf.size.exact import ExactEngine, engine_for
@@ -56,6 +65,7 @@ class _Measured:
     ctx: Measuring
     state: State
     forced_off: list[str]
+    split: Split | None = None
 
 
 def calibrate(
@@ -95,6 +105,16 @@ def calibrate(
         budget=budget,
         sparse=sparse,
     )
+    return _write(m, out, progress)
+
+
+def merge_files(paths: list[Path], out: Path | None = None) -> tuple[Path, SizeModel]:
+    """Merge the shards' partial files (:func:`.shards.merge`) and write as :func:`calibrate` does."""
+    return _write(merge([(p, read_partial(p)) for p in paths]), out, None)
+
+
+def _write(m: Measurements, out: Path | None, progress: Progress | None) -> tuple[Path, SizeModel]:
+    """Write the measurements and the table re-fit from them; the table's path and model."""
     path = out or user_table_path(m.key)
     saved = measurements_path(path)
     write_measurements(m, saved)
@@ -119,11 +139,56 @@ def measure(
     sparse: bool = True,
 ) -> Measurements:
     """Build the references and measure around them (resumable); the measurements, not yet fit."""
+    m, _ = _measure(release, arch, toolchain, progress, cancel, toggles, borrow, budget, sparse, None)
+    return m
+
+
+def calibrate_shard(
+    release: str,
+    arch: str,
+    toolchain: str,
+    shard: Shard,
+    *,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    out: Path | None = None,
+    sparse: bool = True,
+) -> Path:
+    """Measure shard ``K/N`` of a calibration (:mod:`.shards`) and write its partial result; its path.
+
+    ``out``: the partial file (default :func:`.shards.partial_path` in the
+    current directory). Every toggle is measured alone or in its group, as
+    with no budget, so that the merged shards give the unsharded table.
+    """
+    m, splits = _measure(release, arch, toolchain, progress, cancel, True, None, None, sparse, shard)
+    p = partial(shard, splits, m)
+    path = out or partial_path(Path.cwd(), m.key, shard)
+    write_partial(p, path)
+    if progress is not None:
+        progress(CalibrationProgress("done", 1, 1, str(path)))
+    return path
+
+
+def _measure(
+    release: str,
+    arch: str,
+    toolchain: str,
+    progress: Progress | None,
+    cancel: threading.Event | None,
+    toggles: bool,
+    borrow: str | None,
+    budget: float | None,
+    sparse: bool,
+    shard: Shard | None,
+) -> tuple[Measurements, dict[str, Split]]:
+    """:func:`measure`, or one shard of it (then also how each reference's toggles split)."""
     tree = load_tree(release)
     eng = engine_for(release, arch, toolchain)
     wt = eng.wt
     assignments = reference_assignments(tree, wt.arch.name, wt.toolchain.kind)
-    full = _measure_reference(tree, eng, assignments, FULL_STATE, progress, cancel, toggles, borrow, budget)
+    full = _measure_reference(
+        tree, eng, assignments, FULL_STATE, progress, cancel, toggles, borrow, budget, shard=shard
+    )
     minimal: Minimal | None
     try:
         minimal = _minimal(full)
@@ -142,6 +207,7 @@ def measure(
             borrow,
             budget,
             reference="sparse",
+            shard=shard,
         )
     if progress is not None:
         progress(CalibrationProgress("usage", 0, 1, "usage texts from include/usage.h"))
@@ -152,7 +218,10 @@ def measure(
         ladder_ctx = dataclasses.replace(low.ctx, progress=progress, reference="full")
         points = measure_ladder(ladder_ctx, sorted(low.reference.relinks.by_symbol), low.state.ladder)
         sparse_ref = dataclasses.replace(low.reference, ladder=tuple(points))
-    return Measurements(
+    splits = {
+        k: r.split for k, r in (("full", full), ("sparse", low)) if r is not None and r.split is not None
+    }
+    m = Measurements(
         release,
         wt.arch.name,
         toolchain,
@@ -164,6 +233,7 @@ def measure(
         sparse_ref,
         texts,
     )
+    return m, splits
 
 
 def _measure_reference(
@@ -177,6 +247,7 @@ def _measure_reference(
     borrow: str | None,
     budget: float | None,
     reference: str = "full",
+    shard: Shard | None = None,
 ) -> _Measured:
     """Build a reference, relink it per applet and toggle every symbol around it (resumable)."""
     wt = eng.wt
@@ -204,7 +275,8 @@ def _measure_reference(
     measured = state.toggles
     referenced = referenced_symbols(wt.obj, tree)
     forced_off: list[str] = []
-    for name in selected_candidates(tree, assignments, ref_values, referenced):
+    selected = selected_candidates(tree, assignments, ref_values, referenced)
+    for name in selected:
         t = measured.get(name)
         if not (t is not None and t.forced and (t.failed or is_current(t))):
             ctx.checkpoint()
@@ -219,21 +291,32 @@ def _measure_reference(
             forced_off.append(name)
     forced_reach(ctx, ref_text, ref_values, [measured[n] for n in forced_off])
     relinks = variant_relinks(ctx, assignments, forced_off, state.relinks)
+    split = None
+    used: dict[str, Toggle] = dict(measured)
     if toggles and not borrow:
         eng.measure(ref_text, cancel=cancel)
         names = toggle_candidates(tree, referenced)
         ref_around = around(ctx, assignments, ref_values, ref.size, ref_map)
-        plans = measure_toggles(ctx, ref_around, names, measured, budget)
-        library_reach(ctx, ref_around, ref_text, measured, plans)
+        plans = plan_toggles(ctx, ref_around, names)
+        mine = names
+        if shard is not None:
+            # The forced toggles are every shard's; the others go round robin, a group whole.
+            order = units(tree, plans, [n for n in names if n not in selected])
+            split = Split.of(ref_text, selected, names, [n for unit in order for n in unit])
+            taken = shard.take(order)
+            mine = [n for n in names if n in taken or n in selected]
+        measure_toggles(ctx, ref_around, mine, measured, budget, plans)
+        library_reach(ctx, ref_around, ref_text, measured, {n: plans[n] for n in mine})
         eng.measure(ref_text, cancel=cancel)
+        keep = {*mine, *selected}
+        used = {n: t for n, t in measured.items() if shard is None or n in keep}
     note = ""
-    used: dict[str, Toggle] = dict(measured)
     if borrow:
-        taken, note = borrowed(tree.release, borrow, wt.toolchain.kind, ref.size, state_name)
+        lent, note = borrowed(tree.release, borrow, wt.toolchain.kind, ref.size, state_name)
         # The forced toggles' reach names this CPU's sections: keep the ones measured here.
-        used = {**taken, **{n: t for n, t in measured.items() if t.forced}}
+        used = {**lent, **{n: t for n, t in measured.items() if t.forced}}
     record = Reference(ref.size, ref_values, relinks, used, note)
-    return _Measured(record, ctx, state, forced_off)
+    return _Measured(record, ctx, state, forced_off, split)
 
 
 def _minimal(full: _Measured) -> Minimal:

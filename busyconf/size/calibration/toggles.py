@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -193,23 +193,46 @@ def share(res: Toggle, name: str, plan: Plan, members: list[str], ref_size: int)
     )
 
 
+def plan_toggles(ctx: Measuring, ref: Around, names: Iterable[str]) -> dict[str, Plan]:
+    """:func:`plan_toggle` for each of ``names``."""
+    obj, arch = ctx.eng.wt.obj, ctx.arch
+    return {n: plan_toggle(ctx.tree, ref, n, obj, arch) for n in names}
+
+
+def units(tree: KconfigTree, plans: Mapping[str, Plan], names: Iterable[str]) -> list[list[str]]:
+    """``names`` as a fresh run with no budget measures them: in order, each unit measured together.
+
+    Cheapest first, one by one; then the toggles above :data:`GROUP_ABOVE`,
+    in groups (see :func:`measure_toggles`). A shard of a calibration takes
+    whole units, so a group is never split between shards.
+    """
+    ordered = sorted(names, key=lambda n: (plans[n].cost, n))
+    out = [[n] for n in ordered if plans[n].cost <= GROUP_ABOVE]
+    groups: dict[tuple[str, str], list[str]] = {}
+    for name in ordered:
+        if plans[name].cost > GROUP_ABOVE:
+            key = name if tree.is_applet(name) else plans[name].primary
+            groups.setdefault((plans[name].flip, key), []).append(name)
+    return out + list(groups.values())
+
+
 def measure_toggles(
     ctx: Measuring,
     ref: Around,
     names: list[str],
     measured: dict[str, Toggle],
     budget: float | None,
+    plans: Mapping[str, Plan] | None = None,
 ) -> dict[str, Plan]:
     """Toggle ``names`` around ``ref`` into ``measured`` (resumable); the plans, for the reach.
 
     ``budget``: seconds for toggling symbols one by one (cheapest first); the
     rest, and toggles that recompile more than :data:`GROUP_ABOVE`, are
     measured in groups of symbols that recompile the same objects, each
-    charged an equal share.
+    charged an equal share. ``plans``: made already (:func:`plan_toggles`).
     """
     tree = ctx.tree
-    obj, arch = ctx.eng.wt.obj, ctx.arch
-    plans = {n: plan_toggle(tree, ref, n, obj, arch) for n in names}
+    plans = {n: plans[n] for n in names} if plans is not None else plan_toggles(ctx, ref, names)
     # A share of a group measured by an earlier, more hurried run is measured again alone.
     todo = sorted(
         (
