@@ -89,13 +89,15 @@ def check_applets(tree: KconfigTree, names: Sequence[str]) -> list[str]:
     return out
 
 
-def _applet_symbols(tree: KconfigTree, name: str, base: Sequence[tuple[str, str]]) -> tuple[str, ...]:
-    """The symbols that build ``name``: the first way whose symbols can all be shown on ``base``."""
+def _applet_symbols(tree: KconfigTree, name: str) -> tuple[str, ...]:
+    """The symbols that build ``name``: the first way whose symbols can all be shown.
+
+    Call inside :meth:`KconfigTree.applied` with allnoconfig's values.
+    """
     ways = [a.requires + a.any_of[:1] for a in tree.applets if a.name == name]
-    with tree.applied(base):
-        for way in ways:
-            if all(tree.symbols[s].visibility for s in way if s in tree.symbols):
-                return way
+    for way in ways:
+        if all(tree.symbols[s].visibility for s in way if s in tree.symbols):
+            return way
     return ways[0]
 
 
@@ -163,8 +165,10 @@ def _configure(
     reasons: dict[str, str] = {}
     want: list[tuple[str, str]] = []
     own: set[str] = set()
+    with tree.applied(base):
+        ways = {name: _applet_symbols(tree, name) for name in wanted}
     for name in wanted:
-        for sym in _applet_symbols(tree, name, base):
+        for sym in ways[name]:
             own.add(sym)
             want.append((sym, "y"))
         for sym, why in MUSL_NEEDS.get(name, ()):
@@ -191,7 +195,7 @@ def _configure(
     config = resolve(tree, assignments)
     missing = [n for n in wanted if n not in config.applets]
     if missing:
-        sym = _applet_symbols(tree, missing[0], base)[0]
+        sym = ways[missing[0]][0]
         with tree.applied(assignments):
             why = explain(tree, sym, "y") or f"{sym} stays {config.values.get(sym)!r}"
         raise UserError(f"--applet {missing[0]}: cannot be enabled from allnoconfig: {why}")
