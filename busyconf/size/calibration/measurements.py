@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from busyconf.errors import UserError
+from busyconf.savefile import write_atomic
 from busyconf.size.calibration.fit import FULL_REFERENCE, build_model
 from busyconf.size.calibration.ladder import with_residual
 from busyconf.size.calibration.records import (
@@ -133,18 +134,28 @@ class Measurements:
         )
 
 
-def encode(m: Measurements) -> bytes:
-    """The file's bytes: deterministic (sorted keys; an xz stream has no name or time)."""
-    text = json.dumps(m.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+def xz_json(doc: Json) -> bytes:
+    """``doc`` as deterministic bytes: sorted keys, ASCII, xz (an xz stream has no name or time)."""
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return lzma.compress(text.encode("ascii"), format=lzma.FORMAT_XZ, preset=6)
+
+
+def read_xz_json(data: bytes, where: str, what: str) -> Any:
+    """The JSON document in :func:`xz_json`'s bytes; else a one-line :class:`UserError`: not ``what``."""
+    try:
+        return json.loads(lzma.decompress(data, format=lzma.FORMAT_XZ))
+    except (lzma.LZMAError, EOFError, ValueError) as e:
+        raise UserError(f"{where}: not {what} ({e})") from None
+
+
+def encode(m: Measurements) -> bytes:
+    """The file's bytes (deterministic)."""
+    return xz_json(m.to_json())
 
 
 def decode(data: bytes, where: str) -> Measurements:
     """Measurements from :func:`encode`'s bytes; a one-line :class:`UserError` naming ``where`` else."""
-    try:
-        doc = json.loads(lzma.decompress(data, format=lzma.FORMAT_XZ))
-    except (lzma.LZMAError, EOFError, ValueError) as e:
-        raise UserError(f"{where}: not a calibration's measurements ({e})") from None
+    doc = read_xz_json(data, where, "a calibration's measurements")
     if not isinstance(doc, dict) or doc.get("format") != MEASUREMENTS_FORMAT:
         found = doc.get("format") if isinstance(doc, dict) else None
         raise UserError(
@@ -162,11 +173,7 @@ def measurements_path(table: Path) -> Path:
 
 
 def write_measurements(m: Measurements, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(encode(m))
-    tmp.chmod(0o644)
-    tmp.replace(path)
+    write_atomic(path, encode(m))
 
 
 def read_measurements(path: Path) -> Measurements:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import lzma
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -31,7 +30,8 @@ from typing import Any
 
 from busyconf import __version__
 from busyconf.errors import UserError
-from busyconf.size.calibration.measurements import Measurements, Reference
+from busyconf.savefile import write_atomic
+from busyconf.size.calibration.measurements import Measurements, Reference, read_xz_json, xz_json
 from busyconf.size.calibration.records import Json, Toggle
 from busyconf.size.table import TableKey
 
@@ -147,26 +147,20 @@ def partial(shard: Shard, splits: dict[str, Split], m: Measurements) -> Partial:
 
 def encode_partial(p: Partial) -> bytes:
     """Deterministic bytes, as :func:`.measurements.encode` writes them."""
-    text = json.dumps(p.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return lzma.compress(text.encode("ascii"), format=lzma.FORMAT_XZ, preset=6)
+    return xz_json(p.to_json())
 
 
 def write_partial(p: Partial, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(encode_partial(p))
-    tmp.chmod(0o644)
-    tmp.replace(path)
+    write_atomic(path, encode_partial(p))
 
 
 def read_partial(path: Path) -> Partial:
     """The partial at ``path``; a one-line :class:`UserError` naming it when it is not one."""
     try:
-        doc = json.loads(lzma.decompress(path.read_bytes(), format=lzma.FORMAT_XZ))
+        data = path.read_bytes()
     except OSError as e:
         raise UserError(f"{path}: cannot read it ({e.strerror or e})") from None
-    except (lzma.LZMAError, EOFError, ValueError) as e:
-        raise UserError(f"{path}: not a calibration shard's partial result ({e})") from None
+    doc = read_xz_json(data, str(path), "a calibration shard's partial result")
     if not isinstance(doc, dict) or doc.get("kind") != PARTIAL_KIND:
         whole = isinstance(doc, dict) and "full" in doc
         what = "a calibration's measurements" if whole else "something else"
