@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -24,6 +25,7 @@ __all__ = [
     "check_output_file",
     "check_target_args",
     "positive_int",
+    "whole_number",
 ]
 
 #: What ``busyconf`` with no command opens in the editor.
@@ -39,15 +41,23 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(int(ExitCode.USAGE))
 
 
-def positive_int(text: str) -> int:
-    """argparse type: a whole number of at least 1 (``-j 0`` or ``-j -1`` would reach make)."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if n < 1 or n > 4096:
-        raise argparse.ArgumentTypeError(f"{text} is not between 1 and 4096")
-    return n
+def whole_number(low: int, high: int) -> Callable[[str], int]:
+    """argparse type: a whole number from ``low`` to ``high`` (a bad one is a one-line usage error)."""
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if n < low or n > high:
+            raise argparse.ArgumentTypeError(f"{text} is not between {low} and {high}")
+        return n
+
+    return parse
+
+
+#: ``-j`` of at least 1: ``-j 0`` or ``-j -1`` would reach make.
+positive_int = whole_number(1, 4096)
 
 
 def add_jobs(parser: Any) -> None:

@@ -22,7 +22,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from busyconf.cli.console import err, esc, out, plain
-from busyconf.cli.options import DEFAULT_TOOLCHAIN
+from busyconf.cli.options import DEFAULT_TOOLCHAIN, whole_number
 from busyconf.errors import UserError
 from busyconf.size.units import grouped
 
@@ -72,7 +72,10 @@ def register(subparsers: argparse._SubParsersAction, against_manifest: Gate) -> 
     )
     p.add_argument("--measure", action="store_true", help="also build and report the real size")
     p.add_argument("--toolchain", help=f"toolchain (default: the profile's, or {DEFAULT_TOOLCHAIN})")
-    p.add_argument("--top", type=_count, default=40, help="rows to show (default 40; 0 = all)")
+    # 0 or more: a negative --top would cut rows from the end.
+    p.add_argument(
+        "--top", type=whole_number(0, 1_000_000), default=40, help="rows to show (default 40; 0 = all)"
+    )
     p.set_defaults(func=functools.partial(cmd_size, gate=against_manifest))
 
     # `busyconf size calibrate ...` is routed here by busyconf.cli.commands.run (argparse cannot give
@@ -121,17 +124,6 @@ def register(subparsers: argparse._SubParsersAction, against_manifest: Gate) -> 
     )
     c.add_argument("--json", action="store_true", help="one JSON document on stdout")
     c.set_defaults(func=cmd_calibrate)
-
-
-def _count(text: str) -> int:
-    """argparse type: 0 or more (a negative --top would cut rows from the end)."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if n < 0 or n > 1_000_000:
-        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1000000")
-    return n
 
 
 def _growth(text: str) -> Any:
