@@ -167,7 +167,13 @@ _MEASURED_ON = re.compile(r"measured on ([\w.-]+)")
 _DECODER = json.JSONDecoder()
 
 
-def _kind_of_info(info: dict[str, Any]) -> str:
+def _kind_of_info(info: dict[str, Any], key: TableKey) -> str:
+    donor = info.get("transferred_from")
+    if isinstance(donor, str) and "/" in donor:
+        release, arch = donor.split("/", 1)
+        if arch == key.arch:
+            return f"transferred from {release}"
+        return f"transferred from {arch}" if release == key.release else f"transferred from {release} {arch}"
     note = info.get("toggles")
     if not isinstance(note, str) or not note:
         return "measured"
@@ -197,9 +203,9 @@ def _model_info(text: str) -> dict[str, Any]:
     return info if isinstance(info, dict) else {}
 
 
-def _kind_of_text(text: str) -> str:
+def _kind_of_text(text: str, key: TableKey) -> str:
     try:
-        return _kind_of_info(_model_info(text))
+        return _kind_of_info(_model_info(text), key)
     except ValueError:
         return "unreadable"
 
@@ -208,14 +214,14 @@ def _kind_of_text(text: str) -> str:
 def _shipped_kind(key: TableKey) -> str:
     """Shipped tables do not change while busyconf runs: one read per key."""
     shipped = shipped_table_text(key)
-    return "coarse" if shipped is None else _kind_of_text(shipped[0])
+    return "coarse" if shipped is None else _kind_of_text(shipped[0], key)
 
 
 @lru_cache(maxsize=64)
-def _user_kind(path: Path, stamp: tuple[int, int]) -> str:
+def _user_kind(path: Path, stamp: tuple[int, int], key: TableKey) -> str:
     """``stamp`` (mtime, size) renews the answer when a recalibration rewrites the file."""
     try:
-        return _kind_of_text(path.read_text("utf-8"))
+        return _kind_of_text(path.read_text("utf-8"), key)
     except (OSError, UnicodeDecodeError):
         return "unreadable"
 
@@ -224,8 +230,9 @@ def table_kind(key: TableKey) -> str:
     """What sizes for ``key`` rest on, as the table records it, for a picker to show.
 
     ``"measured"``: a table calibrated on this CPU; ``"transferred from
-    x86_64"``: link-level units measured here, compile-level costs scaled from
-    that CPU's; ``"coarse"``: no table, sizes come from BusyBox's prompt
+    x86_64"`` (``"from 1.38.0"``, ``"from 1.38.0 x86_64"``): link-level units
+    measured here, compile-level costs scaled from that CPU's (release's);
+    ``"coarse"``: no table, sizes come from BusyBox's prompt
     labels; ``"unreadable"``: a table that cannot be read. The user's table
     wins over the shipped one, as in :func:`find_table`. Only the table's
     ``info`` is read (its checksum is checked when sizes are loaded), and the
@@ -236,4 +243,4 @@ def table_kind(key: TableKey) -> str:
         st = path.stat()
     except OSError:
         return _shipped_kind(key)
-    return _user_kind(path, (st.st_mtime_ns, st.st_size))
+    return _user_kind(path, (st.st_mtime_ns, st.st_size), key)

@@ -25,7 +25,7 @@ from busyconf.size.calibration import (
     table_text,
     write_measurements,
 )
-from busyconf.size.calibration.borrow import scaled
+from busyconf.size.calibration.donors import scaled
 from busyconf.size.calibration.fit import fit_power, own_costs
 from busyconf.size.calibration.ladder import with_residual
 from busyconf.size.calibration.measurements import decode, encode
@@ -160,11 +160,16 @@ def test_usage_code_is_the_toggle_less_its_texts() -> None:
     assert toggle_code({}, 1000, "SHOW_USAGE") is None
 
 
-def test_borrowed_toggles_are_scaled_by_the_reference_sizes() -> None:
-    their = {"F": Toggle("n", ["F"], 1900, {A_MAIN: -40}, approx=True)}
-    out, note = scaled(their, 2000, 1000, "x", "x86_64")
+def test_transferred_toggles_are_scaled_by_the_reference_sizes() -> None:
+    their = {
+        "F": Toggle("n", ["F"], 1900, {A_MAIN: -40}, approx=True),
+        "G": Toggle("n", ["G"], 2000, {}, failed=True),
+    }
+    out, note = scaled(their, 2000, 1000, "x", "x86_64", "1.38.0")
     assert out["F"] == Toggle("n", ["F"], 950, {A_MAIN: -20})
-    assert note == "compile-level costs measured on x86_64, scaled x0.500 (reference sizes)"
+    # A toggle the donor could not build stays one that was not measured.
+    assert out["G"] == Toggle("n", ["G"], 1000, {}, failed=True)
+    assert note == "compile-level costs measured for 1.38.0 on x86_64, scaled x0.500 (reference sizes)"
     with pytest.raises(UserError, match="measured no toggles"):
         scaled({}, 1, 1, "x", "x86_64")
 

@@ -47,8 +47,9 @@ SPARSE_REFERENCE = "allnoconfig + every applet"
 class Reference:
     """What the fit reads of one reference: its size, values, relinks and toggles.
 
-    ``note`` says where borrowed toggles came from (empty when measured here);
-    ``ladder``: the sparse reference's configurations (:mod:`.ladder`).
+    ``note`` says where transferred toggles came from (empty when measured
+    here), ``donor`` whose they are (``1.38.0/x86_64``; empty when measured
+    here); ``ladder``: the sparse reference's configurations (:mod:`.ladder`).
     """
 
     size: int
@@ -57,9 +58,10 @@ class Reference:
     toggles: dict[str, Toggle]
     note: str = ""
     ladder: tuple[LadderPoint, ...] = ()
+    donor: str = ""
 
     def to_json(self) -> Json:
-        return {
+        out: Json = {
             "size": self.size,
             "values": dict(self.values),
             "relinks": self.relinks.to_json(),
@@ -67,6 +69,9 @@ class Reference:
             "note": self.note,
             "ladder": [p.to_json() for p in self.ladder],
         }
+        if self.donor:
+            out["donor"] = self.donor
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Reference:
@@ -77,6 +82,7 @@ class Reference:
             toggles_from_json(data["toggles"]),
             str(data.get("note", "")),
             tuple(LadderPoint.from_json(p) for p in data.get("ladder", ())),
+            str(data.get("donor", "")),
         )
 
 
@@ -229,7 +235,10 @@ def _model(m: Measurements, ref: Reference, minimal: Minimal | None, reference: 
     )
     if not ref.note:
         return model
-    return replace(model, info={**model.info, "toggles": ref.note})
+    info = {**model.info, "toggles": ref.note}
+    if ref.donor:
+        info["transferred_from"] = ref.donor
+    return replace(model, info=info)
 
 
 def table_text(m: Measurements) -> str:

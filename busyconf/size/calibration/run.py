@@ -9,8 +9,8 @@ from pathlib import Path
 
 from busyconf.errors import BuildError
 from busyconf.model.kconfig import KconfigTree, load_tree
-from busyconf.size.calibration.borrow import borrowed
 from busyconf.size.calibration.context import CalibrationProgress, Measuring, Progress
+from busyconf.size.calibration.donors import Donor, find_donor, lent_toggles
 from busyconf.size.calibration.ladder import measure_ladder
 from busyconf.size.calibration.measurements import (
     Measurements,
@@ -53,6 +53,9 @@ from busyconf.size.cost_model import SizeModel
 from busyconf.size.exact import ExactEngine, engine_for
 from busyconf.size.table import save_table, user_table_path
 
+#: ``transfer=NEAREST``: take the toggles of the nearest natively measured table.
+NEAREST = "nearest"
+
 FULL_STATE = "calibration-state.json"
 SPARSE_STATE = "calibration-state-sparse.json"
 
@@ -77,15 +80,17 @@ def calibrate(
     cancel: threading.Event | None = None,
     out: Path | None = None,
     toggles: bool = True,
-    borrow: str | None = None,
+    transfer: str | None = None,
     budget: float | None = None,
     sparse: bool = True,
 ) -> tuple[Path, SizeModel]:
     """Measure, write the measurements and the table re-fit from them; returns the table's path and model.
 
-    ``borrow``: instead of toggling here, take the compile-level toggles
-    measured for that CPU (same release and toolchain), scaled by the ratio of
-    the two reference sizes (a quicker, coarser calibration). ``budget``:
+    ``transfer``: instead of toggling here, take the compile-level toggles of
+    a natively measured table (:mod:`.donors`: ``x86_64``, ``1.38.0``,
+    ``1.38.0/x86_64``, or :data:`NEAREST`), scaled by the ratio of the
+    reference sizes; symbols it never toggled are toggled here (minutes
+    instead of hours; the link level is measured here either way). ``budget``:
     seconds for toggling symbols one by one (cheapest first); the rest, and
     toggles that recompile a big object (ash, hush, bc), are measured in groups
     of symbols that recompile the same objects, each charged an equal share.
@@ -101,7 +106,7 @@ def calibrate(
         progress=progress,
         cancel=cancel,
         toggles=toggles,
-        borrow=borrow,
+        transfer=transfer,
         budget=budget,
         sparse=sparse,
     )
@@ -134,12 +139,15 @@ def measure(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     toggles: bool = True,
-    borrow: str | None = None,
+    transfer: str | None = None,
     budget: float | None = None,
     sparse: bool = True,
 ) -> Measurements:
     """Build the references and measure around them (resumable); the measurements, not yet fit."""
-    m, _ = _measure(release, arch, toolchain, progress, cancel, toggles, borrow, budget, sparse, None)
+    donor = None
+    if transfer is not None:
+        donor = find_donor(release, arch, toolchain, None if transfer == NEAREST else transfer)
+    m, _ = _measure(release, arch, toolchain, progress, cancel, toggles, donor, budget, sparse, None)
     return m
 
 
@@ -176,7 +184,7 @@ def _measure(
     progress: Progress | None,
     cancel: threading.Event | None,
     toggles: bool,
-    borrow: str | None,
+    donor: Donor | None,
     budget: float | None,
     sparse: bool,
     shard: Shard | None,
@@ -187,7 +195,7 @@ def _measure(
     wt = eng.wt
     assignments = reference_assignments(tree, wt.arch.name, wt.toolchain.kind)
     full = _measure_reference(
-        tree, eng, assignments, FULL_STATE, progress, cancel, toggles, borrow, budget, shard=shard
+        tree, eng, assignments, FULL_STATE, progress, cancel, toggles, donor, budget, shard=shard
     )
     minimal: Minimal | None
     try:
@@ -204,7 +212,7 @@ def _measure(
             progress,
             cancel,
             toggles,
-            borrow,
+            donor,
             budget,
             reference="sparse",
             shard=shard,
@@ -244,7 +252,7 @@ def _measure_reference(
     progress: Progress | None,
     cancel: threading.Event | None,
     toggles: bool,
-    borrow: str | None,
+    donor: Donor | None,
     budget: float | None,
     reference: str = "full",
     shard: Shard | None = None,
@@ -293,7 +301,8 @@ def _measure_reference(
     relinks = variant_relinks(ctx, assignments, forced_off, state.relinks)
     split = None
     used: dict[str, Toggle] = dict(measured)
-    if toggles and not borrow:
+    note = ""
+    if toggles and donor is None:
         eng.measure(ref_text, cancel=cancel)
         names = toggle_candidates(tree, referenced)
         ref_around = around(ctx, assignments, ref_values, ref.size, ref_map)
@@ -310,12 +319,21 @@ def _measure_reference(
         eng.measure(ref_text, cancel=cancel)
         keep = {*mine, *selected}
         used = {n: t for n, t in measured.items() if shard is None or n in keep}
-    note = ""
-    if borrow:
-        lent, note = borrowed(tree.release, borrow, wt.toolchain.kind, ref.size, state_name)
+    elif donor is not None:
+        names = toggle_candidates(tree, referenced)
+        lent, note = lent_toggles(donor, reference, ref.size, set(names))
+        # What the donor never toggled (new in this release) is toggled here.
+        new = [n for n in names if n not in lent and n not in selected]
+        if new:
+            eng.measure(ref_text, cancel=cancel)
+            ref_around = around(ctx, assignments, ref_values, ref.size, ref_map)
+            plans = plan_toggles(ctx, ref_around, new)
+            measure_toggles(ctx, ref_around, new, measured, budget, plans)
+            library_reach(ctx, ref_around, ref_text, measured, plans)
+            eng.measure(ref_text, cancel=cancel)
         # The forced toggles' reach names this CPU's sections: keep the ones measured here.
-        used = {**lent, **{n: t for n, t in measured.items() if t.forced}}
-    record = Reference(ref.size, ref_values, relinks, used, note)
+        used = {**lent, **{n: t for n, t in measured.items() if t.forced or n in new}}
+    record = Reference(ref.size, ref_values, relinks, used, note, donor=donor.label if donor else "")
     return _Measured(record, ctx, state, forced_off, split)
 
 
