@@ -26,6 +26,9 @@ from busyconf.cli.options import DEFAULT_TOOLCHAIN, whole_number
 from busyconf.errors import UserError
 from busyconf.size.units import grouped
 
+#: ``--transfer`` without FROM (busyconf.size.calibration.run.NEAREST; not imported: --help stays light).
+NEAREST = "nearest"
+
 if TYPE_CHECKING:
     from busyconf.size.calibration import CalibrationProgress
     from busyconf.size.cost_model import SizeModel
@@ -52,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction, against_manifest: Gate) -> 
         help="what a profile's applets and features cost in bytes; 'size calibrate' measures a CPU",
         description="busyconf size PROFILE [--arch A] [--json] [--against OTHER] [--measure]\n"
         "busyconf size PROFILE --against MANIFEST [--max-growth 1%] [--measure]\n"
-        "busyconf size calibrate --arch A [--release R] [--toolchain T] [--borrow ARCH | --shard K/N]"
+        "busyconf size calibrate --arch A [--release R] [--toolchain T] [--transfer [FROM] | --shard K/N]"
         " (see busyconf size calibrate --help)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -86,9 +89,12 @@ def register(subparsers: argparse._SubParsersAction, against_manifest: Gate) -> 
         description="Measure a CPU's size table.\n\n"
         "Calibration builds two references (defconfig and allnoconfig, each with every applet), "
         "relinks them per applet and toggles every symbol around each: about an hour per reference on "
-        "2 cores, resumable. --borrow takes the toggles measured for another CPU, scaled, and "
-        "takes minutes; the shipped armv7 and mipsel tables were made that way from x86_64 "
-        "(x86_64 and aarch64 are measured).\n\n"
+        "2 cores, resumable. --transfer builds and relinks the references here but takes the "
+        "toggles of a table measured for another CPU or release (scaled; symbols it never toggled "
+        "are toggled here) and takes minutes; the shipped armv7 and mipsel tables are transfers "
+        "from x86_64 (x86_64 and aarch64 are measured).\n\n"
+        "  busyconf size calibrate --arch riscv64 --transfer            (from the nearest measured table)\n"
+        "  busyconf size calibrate --arch x86_64 --release 1.35.0 --transfer 1.38.0\n\n"
         "To spread one calibration over machines, run it as N shards and merge them:\n"
         "  busyconf size calibrate --arch A --shard 1/N   (on each machine: 1/N ... N/N)\n"
         "  busyconf size calibrate --merge FILE...        (the N partial files, on one machine)\n"
@@ -100,9 +106,21 @@ def register(subparsers: argparse._SubParsersAction, against_manifest: Gate) -> 
     c.add_argument("--release", help="BusyBox release (default 1.38.0)")
     c.add_argument("--toolchain", help=f"toolchain (default {DEFAULT_TOOLCHAIN})")
     c.add_argument(
-        "--borrow",
-        metavar="ARCH",
-        help="take the compile-level toggles measured for ARCH (same release), scaled",
+        "--transfer",
+        nargs="?",
+        const=NEAREST,
+        metavar="FROM",
+        help="take the compile-level toggles of a measured table: FROM a CPU (this release), "
+        "a release (this CPU) or RELEASE/CPU; without FROM the nearest measured one "
+        "(this CPU at the nearest release, else x86_64)",
+    )
+    c.add_argument(
+        "--budget",
+        type=whole_number(1, 100_000),
+        metavar="MINUTES",
+        help="toggle symbols one by one for at most MINUTES per reference, cheapest first; the rest "
+        "are measured in groups that recompile the same objects (a later run without --budget "
+        "measures them alone)",
     )
     c.add_argument(
         "--shard",
@@ -172,11 +190,15 @@ def _load(path: str, arch: str | None, toolchain: str | None) -> tuple[Any, Any,
 
 def _report(args: argparse.Namespace) -> int:
     from busyconf.size import estimator_for
+    from busyconf.size.calibration.donors import offer
+    from busyconf.size.table import TableKey, table_kind
 
     prof, config, arch, toolchain = _load(args.profile, args.arch, args.toolchain)
     est = estimator_for(config.release, arch, toolchain)
     e = est.estimate(config)
     tree = est.tree
+    key = TableKey(config.release, arch, toolchain)
+    kind = table_kind(key)
     measured: int | None = None
     if args.measure:
         measured = _measure(config, arch, toolchain, quiet=args.json)
@@ -187,6 +209,7 @@ def _report(args: argparse.Namespace) -> int:
         "toolchain": toolchain,
         "basis": e.basis,
         "calibrated": e.calibrated,
+        "table": kind,
         "estimate": e.total,
         "shared": e.shared,
         "measured": measured,
@@ -197,6 +220,9 @@ def _report(args: argparse.Namespace) -> int:
     }
     if measured:
         data["error_percent"] = round((e.total - measured) / measured * 100, 2)
+    if not e.calibrated:
+        made = offer(key)
+        data["make_table"] = {"command": made.command, "transfer_from": made.donor, "text": made.text}
     if args.against:
         oprof, oconfig, _, _ = _load(args.against, arch, toolchain)
         if oconfig.release != config.release:
@@ -242,6 +268,10 @@ def _print_report(data: dict[str, Any], top: int) -> None:
         f"{esc(data['arch'])}/{esc(data['toolchain'])}"
     )
     out.print(f"estimate: [bold]{grouped(data['estimate'])}[/] bytes  ([{style}]{esc(data['basis'])}[/])")
+    if data["calibrated"]:
+        out.print(f"size table: {esc(data['table'])}")
+    elif "make_table" in data:
+        out.print(plain(data["make_table"]["text"]), style="yellow", markup=False)
     if data["measured"]:
         error = f"error {data['error_percent']:+.2f} %"
         out.print(f"measured: [bold]{grouped(data['measured'])}[/] bytes  ({error})")
@@ -310,7 +340,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     out_path = Path(args.out) if args.out is not None else None
     if args.merge is not None:
-        given = [f"--{o}" for o in ("arch", "release", "toolchain", "borrow", "shard") if getattr(args, o)]
+        options = ("arch", "release", "toolchain", "transfer", "budget", "shard")
+        given = [f"--{o}" for o in options if getattr(args, o)]
         if given:
             raise UserError(
                 f"--merge takes the release, CPU and toolchain from its files: leave out {given[0]}"
@@ -322,17 +353,23 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     _check_names(args.arch, args.toolchain, args.release)
     release = args.release if args.release is not None else DEFAULT_RELEASE
     toolchain = args.toolchain if args.toolchain is not None else DEFAULT_TOOLCHAIN
-    if args.borrow is not None:
-        _check_names(args.borrow, None)
-        if args.borrow == args.arch:
-            raise UserError(f"--borrow {args.borrow}: a CPU cannot borrow its own toggles, leave it out")
+    if args.transfer is not None:
+        _check_transfer(args.transfer)
         if args.shard is not None:
-            raise UserError("--shard splits the toggles measured here; --borrow measures none: give one")
+            raise UserError("--shard splits the toggles measured here; --transfer takes them: give one")
+    if args.budget is not None and args.shard is not None:
+        raise UserError("--shard measures each toggle of its share alone, so shards merge: drop --budget")
     shard = Shard.parse(args.shard) if args.shard is not None else None
     if shard is None:
         with _progress() as bar:
             path, model = calibrate(
-                release, args.arch, toolchain, progress=_on_progress(bar), borrow=args.borrow, out=out_path
+                release,
+                args.arch,
+                toolchain,
+                progress=_on_progress(bar),
+                transfer=args.transfer,
+                budget=None if args.budget is None else args.budget * 60.0,
+                out=out_path,
             )
         return _calibrated(args, path, model)
     with _progress() as bar:
@@ -345,6 +382,19 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             f"merge every shard's file with: busyconf size calibrate --merge FILE... ({shard.count} files)"
         )
     return 0
+
+
+def _check_transfer(source: str) -> None:
+    """--transfer's FROM, checked like --arch and --release before anything is read."""
+    from busyconf.size.calibration.donors import parse_source
+
+    if source == NEAREST:
+        return
+    release, arch = parse_source(source)
+    try:
+        _check_names(arch, None, release)
+    except UserError as e:
+        raise UserError(f"--transfer {source}: {e}") from None
 
 
 def _on_progress(bar: Progress) -> Callable[[CalibrationProgress], None]:

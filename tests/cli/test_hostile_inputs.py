@@ -999,7 +999,12 @@ CASES: list[Case] = [
     ),
     # ---- size ----
     Case("size-missing", ("size", "nope.toml")),
-    Case("size-borrow-self", ("size", "calibrate", "--arch", "x86_64", "--borrow", "x86_64"), proc=True),
+    Case("size-transfer-self", ("size", "calibrate", "--arch", "x86_64", "--transfer", "x86_64"), proc=True),
+    Case(
+        "size-transfer-self-release",
+        ("size", "calibrate", "--arch", "x86_64", "--transfer", "1.38.0/x86_64"),
+        proc=True,
+    ),
     Case("size-fifo", ("size", "f.toml"), fifo("f.toml"), proc=True),
     Case("size-dev-zero", ("size", "/dev/zero"), proc=True),
     Case("size-dotconfig", ("size", "in.config"), dotconfig()),
@@ -1017,7 +1022,7 @@ CASES: list[Case] = [
         profile("old.toml", replace=('busybox = "1.38.0"', 'busybox = "1.35.0"')),
     ),
     Case("size-release-without-calibrate", ("size", "p.toml", "--release", "1.38.0")),
-    Case("size-borrow-without-calibrate", ("size", "p.toml", "--borrow", "x86_64")),
+    Case("size-transfer-without-calibrate", ("size", "p.toml", "--transfer", "x86_64")),
     Case("size-top-negative", ("size", "p.toml", "--top", "-1")),
     Case("size-top-word", ("size", "p.toml", "--top", "all")),
     Case("size-calibrate-no-arch", ("size", "calibrate"), proc=True),
@@ -1033,13 +1038,38 @@ CASES: list[Case] = [
         proc=True,
     ),
     Case(
-        "size-calibrate-borrow-vax", ("size", "calibrate", "--arch", "aarch64", "--borrow", "vax"), proc=True
+        "size-calibrate-transfer-vax",
+        ("size", "calibrate", "--arch", "aarch64", "--transfer", "vax"),
+        proc=True,
+        said="--transfer vax",
+    ),
+    Case(
+        "size-calibrate-transfer-release-path",
+        ("size", "calibrate", "--arch", "aarch64", "--transfer", "../../x/x86_64"),
+        proc=True,
+        said="--transfer",
+    ),
+    Case(
+        "size-calibrate-transfer-unmeasured",
+        ("size", "calibrate", "--arch", "aarch64", "--transfer", "1.35.0/riscv64"),
+        proc=True,
+        said="no measurements of 1.35.0 on riscv64",
     ),
     Case("size-calibrate-shard-zero", ("size", "calibrate", "--arch", "x86_64", "--shard", "0/2"), said="0/"),
     Case("size-calibrate-shard-word", ("size", "calibrate", "--arch", "x86_64", "--shard", "half")),
     Case(
-        "size-calibrate-shard-borrow",
-        ("size", "calibrate", "--arch", "aarch64", "--borrow", "x86_64", "--shard", "1/2"),
+        "size-calibrate-budget-zero",
+        ("size", "calibrate", "--arch", "x86_64", "--budget", "0"),
+        said="--budget",
+    ),
+    Case(
+        "size-calibrate-budget-shard",
+        ("size", "calibrate", "--arch", "x86_64", "--budget", "5", "--shard", "1/2"),
+        said="drop --budget",
+    ),
+    Case(
+        "size-calibrate-shard-transfer",
+        ("size", "calibrate", "--arch", "aarch64", "--transfer", "x86_64", "--shard", "1/2"),
     ),
     Case("size-calibrate-merge-missing", ("size", "calibrate", "--merge", "nope.xz"), said="nope.xz"),
     Case(
