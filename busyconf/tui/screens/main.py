@@ -75,6 +75,7 @@ class MainScreen(Screen[None]):
         Binding("b", "build", "Build"),
         Binding("t", "budget", "Trim"),
         Binding("U", "upgrade", "Upgrade", show=False),
+        Binding("T", "size_table", "Size table", show=False),
         Binding("y", "set('y')", "Yes", show=False),
         Binding("n", "set('n')", "No", show=False),
         Binding("backspace,escape", "menu_up", "Back", show=False),
@@ -580,3 +581,19 @@ class MainScreen(Screen[None]):
             return
         self.session.use_estimator(arch, estimator)
         self.refresh_view()
+        if estimator is not None and not estimator.calibrated:
+            self.notify(f"Sizes on {arch} are coarse: no size table. T makes one.", timeout=6)
+
+    def action_size_table(self) -> None:
+        from busyconf.size.table import TableKey
+        from busyconf.tui.screens.size_table import SizeTableScreen
+
+        arch = self.session.arch
+
+        def done(made: bool | None) -> None:
+            if made:
+                self.session.estimators.pop(arch, None)
+                self._show_state()
+
+        key = TableKey(self.session.tree.release, arch, self.session.profile.toolchain)
+        self.app.push_screen(SizeTableScreen(key), done)

@@ -1,0 +1,73 @@
+"""T: the editor offers to make the size table a CPU lacks, and says how."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Button, Static
+
+from busyconf.size import table
+from busyconf.size.calibration import Measurements, Reference, Relinks, Toggle, write_measurements
+from busyconf.size.calibration.measurements import measurements_path
+from busyconf.size.linkmap import LinkMap
+from busyconf.size.table import TableKey
+from busyconf.tui import make_app
+from busyconf.tui.screens.size_table import SizeTableScreen
+from tests.tui.conftest import write
+from tests.tui.tui_fixtures import PROFILE
+
+RISCV = PROFILE.replace('arch = "x86_64"', 'arch = "riscv64"')
+
+
+def _donor(release: str, arch: str) -> Measurements:
+    toggles = {"LS": Toggle("n", ["LS"], 960, {"ls.o:(.text.ls_main)": -40})}
+    full = Reference(1000, {"LS": "y"}, Relinks({"(none)": LinkMap({}, 1000)}, {}), toggles)
+    return Measurements(release, arch, "zig", "zig 0.17.1", "abc", (), full, None, None, ())
+
+
+async def _offer(tmp_path: Path) -> tuple[str, bool]:
+    """The plan the screen shows for riscv64, and whether Start is offered."""
+    app = make_app(write(tmp_path, "riscv.toml", RISCV))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.press("T")
+        screen = app.screen
+        assert isinstance(screen, SizeTableScreen)
+        assert screen.key == TableKey("1.38.0", "riscv64", "zig")
+        await screen.workers.wait_for_complete()
+        await pilot.pause()
+        plan = str(screen.query_one("#table-plan", Static).render())
+        start = not screen.query_one("#table-start", Button).disabled
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, SizeTableScreen)
+        return plan, start
+
+
+async def test_without_a_measured_table_t_offers_a_calibration(tmp_path: Path) -> None:
+    plan, start = await _offer(tmp_path)
+    assert plan.startswith("Calibrate here: no measured table to transfer from.")
+    assert "busyconf size calibrate --arch riscv64 --release 1.38.0 --toolchain zig" in plan
+    assert "--transfer" not in plan and start
+
+
+async def test_with_a_measured_table_t_offers_a_transfer_from_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tables = tmp_path / "tables"
+    monkeypatch.setattr(table, "user_table_path", lambda key: tables / key.filename)
+    tables.mkdir()
+    write_measurements(_donor("1.38.0", "x86_64"), measurements_path(tables / "1.38.0-x86_64-zig.json"))
+    plan, start = await _offer(tmp_path)
+    assert plan.startswith("Transfer from 1.38.0/x86_64: build and relink the references here")
+    assert plan.endswith("--toolchain zig --transfer 1.38.0/x86_64") and start
+
+
+async def test_a_coarse_cpu_says_so_and_names_the_key(tmp_path: Path) -> None:
+    app = make_app(write(tmp_path, "riscv.toml", RISCV))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        said = [str(n.message) for n in app._notifications]
+        assert "Sizes on riscv64 are coarse: no size table. T makes one." in said
