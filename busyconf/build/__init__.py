@@ -38,9 +38,10 @@ Errors: ``UserError`` (unknown arch or toolchain, known-broken option, string
 symbol with shell metacharacters), ``ToolchainError`` (zig, qemu or llvm-strip
 missing), ``BuildError`` (make or verification failed), ``Interrupted``.
 
-``run_testsuite(config_text, release, toolchain, source_tree=...)`` builds for
-the host CPU and runs BusyBox's ``make check``: :class:`SuiteResult` with
-passed/failed/skipped counts and the failing test names.
+``run_testsuite(config_text, release, toolchain, source_tree=..., arch=...)`` builds
+for ``arch`` (default the host's CPU) and runs BusyBox's own test suite on it, a
+foreign CPU's binary under qemu-user (:mod:`busyconf.build.testsuite`):
+:class:`SuiteResult` with passed/failed/skipped counts and the failing test names.
 
 ``busyconf.model.prepare.prepare_build(profile, arch=..., drop_broken=...)``
 (above this layer: it reads profiles) is the road from a profile, a .config or

@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -15,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from busyconf import __version__, savefile
-from busyconf.build import config_lines, gate, runner, sbom
+from busyconf.build import config_lines, gate, runner, sbom, testsuite
 from busyconf.build.arch import Arch, get_arch, host_arch
 from busyconf.build.kbuild import MAKE_ENV, Kbuild, build_lock, buildable_config, date_epoch, prepared_source
 from busyconf.build.manifest import BINARY_NAME, CONFIG_NAME, MANIFEST_NAME, Manifest, reproducer
@@ -27,7 +26,7 @@ from busyconf.build.toolchain import (
     is_safe_word,
     resolve_toolchain,
 )
-from busyconf.build.verify import VerifyResult, verify
+from busyconf.build.verify import VerifyResult, runner_for, verify
 from busyconf.errors import BuildError, EnvError, UserError
 
 
@@ -390,37 +389,46 @@ def run_testsuite(
     toolchain: str = "zig",
     *,
     source_tree: Path,
+    arch: str | None = None,
+    only: Sequence[str] = (),
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     drop_broken: bool = False,
     jobs: int | None = None,
 ) -> SuiteResult:
-    """Build for the host CPU and run BusyBox's own test suite (``make check``).
+    """Build for ``arch`` (default the host's CPU) and run BusyBox's own test suite on it.
 
     The binary is built statically (``CONFIG_STATIC=y``, else 13 mdev tests
     skip) in the same cached build directory as :func:`build`; no artifacts
-    are written. A failing test is a result, not an exception.
+    are written. Another CPU's binary runs under its qemu-user
+    (:mod:`busyconf.build.testsuite`). ``only``: run just these applets' tests
+    (runtest's arguments). A failing test is a result, not an exception.
+
+    Raises:
+        UserError: an unknown or unsupported arch, a known-broken option.
+        EnvError: no ``arch`` and a host CPU busyconf does not know.
+        ToolchainError: the toolchain or the CPU's qemu-user is missing.
+        BuildError: the build failed or the suite ran no test.
     """
-    arch = host_arch()
     if arch is None:
-        raise EnvError("this machine's CPU is not one busyconf knows; make check needs the host CPU")
+        arch = host_arch()
+        if arch is None:
+            raise EnvError("this machine's CPU is not one busyconf knows; give the CPU to test (--arch)")
     gate.check_config_text(config_text)
+    testsuite.check_applet_names(only)
     build_dir = build_dir_for(release, arch, toolchain)
     _check_target(arch, toolchain)
+    qemu = runner_for(get_arch(arch))  # before compiling: a missing qemu costs nothing
     start = time.monotonic()
     with build_lock(build_dir, cancel, on_wait=lambda why: _emit(progress, PhaseEvent("wait", why))):
         compiled = _compile(
             config_text, release, arch, toolchain, source_tree, progress, cancel, drop_broken, jobs
         )
-        # runtest expects the helper `echo` next to the Makefile's objects.
-        scripts = compiled.obj / "scripts"
-        scripts.mkdir(exist_ok=True)
-        echo = scripts / "echo.c"
-        if not echo.exists():
-            echo.symlink_to(compiled.srctree / "scripts" / "echo.c")
-        # A fresh copy of the testsuite each run: tests leave files behind.
-        shutil.rmtree(compiled.obj / "testsuite", ignore_errors=True)
+        cwd = testsuite.lay_out(
+            build_dir / "check", compiled.obj / BINARY_NAME, compiled.obj / ".config", compiled.srctree, qemu
+        )
         env = compiled.kbuild.env()
+        env.update(bindir=str(cwd.parent), srcdir=str(compiled.srctree / "testsuite"))
         # Tests such as taskset's run `$SHELL -c ...`; CI runners and cron often
         # leave SHELL unset, which turns those tests into false failures.
         if not env.get("SHELL"):
@@ -432,12 +440,16 @@ def run_testsuite(
             lines.append(line)
             _emit(progress, OutputEvent(line))
 
-        _emit(progress, PhaseEvent("test", "make check"))
-        res = compiled.kbuild.make("check", cwd=build_dir, env=env, on_line=on_line, cancel=cancel)
+        how = f"under {Path(qemu[0]).name}" if qemu else "natively"
+        _emit(progress, PhaseEvent("test", f"BusyBox's testsuite/runtest {how}"))
+        runtest = str(compiled.srctree / "testsuite" / "runtest")
+        res = runner.run([runtest, *only], cwd=cwd, env=env, on_line=on_line, cancel=cancel)
         log_path.write_text("\n".join(lines) + f"\n# {res.command_line}\n# exit {res.returncode}\n")
     passed, failed, skipped, failures = parse_testsuite(lines)
     if passed == 0 and failed == 0:
         raise BuildError(
-            f"make check ran no tests (exit {res.returncode}): {_error_line(res.tail)}; log {log_path}"
+            f"BusyBox's test suite ran no tests (exit {res.returncode}): "
+            f"{_error_line(res.tail)}; log {log_path}"
         )
-    return SuiteResult(passed, failed, skipped, failures, time.monotonic() - start, log_path, release)
+    seconds = time.monotonic() - start
+    return SuiteResult(passed, failed, skipped, failures, seconds, log_path, release, arch, qemu)
