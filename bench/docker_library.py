@@ -11,8 +11,12 @@ is gone from 1.38.0, where their sed of it changes nothing) with
 ``busyconf build`` (``-j2``, verified under qemu as every build is) and prints
 its stripped size next to docker-library's own binary (docs/design.md; Alpine's
 gcc, static-PIE). ``--flags`` also builds the same configuration with each size
-flag changed (``-Os`` instead of BusyBox's ``-Oz``, section GC off, static-PIE)
-and prints each as a ratio to busyconf's default build of the same run.
+flag changed and prints each as a ratio to busyconf's default build of the same
+run: ``-Os`` instead of BusyBox's ``-Oz`` (zig cc hands clang ``-Os`` for
+both, so the two must be equal), no per-function sections (what
+``--gc-sections`` can then drop: trylink puts its own ``--gc-sections`` after
+EXTRA_LDFLAGS, so the link flag cannot be turned off, but the sections it
+works on can), and static-PIE.
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ FEATURE_WTMP = false
 #: Size-flag variants: extra ``[config]`` lines on top of :data:`PROFILE`.
 FLAGS = {
     "-Os": 'EXTRA_CFLAGS = "-Os"',
-    "no section GC": 'EXTRA_LDFLAGS = "-Wl,--no-gc-sections"',
+    "no function sections": 'EXTRA_CFLAGS = "-fno-function-sections -fno-data-sections"',
     "static-PIE": "PIE = true",
 }
 
