@@ -188,6 +188,8 @@ def _report(args: argparse.Namespace) -> int:
         "basis": e.basis,
         "calibrated": e.calibrated,
         "estimate": e.total,
+        # A coarse estimate's ± N % (max |error| the bench measured on this CPU); None: calibrated or unknown.
+        "coarse_range_percent": None if est.coarse_range is None else est.coarse_range.percent,
         "shared": e.shared,
         "measured": measured,
         "symbols": [
