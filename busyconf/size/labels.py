@@ -190,7 +190,7 @@ def label_model(
         symbols = {n: SymbolCost(strings=b) for n, b in table.items()}
         info: dict[str, object] = {"base": base, "coef": coef, "power": rule.power}
     else:
-        base, coef = 0, 1.0
+        base, coef = 0, 0.0
         symbols = {n: SymbolCost(own=b) for n, b in table.items()}
         info = {"scale": 1.0}
     if measured is not None:
@@ -206,6 +206,6 @@ def label_model(
         symbols=symbols,
         calibrated=False,
         info={**info, "unlabelled_price": price, "range": measured},
-        strings_coef=coef if arch in DEFCONFIG_SIZES else 0.0,
+        strings_coef=coef,
         strings_power=rule.power,
     )

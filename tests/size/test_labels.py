@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Mapping
 
 import pytest
 
@@ -26,7 +27,7 @@ from busyconf.size.labels import (
 from tests.conftest import REPO
 
 
-def total(model: SizeModel, values: dict[str, str]) -> int:
+def total(model: SizeModel, values: Mapping[str, str]) -> int:
     ev = Evaluation(model)
     ev.sync(enabled_names(values, model))
     return ev.total
