@@ -7,12 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from busyconf.build.arch import known_arches
 from busyconf.size.coarse_range import (
+    RANGE_FILE,
     CoarseRange,
     CoarseRangeError,
     read_ranges,
     write_ranges,
 )
+from busyconf.source import RELEASES
 
 RISCV = CoarseRange("1.38.0", 10, 4.21, 11.3, "python bench/size_accuracy.py --arch riscv64 --random 3")
 ARMV5 = CoarseRange("1.37.0", 12, 3.0, 9.0, "python bench/size_accuracy.py --arch armv5te")
@@ -69,3 +72,12 @@ def test_a_bad_file_is_left_alone_by_a_write(tmp_path: Path) -> None:
         write_ranges({"armv5te": ARMV5}, path)
     assert path.read_text() == "[riscv64\n"
 
+
+
+def test_the_shipped_file_names_known_cpus_and_releases() -> None:
+    shipped = read_ranges(RANGE_FILE)
+    assert shipped, f"{RANGE_FILE}: no CPU measured"
+    for arch, r in shipped.items():
+        assert arch in known_arches(), arch
+        assert r.release in RELEASES, (arch, r.release)
+        assert r.n >= 10 and r.command.startswith("python bench/size_accuracy.py"), (arch, r)
