@@ -1,14 +1,25 @@
-"""Size estimates against real stripped binaries.
+"""Size estimates against real stripped binaries, per CPU and per release.
 
-    python bench/size_accuracy.py [--arch x86_64 --arch aarch64] [--random 20] [--seed 1]
-                                  [--limit N] [--kbuild N]
+    python bench/size_accuracy.py [--arch x86_64 --arch aarch64 | --all-arches]
+                                  [--release 1.38.0] [--random 20] [--seed 1]
+                                  [--limit N] [--kbuild N] [--json PATH]
+                                  [--write-coarse-range]
 
 For each CPU it builds every starter profile (configs/*.toml), Debian's three
 configs (deb, static, udeb from busybox 1:1.38.0-3: the Debian tarball in
-``~/.cache/busyconf-testdata``, else ``apt-get source --download-only``) and
-seeded random valid configurations, and prints the estimate, the real stripped
-size and the error, then the median and max absolute error; the same for
-BusyBox's own prompt labels (as printed, and scaled to the CPU's defconfig).
+``~/.cache/busyconf-testdata``, else ``apt-get source --download-only``;
+projected onto the release's tree, unknown symbols dropped) and seeded random
+valid configurations, and prints per row the real stripped size, the estimate
+(the size table, or the coarse model where the CPU has none) and its error.
+
+The baseline, measured in the same run, is the coarse model (BusyBox's prompt
+labels scaled to the CPU's defconfig, unlabelled options at a typical price,
+``busyconf/size/labels.py``), and beside it the same labels with unlabelled
+options at 0 (the coarse model before that rule). A summary gives per CPU the
+table kind, the number of rows and the median and max |error| of each.
+``--write-coarse-range`` stores the coarse model's |error| per CPU measured in
+the run (10 rows or more) in ``busyconf/size/coarse_error.toml``, which the
+coarse estimate shows as its ``± N %``; the other CPUs' entries are kept.
 
 The real size comes from the exact engine (objects compiled for the
 configuration's own symbol values, linked by the real linker; the tests check
@@ -29,6 +40,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,20 +48,27 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from busyconf.build import broken  # noqa: E402
-from busyconf.errors import BuildError  # noqa: E402
+from busyconf.build.arch import known_arches  # noqa: E402
+from busyconf.errors import BuildError, BusyconfError, UserError  # noqa: E402
 from busyconf.model import load_tree, resolve  # noqa: E402
 from busyconf.model.config import Configuration  # noqa: E402
 from busyconf.model.dotconfig import dotconfig_text, parse_dotconfig  # noqa: E402
 from busyconf.model.kconfig import KconfigTree  # noqa: E402
 from busyconf.model.profile import allnoconfig_assignments, load_profile, profile_assignments  # noqa: E402
-from busyconf.size import Estimator, estimator_for  # noqa: E402
-from busyconf.size.cost_model import Evaluation, enabled_names  # noqa: E402
+from busyconf.size import Estimator, TableKey, estimator_for  # noqa: E402
+from busyconf.size.coarse_range import RANGE_FILE, CoarseRange, write_ranges  # noqa: E402
+from busyconf.size.cost_model import Evaluation, SizeModel, enabled_names  # noqa: E402
 from busyconf.size.exact import ExactEngine, engine_for  # noqa: E402
-from busyconf.size.labels import label_model  # noqa: E402
+from busyconf.size.labels import LABELS_ONLY, label_model  # noqa: E402
+from busyconf.size.table import table_kind  # noqa: E402
 from busyconf.size.workdir import make_binary  # noqa: E402
+from busyconf.source import DEFAULT_RELEASE, SourceCache  # noqa: E402
 
-RELEASE = "1.38.0"
 DEBIAN = "busybox_1.38.0-3.debian.tar.xz"
+#: Fewer rows than this for a CPU and --write-coarse-range leaves its range alone.
+MIN_ROWS = 10
+#: The columns compared with the real size, in the order printed.
+MODELS = ("estimate", "coarse", "labels only")
 
 
 def debian_configs() -> dict[str, Path]:
@@ -71,7 +90,7 @@ def debian_configs() -> dict[str, Path]:
 def buildable(tree: KconfigTree, assignments: list[tuple[str, str]], arch: str) -> Configuration:
     """The configuration as busyconf builds it: known-broken options off, static."""
     config = resolve(tree, assignments)
-    problems = broken.check(config.values, release=RELEASE, toolchain="zig", arch=arch)
+    problems = broken.check(config.values, release=tree.release, toolchain="zig", arch=arch)
     extra = [(p.symbol, p.safe) for p in problems] + [("STATIC", "y")]
     return resolve(tree, assignments + extra)
 
@@ -96,6 +115,7 @@ def random_assignments(tree: KconfigTree, rng: random.Random) -> list[tuple[str,
 
 
 def configs(tree: KconfigTree, arch: str, n_random: int, seed: int) -> dict[str, Configuration]:
+    """The starters, Debian's three (projected onto ``tree``) and ``n_random`` seeded random ones."""
     out: dict[str, Configuration] = {}
     for path in sorted((ROOT / "configs").glob("*.toml")):
         out[f"starter-{path.stem}"] = buildable(tree, profile_assignments(tree, load_profile(path)), arch)
@@ -116,33 +136,58 @@ def pct(est: int, real: int) -> float:
     return (est - real) / real * 100
 
 
-def summary(name: str, errs: list[float]) -> str:
-    a = [abs(e) for e in errs]
-    return f"{name:<30} median |err| {statistics.median(a):6.2f} %   max |err| {max(a):6.2f} %   (n={len(a)})"
-
-
-def label_total(model: Any, config: Configuration) -> int:
+def label_total(model: SizeModel, config: Configuration) -> int:
     ev = Evaluation(model)
     ev.sync(enabled_names(config.values, model))
     return ev.total
 
 
+@dataclass
+class CpuResult:
+    """One CPU's rows: each model's error in percent, row by row."""
+
+    arch: str
+    kind: str
+    errs: dict[str, list[float]] = field(default_factory=lambda: {m: [] for m in MODELS})
+
+    @property
+    def n(self) -> int:
+        return len(self.errs["estimate"])
+
+    def stats(self, model: str) -> tuple[float, float]:
+        """(median, max) |error| of ``model``, in percent."""
+        a = [abs(e) for e in self.errs[model]]
+        return (statistics.median(a), max(a)) if a else (float("nan"), float("nan"))
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"arch": self.arch, "kind": self.kind, "n": self.n}
+        for m in MODELS:
+            med, top = self.stats(m)
+            out[m.replace(" ", "_")] = {"median_abs_err": round(med, 3), "max_abs_err": round(top, 3)}
+        return out
+
+
 def run_arch(
-    arch: str, n_random: int, seed: int, limit: int | None, kbuild: int, rows_out: list[dict[str, Any]]
-) -> dict[str, Any]:
-    tree = load_tree(RELEASE)
-    est = estimator_for(RELEASE, arch)
-    raw = label_model(tree, None)
-    scaled = label_model(tree, arch)
-    engine = engine_for(RELEASE, arch)
+    release: str,
+    arch: str,
+    n_random: int,
+    seed: int,
+    limit: int | None,
+    kbuild: int,
+    rows_out: list[dict[str, Any]],
+) -> CpuResult:
+    tree = load_tree(release)
+    est = estimator_for(release, arch)
+    models = {"coarse": label_model(tree, arch), "labels only": label_model(tree, arch, LABELS_ONLY)}
+    engine = engine_for(release, arch)
     cases = configs(tree, arch, n_random, seed)
     if limit:
         cases = dict(list(cases.items())[:limit])
-    print(f"\n== {arch}: {est.basis}", flush=True)
-    cols = ("real", "estimate", "err %", "labels", "err %", "scaled", "err %", "exact s")
-    widths = (10, 10, 7, 10, 7, 10, 7, 8)
+    result = CpuResult(arch, table_kind(TableKey(release, arch, "zig")))
+    print(f"\n== {arch} {release} ({result.kind}): {est.basis}", flush=True)
+    cols = ("real", "estimate", "err %", "coarse", "err %", "labels only", "err %", "exact s")
+    widths = (10, 10, 7, 10, 7, 11, 7, 8)
     print(f"{'config':<26} " + " ".join(f"{c:>{w}}" for c, w in zip(cols, widths, strict=True)), flush=True)
-    errs: dict[str, list[float]] = {"estimate": [], "labels": [], "scaled": []}
     for i, (name, config) in enumerate(cases.items()):
         text = config_text(tree, config)
         try:
@@ -155,22 +200,48 @@ def run_arch(
             built = make_binary(engine.wt, text)
             same = "equal" if built == real else "DIFFERENT"
             print(f"   kbuild build of {name}: {built:,} bytes (exact engine {real:,}, {same})")
-        rows_out.append({"arch": arch, "name": name, "real": real, "values": config.values})
-        e = est.total(config)
-        rows = {"estimate": e, "labels": label_total(raw, config), "scaled": label_total(scaled, config)}
-        for key, v in rows.items():
-            errs[key].append(pct(v, real))
+        sizes = {"estimate": est.total(config), **{m: label_total(models[m], config) for m in models}}
+        for m, v in sizes.items():
+            result.errs[m].append(pct(v, real))
+        rows_out.append(
+            {"arch": arch, "release": release, "name": name, "real": real, "values": config.values, **sizes}
+        )
         print(
-            f"{name:<26} {real:>10,} {e:>10,} {pct(e, real):>+7.2f} {rows['labels']:>10,} "
-            f"{pct(rows['labels'], real):>+7.1f} {rows['scaled']:>10,} {pct(rows['scaled'], real):>+7.1f} "
-            f"{res.seconds:>8.1f}",
+            f"{name:<26} {real:>10,} "
+            + " ".join(
+                f"{sizes[m]:>{w},} {pct(sizes[m], real):>+7.2f}"
+                for m, w in zip(MODELS, (10, 10, 11), strict=True)
+            )
+            + f" {res.seconds:>8.1f}",
             flush=True,
         )
-    print(summary(f"{arch} estimate", errs["estimate"]))
-    print(summary(f"{arch} labels as printed", errs["labels"]))
-    print(summary(f"{arch} labels scaled to {arch}", errs["scaled"]))
+    for m in MODELS:
+        med, top = result.stats(m)
+        print(f"{arch} {m:<12} median |err| {med:6.2f} %   max |err| {top:6.2f} %   (n={result.n})")
     latency(tree, est, engine)
-    return errs
+    return result
+
+
+def print_summary(release: str, results: list[CpuResult]) -> None:
+    """One row per CPU: table kind, rows, and median / max |error| of each model."""
+    print(f"\n== summary, BusyBox {release}: median / max |error| in %")
+    head = f"{'CPU':<12} {'kind':<26} {'n':>3} " + " ".join(f"{m:>16}" for m in MODELS)
+    print(head)
+    for r in results:
+        cells = " ".join(f"{'%.2f / %.2f' % r.stats(m):>16}" for m in MODELS)
+        print(f"{r.arch:<12} {r.kind:<26} {r.n:>3} {cells}")
+
+
+def coarse_ranges(release: str, results: list[CpuResult], command: str) -> dict[str, CoarseRange]:
+    """The coarse model's measured range for each CPU with at least :data:`MIN_ROWS` rows."""
+    out: dict[str, CoarseRange] = {}
+    for r in results:
+        if r.n < MIN_ROWS:
+            print(f"{r.arch}: {r.n} rows, fewer than {MIN_ROWS}: its coarse range is left as it was")
+            continue
+        med, top = r.stats("coarse")
+        out[r.arch] = CoarseRange(release, r.n, round(med, 2), round(top, 2), command)
+    return out
 
 
 def latency(tree: KconfigTree, est: Estimator, engine: ExactEngine) -> None:
@@ -224,21 +295,58 @@ def latency(tree: KconfigTree, est: Estimator, engine: ExactEngine) -> None:
     )
 
 
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--arch", action="append")
-    ap.add_argument("--random", type=int, default=20)
+    ap.add_argument(
+        "--arch", action="append", help="a CPU of arches.toml (repeatable; default x86_64, aarch64)"
+    )
+    ap.add_argument("--all-arches", action="store_true", help="every supported CPU of arches.toml")
+    ap.add_argument(
+        "--release", default=DEFAULT_RELEASE, help=f"a cached BusyBox release (default {DEFAULT_RELEASE})"
+    )
+    ap.add_argument(
+        "--random", type=int, default=20, help="seeded random configurations per CPU (default 20)"
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--limit", type=int, help="only the first N configurations (for a quick look)")
     ap.add_argument("--kbuild", type=int, default=0, help="also build the first N rows with BusyBox's make")
-    ap.add_argument("--json", type=Path, help="also write each row's real size and configuration here")
+    ap.add_argument("--json", type=Path, help="also write every row and the per-CPU summary here")
+    ap.add_argument(
+        "--write-coarse-range",
+        action="store_true",
+        help=f"store each measured CPU's coarse |error| in {RANGE_FILE.relative_to(ROOT)}",
+    )
     args = ap.parse_args()
-    rows: list[dict[str, Any]] = []
-    for arch in args.arch or ["x86_64", "aarch64"]:
-        run_arch(arch, args.random, args.seed, args.limit, args.kbuild, rows)
-        if args.json:
-            args.json.write_text(json.dumps(rows))
+    try:
+        arches = known_arches(supported_only=True) if args.all_arches else args.arch or ["x86_64", "aarch64"]
+        unknown = [a for a in arches if a not in known_arches()]
+        if unknown:
+            raise UserError(f"unknown CPU {unknown[0]!r}; known: {', '.join(known_arches())}")
+        if not SourceCache().has(args.release):
+            raise UserError(
+                f"BusyBox {args.release} is not in the source cache: busyconf source fetch {args.release}"
+            )
+        command = " ".join(["python", "bench/size_accuracy.py", *sys.argv[1:]])
+        rows: list[dict[str, Any]] = []
+        results: list[CpuResult] = []
+        for arch in arches:
+            results.append(
+                run_arch(args.release, arch, args.random, args.seed, args.limit, args.kbuild, rows)
+            )
+            if args.json:
+                doc = {"release": args.release, "rows": rows, "summary": [r.summary() for r in results]}
+                args.json.write_text(json.dumps(doc))
+            # Each CPU as soon as it is measured: a run stopped later keeps what it measured.
+            ranges = coarse_ranges(args.release, results[-1:], command) if args.write_coarse_range else {}
+            if ranges:
+                write_ranges(ranges)
+                print(f"wrote the coarse range of {arch} to {RANGE_FILE}", flush=True)
+        print_summary(args.release, results)
+    except BusyconfError as e:
+        print(f"size_accuracy: {e}", file=sys.stderr)
+        return int(e.exit_code)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -211,6 +211,8 @@ def _report(args: argparse.Namespace) -> int:
         "calibrated": e.calibrated,
         "table": kind,
         "estimate": e.total,
+        # A coarse estimate's ± N % (max |error| the bench measured on this CPU); None: calibrated or unknown.
+        "coarse_range_percent": None if est.coarse_range is None else est.coarse_range.percent,
         "shared": e.shared,
         "measured": measured,
         "symbols": [

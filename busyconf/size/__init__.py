@@ -34,11 +34,12 @@ import kconfiglib
 from busyconf.model.config import Configuration
 from busyconf.model.deps import dependants, holds
 from busyconf.model.kconfig import KconfigTree, load_tree
+from busyconf.size.coarse_range import CoarseRange
 from busyconf.size.cost_model import Evaluation, SizeModel, enabled_names
 from busyconf.size.labels import label_model
 from busyconf.size.table import SizeTableError, TableKey, find_table
 
-__all__ = ["Estimate", "Estimator", "SizeTableError", "TableKey", "estimator_for"]
+__all__ = ["CoarseRange", "Estimate", "Estimator", "SizeTableError", "TableKey", "estimator_for"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,12 @@ class Estimator:
     @property
     def calibrated(self) -> bool:
         return self.model.calibrated
+
+    @property
+    def coarse_range(self) -> CoarseRange | None:
+        """The coarse model's measured error range (None: calibrated, or never measured on this CPU)."""
+        found = self.model.info.get("range")
+        return found if isinstance(found, CoarseRange) else None
 
     def estimate(self, config: ConfigLike, breakdown: bool = True) -> Estimate:
         """Total and (unless ``breakdown`` is False) the per-symbol costs of ``config``."""

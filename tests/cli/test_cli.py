@@ -248,3 +248,20 @@ def test_the_editors_fast_path_knows_every_command() -> None:
     from busyconf.cli.commands import build_parser, commands_of
 
     assert commands_of(build_parser()) == set(COMMANDS)
+
+
+def test_size_shows_a_coarse_estimates_range(profiles: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """riscv64 has no size table: the estimate carries the bench's ± range for it, or says it is unknown."""
+    from busyconf.size.coarse_range import read_ranges
+
+    measured = read_ranges().get("riscv64")
+    router = str(profiles / "router.toml")
+    assert main(["size", router, "--arch", "riscv64", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert not data["calibrated"]
+    assert data["coarse_range_percent"] == (measured.percent if measured else None)
+    assert main(["size", router, "--arch", "riscv64"]) == 0
+    shown = f"coarse ±{measured.percent} %" if measured else "coarse ± unknown"
+    assert shown in capsys.readouterr().out
+    assert main(["size", router, "--arch", "x86_64", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["coarse_range_percent"] is None

@@ -9,9 +9,9 @@ from busyconf.size.units import format_bytes, format_delta
 
 
 def short_basis(basis: str) -> str:
-    """The estimate's kind in a word or two, for a narrow meter."""
+    """The estimate's kind in a word or two, for a narrow meter (a coarse one keeps its ``± N %``)."""
     if basis.startswith("coarse"):
-        return "coarse"
+        return basis.split(":", 1)[0]
     if basis.startswith("calibrated"):
         return "calibrated"
     return basis.split(":", 1)[0]
