@@ -76,6 +76,7 @@ class SizeTableScreen(Screen[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#table-cancel", Button).display = False
+        self.query_one("#table-progress-row").display = False
         self.query_one("#table-start", Button).disabled = True
         self.set_interval(0.2, self._drain)
         self.find_offer()
@@ -118,6 +119,7 @@ class SizeTableScreen(Screen[bool]):
         self.started = True
         self.query_one("#table-start", Button).display = False
         self.query_one("#table-cancel", Button).display = True
+        self.query_one("#table-progress-row").display = True
         self.query_one("#table-phase", Label).update("starting")
         self.refresh_bindings()
         self.make_table()
@@ -153,7 +155,8 @@ class SizeTableScreen(Screen[bool]):
         what = PHASES.get(event.phase, event.phase)
         if event.reference != "full" and event.phase != "done":
             what += f" ({event.reference})"
-        self.query_one("#table-phase", Label).update(Text(f"{what}: {event.message[-50:]}"))
+        message = event.message if len(event.message) <= 50 else "…" + event.message[-49:]
+        self.query_one("#table-phase", Label).update(Text(f"{what}: {message}"))
         bar = self.query_one(ProgressBar)
         if event.total:
             bar.update(total=event.total, progress=event.done)
@@ -194,6 +197,7 @@ class SizeTableScreen(Screen[bool]):
         self.done = True
         self.query_one("#table-result", Static).update(text)
         self.query_one("#table-phase", Label).update(phase)
+        self.query_one(ProgressBar).update(total=1, progress=1 if self.made else 0)
         self.query_one("#table-cancel", Button).display = False
         self.query_one("#table-close", Button).focus()
         self.refresh_bindings()
