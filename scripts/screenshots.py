@@ -4,8 +4,10 @@ Drives the real app headless with key presses, on a copy of a profile (the
 copy is edited, never the original): the main screen, search, symbol info, the
 diff view, a locked option, trim to budget, the arch picker, the main screen
 at 80x24, the question a save asks when the file changed on disk, the offer
-to restore changes a closed terminal left behind, and the build screen after a
-real build (``--no-build`` skips it).
+to restore changes a closed terminal left behind, the offer to make the size
+table a CPU lacks (riscv64; it names the table it would transfer from, so it
+shows this machine's tables), and the build screen after a real build
+(``--no-build`` skips it).
 
     python scripts/screenshots.py [--profile configs/router.toml] [--out screenshots]
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import shutil
 import sys
 import tempfile
@@ -104,6 +107,16 @@ async def shoot(profile: Path, out: Path, build: bool, work: Path) -> list[Path]
         await pilot.press("slash", "l", "s", "enter")
         await settle(pilot)
         save(app, "main-80x24")
+    coarse = work / "riscv64.toml"
+    coarse.write_text(re.sub(r'(?m)^arch = ".*"$', 'arch = "riscv64"', original))
+    app = make_app(coarse, out_dir=work / "out", recovery_root=recovery)
+    async with app.run_test(size=NARROW) as pilot:
+        await settle(pilot)
+        await pilot.press("T")
+        await pilot.pause(0.2)
+        await app.screen.workers.wait_for_complete()
+        await pilot.pause(0.3)
+        save(app, "size-table")
     unsaved = original + "FEATURE_LS_COLOR = false\n"
     write_recovery(profile, unsaved, "SIGHUP: the editor could not ask", root=recovery)
     app = make_app(profile, out_dir=work / "out", recovery_root=recovery)
