@@ -16,7 +16,8 @@ run: ``-Os`` instead of BusyBox's ``-Oz`` (zig cc hands clang ``-Os`` for
 both, so the two must be equal), no per-function sections (what
 ``--gc-sections`` can then drop: trylink puts its own ``--gc-sections`` after
 EXTRA_LDFLAGS, so the link flag cannot be turned off, but the sections it
-works on can), and static-PIE.
+works on can), and static-PIE (``-fPIE`` and ``-static-pie``: BusyBox's own
+PIE option depends on !STATIC).
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ FEATURE_WTMP = false
 FLAGS = {
     "-Os": 'EXTRA_CFLAGS = "-Os"',
     "no function sections": 'EXTRA_CFLAGS = "-fno-function-sections -fno-data-sections"',
-    "static-PIE": "PIE = true",
+    # BusyBox's PIE depends on !STATIC: static-PIE is the compiler's and linker's flags.
+    "static-PIE": 'EXTRA_CFLAGS = "-fPIE"\nEXTRA_LDFLAGS = "-static-pie"',
 }
 
 
