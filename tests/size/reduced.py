@@ -9,6 +9,7 @@ import pytest
 
 from busyconf.model.kconfig import KconfigTree
 from busyconf.model.profile import allnoconfig_assignments
+from busyconf.size import exact
 from busyconf.size.calibration import run
 from busyconf.size.calibration.references import every_applet_on, selected_candidates, toggle_candidates
 from busyconf.source import cache_root
@@ -23,8 +24,11 @@ def reduce(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Both references are allnoconfig with a few applets (the full one with a few features), few toggles.
 
     In a private cache (the source tarballs copied over; its root returned),
-    so that no user's measuring tree or calibration state is touched.
+    so that no user's measuring tree or calibration state is touched, and with
+    no exact engine in memory: an engine an earlier test made still points at
+    that test's measuring tree, whose calibration state would be resumed.
     """
+    monkeypatch.setattr(exact, "_ENGINES", {})
     real = cache_root()
     root = tmp_path / "cache"
     root.mkdir(parents=True)

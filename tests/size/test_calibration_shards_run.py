@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from busyconf.size import exact
 from busyconf.size.calibration import (
     Shard,
     calibrate,
@@ -22,8 +21,7 @@ pytestmark = pytest.mark.slow
 
 
 def _machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> Path:
-    """A fresh private cache and no engine in memory: as a run on another machine starts."""
-    monkeypatch.setattr(exact, "_ENGINES", {})
+    """A fresh private cache and no engine in memory (:func:`reduce`): as a run on another machine starts."""
     return reduce(tmp_path / name, monkeypatch)
 
 
