@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,21 +21,32 @@ TOGGLES = {*FEATURES, "FEATURE_LS_FILETYPES", "TRUE"}
 SELECTED = {"FEATURE_SYSLOG"}
 
 
-def reduce(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+@dataclass(frozen=True)
+class Reduced:
+    """A reduced x86_64 1.38.0 calibration, made once per test session (the ``reduced_x86_64`` fixture)."""
+
+    root: Path  #: its private cache; the table and measurements are the user's tables there
+    table: Path
+    phases: tuple[str, ...]  #: the progress phases it went through
+
+
+def reduce(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, root: Path | None = None) -> Path:
     """Both references are allnoconfig with a few applets (the full one with a few features), few toggles.
 
     In a private cache (the source tarballs copied over; its root returned),
     so that no user's measuring tree or calibration state is touched, and with
     no exact engine in memory: an engine an earlier test made still points at
     that test's measuring tree, whose calibration state would be resumed.
+    ``root``: use this private cache again (a :class:`Reduced`'s) instead.
     """
     monkeypatch.setattr(exact, "_ENGINES", {})
-    real = cache_root()
-    root = tmp_path / "cache"
-    root.mkdir(parents=True)
-    for sub in ("tarballs", "trees"):
-        if (real / sub).is_dir():
-            shutil.copytree(real / sub, root / sub, symlinks=True)
+    if root is None:
+        real = cache_root()
+        root = tmp_path / "cache"
+        root.mkdir(parents=True)
+        for sub in ("tarballs", "trees"):
+            if (real / sub).is_dir():
+                shutil.copytree(real / sub, root / sub, symlinks=True)
     monkeypatch.setenv("BUSYCONF_CACHE", str(root))
 
     def full(tree: KconfigTree, arch: str, kind: str = "zig") -> list[tuple[str, str]]:

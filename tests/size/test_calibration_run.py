@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from busyconf.size import table as size_table
 from busyconf.size.calibration import (
     CalibrationProgress,
     calibrate,
@@ -13,27 +14,20 @@ from busyconf.size.calibration import (
     read_measurements,
     refit_file,
 )
-from tests.size.reduced import SELECTED, TOGGLES, reduce
+from busyconf.size.table import TableKey
+from tests.size.reduced import SELECTED, TOGGLES, Reduced, reduce
 
 pytestmark = pytest.mark.slow
 
-@pytest.fixture
-def reduced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A reduced calibration (:func:`tests.size.reduced.reduce`) in a private cache."""
-    reduce(tmp_path, monkeypatch)
 
-
-@pytest.mark.usefixtures("reduced")
-def test_reduced_calibration_writes_the_refit_of_its_measurements(tmp_path: Path) -> None:
-    phases: list[str] = []
-
-    def progress(event: CalibrationProgress) -> None:
-        phases.append(event.phase)
-
-    out = tmp_path / "1.38.0-x86_64-zig.json"
-    path, model = calibrate("1.38.0", "x86_64", progress=progress, out=out)
+def test_reduced_calibration_writes_the_refit_of_its_measurements(
+    reduced_x86_64: Reduced, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reduce(tmp_path, monkeypatch, root=reduced_x86_64.root)
+    path = reduced_x86_64.table
     saved = measurements_path(path)
-    assert path == out and saved.name == "1.38.0-x86_64-zig.measurements.json.xz"
+    assert path == size_table.user_table_path(TableKey("1.38.0", "x86_64", "zig"))
+    assert saved.name == "1.38.0-x86_64-zig.measurements.json.xz"
     table = path.read_text()
     assert table == refit_file(saved)
     m = read_measurements(saved)
@@ -41,11 +35,16 @@ def test_reduced_calibration_writes_the_refit_of_its_measurements(tmp_path: Path
     assert set(m.full.toggles) == TOGGLES | SELECTED
     assert m.full.toggles["FEATURE_LS_COLOR"].flip == "n" and m.sparse.toggles["FEATURE_LS_COLOR"].flip == "y"
     assert m.full.toggles["FEATURE_SYSLOG"].forced and m.full.toggles["FEATURE_SYSLOG"].reach is not None
-    assert model.info["reference_size"] == m.full.size
-    assert {"build", "relink", "toggle", "ladder", "done"} <= set(phases)
+    assert {"build", "relink", "toggle", "ladder", "done"} <= set(reduced_x86_64.phases)
 
     # Resumed from its state: nothing is measured again, the same bytes are written.
-    phases.clear()
-    again, _ = calibrate("1.38.0", "x86_64", progress=progress, out=out)
-    assert again.read_text() == table and measurements_path(again).read_bytes() == saved.read_bytes()
+    phases: list[str] = []
+
+    def progress(event: CalibrationProgress) -> None:
+        phases.append(event.phase)
+
+    before = saved.read_bytes()
+    again, model = calibrate("1.38.0", "x86_64", progress=progress)
+    assert again == path and again.read_text() == table and measurements_path(again).read_bytes() == before
+    assert model.info["reference_size"] == m.full.size
     assert "toggle" not in phases and "relink" not in phases

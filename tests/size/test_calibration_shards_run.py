@@ -8,14 +8,13 @@ import pytest
 
 from busyconf.size.calibration import (
     Shard,
-    calibrate,
     calibrate_shard,
     measurements_path,
     merge_files,
     read_measurements,
     read_partial,
 )
-from tests.size.reduced import SELECTED, TOGGLES, reduce
+from tests.size.reduced import SELECTED, TOGGLES, Reduced, reduce
 
 pytestmark = pytest.mark.slow
 
@@ -25,10 +24,10 @@ def _machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> Path
     return reduce(tmp_path / name, monkeypatch)
 
 
-def test_two_shards_merge_to_the_unsharded_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _machine(tmp_path, monkeypatch, "whole")
-    whole, _ = calibrate("1.38.0", "x86_64", out=tmp_path / "whole" / "1.38.0-x86_64-zig.json")
-
+def test_two_shards_merge_to_the_unsharded_table(
+    reduced_x86_64: Reduced, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = reduced_x86_64.table
     parts = []
     for k in (1, 2):
         _machine(tmp_path, monkeypatch, f"shard{k}")

@@ -14,12 +14,12 @@ from busyconf.size.calibration.run import NEAREST
 from busyconf.size.table import TableKey, table_kind
 from busyconf.tui.screens.size_table import SizeTableScreen
 from tests.size import reduced
-from tests.size.reduced import SELECTED, TOGGLES, reduce
+from tests.size.reduced import SELECTED, TOGGLES, Reduced, reduce
 
 pytestmark = pytest.mark.slow
 
-#: Toggled by the reduced calibration of the target, not of the donor: what a newer release adds.
-NEW = "FEATURE_LS_FILETYPES"
+#: Toggled by the reduced calibrations of the targets, not of the donor: what another release adds.
+NEW = "FEATURE_LS_SORTFILES"
 
 
 class _Host(App[None]):
@@ -34,14 +34,12 @@ class _Host(App[None]):
 
 
 async def test_transfers_take_the_donors_toggles_and_measure_the_rest_here(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    reduced_x86_64: Reduced, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    reduce(tmp_path, monkeypatch)
-    monkeypatch.setattr(reduced, "TOGGLES", TOGGLES - {NEW})
-    donor_table, _ = calibrate("1.38.0", "x86_64")
-    donor = read_measurements(measurements_path(donor_table))
+    reduce(tmp_path, monkeypatch, root=reduced_x86_64.root)
+    donor = read_measurements(measurements_path(reduced_x86_64.table))
     assert NEW not in donor.full.toggles
-    monkeypatch.setattr(reduced, "TOGGLES", TOGGLES)
+    monkeypatch.setattr(reduced, "TOGGLES", TOGGLES | {NEW})
 
     toggled: list[str] = []
 
@@ -56,14 +54,14 @@ async def test_transfers_take_the_donors_toggles_and_measure_the_rest_here(
     assert model.info["transferred_from"] == "1.38.0/x86_64"
     assert table_kind(TableKey("1.37.0", "x86_64", "zig")) == "transferred from 1.38.0"
     ratio = m.full.size / donor.full.size
-    for name in TOGGLES - {NEW}:
+    for name in TOGGLES:
         theirs, ours = donor.full.toggles[name], m.full.toggles[name]
         assert ours.size - m.full.size == round((theirs.size - donor.full.size) * ratio), name
     # The symbol the donor never toggled is measured here, and only it (besides the forced ones).
     assert NEW in m.full.toggles and not m.full.toggles[NEW].forced
     assert any(NEW in t for t in toggled)
-    assert not any(name in t for t in toggled for name in TOGGLES - {NEW})
-    assert set(m.full.toggles) == TOGGLES | SELECTED
+    assert not any(name in t for t in toggled for name in TOGGLES)
+    assert set(m.full.toggles) == TOGGLES | SELECTED | {NEW}
     # The references are this tree's, built here.
     assert m.full.values != donor.full.values or m.full.size != donor.full.size
     est = estimator_for("1.37.0", "x86_64")
