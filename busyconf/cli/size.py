@@ -289,12 +289,11 @@ def _print_report(data: dict[str, Any], top: int) -> None:
             t.add_row(esc(r["name"]), r["change"], grouped(r["old"]), grouped(r["new"]), f"{r['delta']:+,}")
         out.print(t)
         return
-    t = Table(
-        "symbol",
-        "kind",
-        "bytes",
-        title=f"shared library code not charged to one symbol: {grouped(data['shared'])} bytes",
-    )
+    if data["calibrated"]:
+        title = f"shared library code not charged to one symbol: {grouped(data['shared'])} bytes"
+    else:
+        title = "each option's label price, scaled: they do not add up to the total"
+    t = Table("symbol", "kind", "bytes", title=title)
     rows = data["symbols"][:top] if top else data["symbols"]
     for r in rows:
         t.add_row(esc(r["name"]), r["kind"], grouped(r["bytes"]))

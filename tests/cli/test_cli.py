@@ -262,6 +262,9 @@ def test_size_shows_a_coarse_estimates_range(profiles: Path, capsys: pytest.Capt
     assert data["coarse_range_percent"] == (measured.percent if measured else None)
     assert main(["size", router, "--arch", "riscv64"]) == 0
     shown = f"coarse ±{measured.percent} %" if measured else "coarse ± unknown"
-    assert shown in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert shown in out
+    # A label price is not a share of the total: no "shared code" remainder is claimed.
+    assert "do not add up to the total" in out and "not charged" not in out
     assert main(["size", router, "--arch", "x86_64", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["coarse_range_percent"] is None
