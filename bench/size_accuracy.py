@@ -232,14 +232,21 @@ def print_summary(release: str, results: list[CpuResult]) -> None:
         print(f"{r.arch:<12} {r.kind:<26} {r.n:>3} {cells}")
 
 
-def coarse_ranges(release: str, results: list[CpuResult], command: str) -> dict[str, CoarseRange]:
-    """The coarse model's measured range for each CPU with at least :data:`MIN_ROWS` rows."""
+def coarse_ranges(release: str, results: list[CpuResult], random: int, seed: int) -> dict[str, CoarseRange]:
+    """The coarse model's measured range for each CPU with at least :data:`MIN_ROWS` rows.
+
+    Each carries the command that measures that CPU alone again (no output path of this run).
+    """
     out: dict[str, CoarseRange] = {}
     for r in results:
         if r.n < MIN_ROWS:
             print(f"{r.arch}: {r.n} rows, fewer than {MIN_ROWS}: its coarse range is left as it was")
             continue
         med, top = r.stats("coarse")
+        command = (
+            f"python bench/size_accuracy.py --arch {r.arch} --release {release} "
+            f"--random {random} --seed {seed} --write-coarse-range"
+        )
         out[r.arch] = CoarseRange(release, r.n, round(med, 2), round(top, 2), command)
     return out
 
@@ -326,7 +333,6 @@ def main() -> int:
             raise UserError(
                 f"BusyBox {args.release} is not in the source cache: busyconf source fetch {args.release}"
             )
-        command = " ".join(["python", "bench/size_accuracy.py", *sys.argv[1:]])
         rows: list[dict[str, Any]] = []
         results: list[CpuResult] = []
         for arch in arches:
@@ -337,7 +343,9 @@ def main() -> int:
                 doc = {"release": args.release, "rows": rows, "summary": [r.summary() for r in results]}
                 args.json.write_text(json.dumps(doc))
             # Each CPU as soon as it is measured: a run stopped later keeps what it measured.
-            ranges = coarse_ranges(args.release, results[-1:], command) if args.write_coarse_range else {}
+            ranges = {}
+            if args.write_coarse_range:
+                ranges = coarse_ranges(args.release, results[-1:], args.random, args.seed)
             if ranges:
                 write_ranges(ranges)
                 print(f"wrote the coarse range of {arch} to {RANGE_FILE}", flush=True)
