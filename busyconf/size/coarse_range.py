@@ -65,6 +65,11 @@ class CoarseRange:
         )
 
 
+def coarse_head(measured: CoarseRange | None) -> str:
+    """How a coarse estimate is named with its range: ``coarse ±N %``, or ``coarse ± unknown``."""
+    return f"coarse ±{measured.percent} %" if measured is not None else "coarse ± unknown"
+
+
 def _field(path: Path, arch: str, entry: Mapping[str, object], name: str) -> object:
     if name not in entry:
         raise CoarseRangeError(f"{path}: [{arch}] has no {name}; {_REWRITE}")

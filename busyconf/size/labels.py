@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import kconfiglib
 
 from busyconf.model.kconfig import KconfigTree
-from busyconf.size.coarse_range import CoarseRange, read_ranges
+from busyconf.size.coarse_range import CoarseRange, coarse_head, read_ranges
 from busyconf.size.cost_model import SizeModel, SymbolCost
 
 _LABEL = re.compile(r"\(\s*\+?\s*(\d+(?:\.\d+)?)\s*(kb|k|bytes)\s*\)\s*$", re.IGNORECASE)
@@ -193,11 +193,10 @@ def label_model(
         base, coef = 0, 0.0
         symbols = {n: SymbolCost(own=b) for n, b in table.items()}
         info = {"scale": 1.0}
+    head = coarse_head(measured)
     if measured is not None:
-        head = f"coarse ±{measured.percent} %"
         note += f"; {measured.describe()}"
     else:
-        head = "coarse ± unknown"
         note += f"; its error was never measured on {arch or 'this CPU'}"
     return SizeModel(
         basis=f"{head}: BusyBox prompt labels, {note}",

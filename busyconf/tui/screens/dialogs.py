@@ -221,13 +221,19 @@ class ArchPickerModal(ModalScreen[str | None]):
         self.toolchain = toolchain
 
     def kinds(self) -> dict[str, str]:
-        """Each known CPU's size-table kind at this release."""
+        """Each known CPU's size-table kind at this release; a coarse one with its measured ± range."""
         from busyconf.model.profile import known_arches
+        from busyconf.size.coarse_range import CoarseRangeError, coarse_head, read_ranges
         from busyconf.size.table import TableKey, table_kind
         from busyconf.source.releases import DEFAULT_RELEASE
 
         release = self.release or DEFAULT_RELEASE
-        return {a: table_kind(TableKey(release, a, self.toolchain)) for a in known_arches()}
+        kinds = {a: table_kind(TableKey(release, a, self.toolchain)) for a in known_arches()}
+        try:
+            ranges = read_ranges()
+        except CoarseRangeError:
+            ranges = {}  # the estimate itself reports the unreadable file
+        return {a: coarse_head(ranges.get(a)) if k == "coarse" else k for a, k in kinds.items()}
 
     def compose(self) -> ComposeResult:
         from busyconf.source.releases import DEFAULT_RELEASE
