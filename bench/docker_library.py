@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -33,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._common import busyconf_build  # noqa: E402
 from bench.single_applets import DOCKER_MUSL_BINARY  # noqa: E402
 
 PROFILE = """\
@@ -67,30 +66,7 @@ FLAGS = {
 
 def build(profile: Path, arch: str, out: Path) -> dict[str, object]:
     """``busyconf build PROFILE --arch ARCH -j2 --json``: its manifest, or the error's last line."""
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "busyconf",
-            "build",
-            str(profile),
-            "--arch",
-            arch,
-            "-j2",
-            "-o",
-            str(out),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        check=False,
-    )
-    if proc.returncode != 0:
-        return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
-    manifest: dict[str, object] = json.loads(proc.stdout)
-    return manifest
+    return busyconf_build([str(profile)], arch, out)
 
 
 def main() -> int:

@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -25,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._common import busyconf_build  # noqa: E402
 from busyconf.build.arch import known_arches  # noqa: E402
 
 APPLETS = ("nslookup", "wget", "sh", "vi")
@@ -46,33 +45,11 @@ DOCKER_AMD64_LAYERS = {"busybox:musl": 886_160, "busybox:uclibc": 773_906, "busy
 
 
 def build_one(applet: str, arch: str, out: Path) -> dict[str, object]:
-    """``busyconf build --applet APPLET --arch ARCH -j2 --json``: its manifest."""
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "busyconf",
-            "build",
-            "--applet",
-            applet,
-            "--arch",
-            arch,
-            "-j2",
-            "-o",
-            str(out),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        check=False,
-    )
-    if proc.returncode != 0:
-        return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
-    manifest: dict[str, object] = json.loads(proc.stdout)
-    data = (out / "busybox").read_bytes()
-    manifest["gzip"] = len(gzip.compress(data, compresslevel=9, mtime=0))
+    """``busyconf build --applet APPLET --arch ARCH -j2 --json``: its manifest, with the gzipped size."""
+    manifest = busyconf_build(["--applet", applet], arch, out)
+    if "error" not in manifest:
+        data = (out / "busybox").read_bytes()
+        manifest["gzip"] = len(gzip.compress(data, compresslevel=9, mtime=0))
     return manifest
 
 
