@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
-from textual.widgets import Button, Static
+from textual.widgets import Button, Label, Static
 
-from busyconf.size import table
-from busyconf.size.calibration import Measurements, Reference, Relinks, Toggle, write_measurements
+from busyconf.errors import Interrupted
+from busyconf.size import calibration, table
+from busyconf.size.calibration import (
+    CalibrationProgress,
+    Measurements,
+    Reference,
+    Relinks,
+    Toggle,
+    write_measurements,
+)
 from busyconf.size.calibration.measurements import measurements_path
 from busyconf.size.linkmap import LinkMap
 from busyconf.size.table import TableKey
@@ -71,3 +81,45 @@ async def test_a_coarse_cpu_says_so_and_names_the_key(tmp_path: Path) -> None:
         await pilot.pause()
         said = [str(n.message) for n in app._notifications]
         assert "Sizes on riscv64 are coarse: no size table. T makes one." in said
+
+
+async def test_a_running_table_cancels_with_c_and_only_then_closes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Esc while it measures says to cancel first; c stops it, keeps the screen, and Esc then closes."""
+    started = threading.Event()
+
+    def until_cancelled(*_: Any, progress: Any, cancel: threading.Event, **__: Any) -> Any:
+        progress(CalibrationProgress("toggle", 3, 10, "FEATURE_LS_COLOR"))
+        started.set()
+        cancel.wait(30)
+        raise Interrupted("calibration cancelled")
+
+    monkeypatch.setattr(calibration, "calibrate", until_cancelled)
+    app = make_app(write(tmp_path, "riscv.toml", RISCV))
+    closed: list[bool | None] = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        screen = SizeTableScreen(TableKey("1.38.0", "riscv64", "zig"))
+        await app.push_screen(screen, closed.append)
+        await screen.workers.wait_for_complete()
+        await pilot.press("enter")
+        assert started.wait(10)
+        await pilot.pause(0.5)
+        assert screen.running and screen.check_action("cancel", ()) and not screen.check_action("start", ())
+        assert str(screen.query_one("#table-phase", Label).render()) == "toggling symbols: FEATURE_LS_COLOR"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen and "Still measuring: press c to cancel it first." in [
+            str(n.message) for n in app._notifications
+        ]
+        await pilot.press("c")
+        await screen.workers.wait_for_complete()
+        await pilot.pause()
+        result = str(screen.query_one("#table-result", Static).render())
+        assert result == "Cancelled; what was measured is kept for the next run."
+        assert str(screen.query_one("#table-phase", Label).render()) == "cancelled"
+        assert not screen.query_one("#table-cancel", Button).display and not screen.check_action("cancel", ())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is not screen and closed == [False]

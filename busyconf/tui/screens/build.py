@@ -6,24 +6,22 @@ cancelled) Close (Esc) is what remains.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Button, Label, Log, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
-from busyconf.errors import BusyconfError, Interrupted
 from busyconf.model.inputs import Loaded
 from busyconf.model.prepare import PreparedBuild, prepare_build
 from busyconf.size.units import format_bytes, format_delta
+from busyconf.tui.screens.job import JobScreen
 from busyconf.tui.session import Session
 from busyconf.tui.widgets.key_bar import KeyBar
 
@@ -48,8 +46,13 @@ def prepare_session(session: Session, drop_broken: bool = False) -> PreparedBuil
     return prepare_build(loaded, arch=s.arch, toolchain=s.profile.toolchain, drop_broken=drop_broken)
 
 
-class BuildScreen(Screen[None]):
+class BuildScreen(JobScreen[None]):
     """Progress bar, phase, make's log; at the end the real size beside the estimate."""
+
+    JOB = "build"
+    STILL_RUNNING = "The build is still running: press c to cancel it first."
+    CANCELLED = ("Build cancelled.", "")
+    CRASHED = "Build crashed: "
 
     BINDINGS = [
         Binding("c", "cancel", "Cancel build"),
@@ -73,14 +76,9 @@ class BuildScreen(Screen[None]):
         name = session.profile.path.stem if session.profile.path else "profile"
         self.out_dir = out_dir or Path("out") / f"{name}-{prepared.arch}"
         self.build_fn = build_fn
-        self.cancel_event = threading.Event()
         self.estimate = session.size().total if not self.drop else session.size_of(self.config)
         self.result: Any = None
         self.error: BaseException | None = None
-        #: Built, failed or cancelled: nothing left to cancel.
-        self.done = False
-        self._pending: list[Any] = []
-        self._pending_lock = threading.Lock()
 
     def compose(self) -> ComposeResult:
         s = self.session
@@ -97,17 +95,13 @@ class BuildScreen(Screen[None]):
             yield Static("", id="build-result")
         yield Log(id="build-log", highlight=False, max_lines=5000)
         with Horizontal(id="build-buttons"):
-            yield Button("Cancel (c)", id="build-cancel", variant="error")
-            yield Button("Close (Esc)", id="build-close")
+            yield Button("Cancel (c)", id="build-cancel", variant="error", classes="job-cancel")
+            yield Button("Close (Esc)", id="build-close", classes="job-close")
         yield KeyBar()
 
     def on_mount(self) -> None:
         self.set_interval(0.1, self._drain)
         self.run_build()
-
-    @property
-    def running(self) -> bool:
-        return any(w.is_running for w in self.workers if w.group == "build")
 
     @work(thread=True, exclusive=True, group="build", exit_on_error=False)
     def run_build(self) -> Any:
@@ -126,13 +120,8 @@ class BuildScreen(Screen[None]):
             cancel=self.cancel_event,
         )
 
-    def _queue(self, event: Any) -> None:
-        with self._pending_lock:
-            self._pending.append(event)
-
     def _drain(self) -> None:
-        with self._pending_lock:
-            events, self._pending = self._pending, []
+        events = self._take_events()
         if not events:
             return
         log = self.query_one(Log)
@@ -177,50 +166,12 @@ class BuildScreen(Screen[None]):
             text.append(format_bytes(self.estimate))
             text.append(f"  ({format_delta(self.estimate - real)}, {error:+.1f} %)", style="dim")
         text.append(f"\n{len(manifest.applets)} applets, verified with {manifest.verified_with}", style="dim")
-        self.query_one("#build-result", Static).update(text)
-        self.query_one("#build-phase", Label).update("done")
         bar = self.query_one(ProgressBar)
         bar.update(total=bar.total or 1, progress=bar.total or 1)
-        self._idle()
+        self.end(text, "done")
 
     def _failed(self, error: BaseException | None) -> None:
-        text = Text()
-        if isinstance(error, Interrupted) or self.cancel_event.is_set():
-            text.append("Build cancelled.", style="bold yellow")
-            phase = "cancelled"
-        elif isinstance(error, BusyconfError):
-            text.append(f"{error.title}: ", style="bold red")
-            text.append(str(error))
-            phase = "failed"
-        else:
-            text.append("Build crashed: ", style="bold red")
-            text.append(f"{type(error).__name__}: {error}")
-            phase = "failed"
-        self.query_one("#build-result", Static).update(text)
-        self.query_one("#build-phase", Label).update(phase)
-        self._idle()
+        self.end(*self.failure(error))
 
-    def _idle(self) -> None:
-        # A finished build has nothing to cancel: the button and the footer's c go.
-        self.done = True
-        self.query_one("#build-cancel", Button).display = False
-        self.query_one("#build-close", Button).focus()
-        self.refresh_bindings()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "cancel":
-            return not self.done
-        return True
-
-    @on(Button.Pressed, "#build-cancel")
-    def action_cancel(self) -> None:
-        if self.running:
-            self.cancel_event.set()
-            self.query_one("#build-phase", Label).update("cancelling...")
-
-    @on(Button.Pressed, "#build-close")
-    def action_close(self) -> None:
-        if self.running:
-            self.notify("The build is still running: press c to cancel it first.", timeout=3)
-            return
-        self.dismiss(None)
+    def close_result(self) -> None:
+        return None

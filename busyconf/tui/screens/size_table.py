@@ -9,7 +9,6 @@ keeps what it measured). When it is done, the editor's sizes come from the new t
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any, cast
 
@@ -18,12 +17,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Button, Label, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
-from busyconf.errors import BusyconfError, Interrupted
 from busyconf.size.table import TableKey
+from busyconf.tui.screens.job import JobScreen
 from busyconf.tui.widgets.key_bar import KeyBar
 
 #: What each phase of a calibration is called on screen.
@@ -38,8 +36,12 @@ PHASES = {
 }
 
 
-class SizeTableScreen(Screen[bool]):
+class SizeTableScreen(JobScreen[bool]):
     """What will be done, then its progress; dismissed with True when a table was made."""
+
+    JOB = "table"
+    STILL_RUNNING = "Still measuring: press c to cancel it first."
+    CANCELLED = ("Cancelled; ", "what was measured is kept for the next run.")
 
     BINDINGS = [
         Binding("enter", "start", "Start"),
@@ -50,13 +52,9 @@ class SizeTableScreen(Screen[bool]):
     def __init__(self, key: TableKey) -> None:
         super().__init__()
         self.key = key
-        self.cancel_event = threading.Event()
         self.offer: Any = None
         self.started = False
-        self.done = False
         self.made = False
-        self._pending: list[Any] = []
-        self._lock = threading.Lock()
 
     def compose(self) -> ComposeResult:
         with Vertical(id="table-top"):
@@ -70,8 +68,8 @@ class SizeTableScreen(Screen[bool]):
             yield Static("", id="table-result")
         with Horizontal(id="table-buttons"):
             yield Button("Start (Enter)", id="table-start", variant="primary")
-            yield Button("Cancel (c)", id="table-cancel", variant="error")
-            yield Button("Close (Esc)", id="table-close")
+            yield Button("Cancel (c)", id="table-cancel", variant="error", classes="job-cancel")
+            yield Button("Close (Esc)", id="table-close", classes="job-close")
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -109,10 +107,6 @@ class SizeTableScreen(Screen[bool]):
         start.disabled = False
         start.focus()
 
-    @property
-    def running(self) -> bool:
-        return any(w.is_running for w in self.workers if w.group == "table")
-
     def action_start(self) -> None:
         if self.offer is None or self.started:
             return
@@ -142,13 +136,8 @@ class SizeTableScreen(Screen[bool]):
             transfer=self.offer.donor,
         )
 
-    def _queue(self, event: Any) -> None:
-        with self._lock:
-            self._pending.append(event)
-
     def _drain(self) -> None:
-        with self._lock:
-            events, self._pending = self._pending, []
+        events = self._take_events()
         if not events:
             return
         event = events[-1]
@@ -177,47 +166,19 @@ class SizeTableScreen(Screen[bool]):
             self._finish(text, "done")
         elif event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
             self._drain()
-            error = event.worker.error
-            text = Text()
-            if isinstance(error, Interrupted) or self.cancel_event.is_set():
-                text.append("Cancelled; ", style="bold yellow")
-                text.append("what was measured is kept for the next run.")
-                phase = "cancelled"
-            elif isinstance(error, BusyconfError):
-                text.append(f"{error.title}: ", style="bold red")
-                text.append(str(error))
-                phase = "failed"
-            else:
-                text.append("Crashed: ", style="bold red")
-                text.append(f"{type(error).__name__}: {error}")
-                phase = "failed"
-            self._finish(text, phase)
+            self._finish(*self.failure(event.worker.error))
 
     def _finish(self, text: Text, phase: str) -> None:
-        self.done = True
-        self.query_one("#table-result", Static).update(text)
-        self.query_one("#table-phase", Label).update(phase)
         self.query_one(ProgressBar).update(total=1, progress=1 if self.made else 0)
-        self.query_one("#table-cancel", Button).display = False
-        self.query_one("#table-close", Button).focus()
-        self.refresh_bindings()
+        self.end(text, phase)
+
+    def cancellable(self) -> bool:
+        return self.started and not self.done
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "cancel":
-            return self.started and not self.done
         if action == "start":
             return not self.started
-        return True
+        return super().check_action(action, parameters)
 
-    @on(Button.Pressed, "#table-cancel")
-    def action_cancel(self) -> None:
-        if self.running:
-            self.cancel_event.set()
-            self.query_one("#table-phase", Label).update("cancelling...")
-
-    @on(Button.Pressed, "#table-close")
-    def action_close(self) -> None:
-        if self.running:
-            self.notify("Still measuring: press c to cancel it first.", timeout=3)
-            return
-        self.dismiss(self.made)
+    def close_result(self) -> bool:
+        return self.made
