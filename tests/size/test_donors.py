@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from busyconf.errors import UserError
-from busyconf.size.calibration import Measurements, Reference, Relinks, Toggle, write_measurements
+from busyconf.size.calibration import Measurements, Reference, Relinks, Toggle, donors, write_measurements
 from busyconf.size.calibration.donors import find_donor, lent_toggles, parse_source
 from busyconf.size.calibration.measurements import measurements_path
 from busyconf.size.linkmap import LinkMap
@@ -30,8 +30,9 @@ def _measured(release: str, arch: str, size: int = 1000, donor: str = "") -> Mea
 
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private cache with measurements for 1.38.0/x86_64, 1.38.0/aarch64 and 1.37.0/armv7."""
+    """A private cache with measurements for 1.38.0/x86_64, 1.38.0/aarch64 and 1.37.0/armv7; none shipped."""
     monkeypatch.setenv("BUSYCONF_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(donors, "_shipped_names", dict)
     for release, arch, size in (
         ("1.38.0", "x86_64", 1000),
         ("1.38.0", "aarch64", 1100),

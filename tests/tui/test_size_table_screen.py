@@ -17,6 +17,7 @@ from busyconf.size.calibration import (
     Reference,
     Relinks,
     Toggle,
+    donors,
     write_measurements,
 )
 from busyconf.size.calibration.measurements import measurements_path
@@ -55,7 +56,12 @@ async def _offer(tmp_path: Path) -> tuple[str, bool]:
         return plan, start
 
 
-async def test_without_a_measured_table_t_offers_a_calibration(tmp_path: Path) -> None:
+async def test_without_a_measured_table_t_offers_a_calibration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Neither the user nor the package has measurements to lend.
+    monkeypatch.setattr(table, "user_table_path", lambda key: tmp_path / "tables" / key.filename)
+    monkeypatch.setattr(donors, "_shipped_names", dict)
     plan, start = await _offer(tmp_path)
     assert plan.startswith("Calibrate here: no measured table to transfer from.")
     assert "busyconf size calibrate --arch riscv64 --release 1.38.0 --toolchain zig" in plan
