@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _common import defconfig, source_tree
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from busyconf.build import all_arches, build
-from busyconf.errors import BusyconfError
+from bench._common import defconfig, source_tree  # noqa: E402
+from busyconf.build import all_arches, build  # noqa: E402
+from busyconf.errors import BusyconfError  # noqa: E402
 
 
 def main() -> int:

@@ -19,15 +19,17 @@ import argparse
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _common import defconfig, source_tree
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from busyconf.build import build, config_lines, run_testsuite
-from busyconf.build.testsuite import parse_testsuite
-from busyconf.build.toolchain import kernel_headers_dir
+from bench._common import defconfig, source_tree  # noqa: E402
+from busyconf.build import build, config_lines, run_testsuite  # noqa: E402
+from busyconf.build.testsuite import parse_testsuite  # noqa: E402
+from busyconf.build.toolchain import kernel_headers_dir  # noqa: E402
 
 TOGGLE = "SEQ"
 

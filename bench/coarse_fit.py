@@ -24,10 +24,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from size_accuracy import ROOT, buildable, random_assignments  # noqa: E402
-
+from bench.size_accuracy import ROOT, buildable, random_assignments  # noqa: E402
 from busyconf.model import load_tree  # noqa: E402
 from busyconf.model.profile import load_profile, profile_assignments  # noqa: E402
 from busyconf.size import estimator_for  # noqa: E402
