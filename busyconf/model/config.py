@@ -14,7 +14,7 @@ import kconfiglib
 
 from busyconf.build.gate import check_string
 from busyconf.errors import ValueRangeError
-from busyconf.model.dotconfig import check_ranges, check_value
+from busyconf.model.dotconfig import check_ranges, check_value, subject
 from busyconf.model.kconfig import KconfigTree
 
 #: A value as TOML holds it.
@@ -71,14 +71,14 @@ def to_kconfig(tree: KconfigTree, name: str, value: object, where: str) -> str:
             return "y" if value else "n"
         if isinstance(value, str) and value.lower() in ("y", "n", "yes", "no", "true", "false", "on", "off"):
             return "y" if value.lower() in ("y", "yes", "true", "on") else "n"
-        raise ValueRangeError(f"{where}: {name} is a bool; use true or false, not {value!r}")
+        raise ValueRangeError(f"{subject(where, name)} is a bool; use true or false, not {value!r}")
     if kind == "string":
         if not isinstance(value, str):
-            raise ValueRangeError(f'{where}: {name} is a string; quote it ("...")')
+            raise ValueRangeError(f'{subject(where, name)} is a string; quote it ("...")')
         # The command line's `where` is the name itself, which the gate's message already says.
         return check_string(name, value, None if where == name else where)
     if isinstance(value, bool):
-        raise ValueRangeError(f"{where}: {name} is {kind}; {value!r} is not a number")
+        raise ValueRangeError(f"{subject(where, name)} is {kind}; {value!r} is not a number")
     text = str(value) if kind == "int" or isinstance(value, str) else hex(int(value))  # type: ignore[call-overload]
     return check_value(tree, name, text, where)
 

@@ -66,6 +66,11 @@ def escape_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def subject(where: str, name: str) -> str:
+    """How an error names the symbol: ``where: NAME``, or ``NAME`` alone when ``where`` is the name."""
+    return name if where == name else f"{where}: {name}"
+
+
 def check_value(tree: KconfigTree, name: str, value: str, where: str) -> str:
     """Check ``value`` (kconfiglib form) against ``name``'s type.
 
@@ -75,17 +80,17 @@ def check_value(tree: KconfigTree, name: str, value: str, where: str) -> str:
     kind = sym.orig_type
     if kind in (kconfiglib.BOOL, kconfiglib.TRISTATE):
         if value not in ("y", "n", "m"):
-            raise ValueRangeError(f"{where}: {name} is a bool; {value!r} is not y or n")
+            raise ValueRangeError(f"{subject(where, name)} is a bool; {value!r} is not y or n")
         if value == "m":
-            raise ValueRangeError(f"{where}: {name}: BusyBox has no modules, 'm' is not allowed")
+            raise ValueRangeError(f"{subject(where, name)}: BusyBox has no modules, 'm' is not allowed")
         return value
     if kind == kconfiglib.INT:
         if not _INT.match(value):
-            raise ValueRangeError(f"{where}: {name} is an int; {value!r} is not a number")
+            raise ValueRangeError(f"{subject(where, name)} is an int; {value!r} is not a number")
         return value
     if kind == kconfiglib.HEX:
         if not _HEX.match(value):
-            raise ValueRangeError(f"{where}: {name} is hex; {value!r} is not a hex number")
+            raise ValueRangeError(f"{subject(where, name)} is hex; {value!r} is not a hex number")
         return value
     return value
 

@@ -71,6 +71,11 @@ def test_set_refuses_what_cannot_take_effect(profiles: Path, capsys: pytest.Capt
     assert "needs VI, which is off" in err and "--with-deps turns on VI" in err
     err = run_err(["set", str(path), "FEATURE_EDITING_HISTORY=99999"], capsys)
     assert "FEATURE_EDITING_HISTORY=99999 is out of its range 0..2000" in err
+    # A value of the wrong type names the symbol once (the command line has no file and line).
+    err = run_err(["set", str(path), "LS=maybe"], capsys)
+    assert err.strip() == "busyconf: LS is a bool; use true or false, not 'maybe'"
+    err = run_err(["set", str(path), "FEATURE_EDITING_HISTORY=lots"], capsys)
+    assert err.strip() == "busyconf: FEATURE_EDITING_HISTORY is an int; 'lots' is not a number"
     assert snapshot(profiles) == before
     assert main(["set", str(path), "FEATURE_VI_COLON=y", "--with-deps"]) == 0
     assert "VI = true" in path.read_text()
