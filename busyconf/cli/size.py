@@ -14,6 +14,7 @@ import argparse
 import functools
 import json
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -399,25 +400,48 @@ def _check_transfer(source: str) -> None:
         raise UserError(f"--transfer {source}: {e}") from None
 
 
+#: Off a terminal (a CI log, nohup), a calibration's progress is one line per phase and then
+#: at most one line per this many seconds.
+LOG_EVERY = 60.0
+
+
 def _on_progress(bar: Progress) -> Callable[[CalibrationProgress], None]:
-    """A calibration's progress shown as one bar per phase and reference."""
+    """A calibration's progress: one bar per phase and reference, or off a terminal, log lines."""
     tasks: dict[str, Any] = {}
+    last_key, last_at = "", 0.0
+
+    def label_of(event: CalibrationProgress) -> str:
+        label = {
+            "build": "reference build",
+            "relink": "relinks",
+            "toggle": "toggles",
+            "usage": "usage texts",
+            "reach": "library reach",
+            "ladder": "small configurations",
+            "done": "done",
+        }[event.phase]
+        if event.reference != "full" and event.phase != "done":
+            label += f" ({event.reference})"
+        return label
+
+    def log(event: CalibrationProgress) -> None:
+        nonlocal last_key, last_at
+        key = f"{event.phase} {event.reference}"
+        now = time.monotonic()
+        if key == last_key and now - last_at < LOG_EVERY:
+            return
+        last_key, last_at = key, now
+        count = f" {event.done}/{event.total}" if event.total else ""
+        line = f"{time.strftime('%H:%M:%S')} {label_of(event)}{count} {event.message}"
+        err.print(plain(line.rstrip()), markup=False)
 
     def on(event: CalibrationProgress) -> None:
+        if bar.disable:
+            log(event)
+            return
         key = f"{event.phase} {event.reference}"
         if key not in tasks:
-            label = {
-                "build": "reference build",
-                "relink": "relinks",
-                "toggle": "toggles",
-                "usage": "usage texts",
-                "reach": "library reach",
-                "ladder": "small configurations",
-                "done": "done",
-            }[event.phase]
-            if event.reference != "full" and event.phase != "done":
-                label += f" ({event.reference})"
-            tasks[key] = bar.add_task(label, total=event.total or None, detail="")
+            tasks[key] = bar.add_task(label_of(event), total=event.total or None, detail="")
         bar.update(
             tasks[key],
             completed=event.done,

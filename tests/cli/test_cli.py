@@ -273,3 +273,25 @@ def test_size_shows_a_coarse_estimates_range(profiles: Path, capsys: pytest.Capt
     assert "do not add up to the total" in out and "not charged" not in out
     assert main(["size", router, "--arch", "x86_64", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["coarse_range_percent"] is None
+
+
+def test_calibration_progress_off_a_terminal_is_a_line_per_phase_then_per_minute(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A calibration in a CI log or under nohup says where it is, without a line per toggle."""
+    from rich.progress import Progress
+
+    from busyconf.cli.size import _on_progress
+    from busyconf.size.calibration import CalibrationProgress
+
+    on = _on_progress(Progress(disable=True))
+    on(CalibrationProgress("build", 0, 0, "building the reference"))
+    for i in range(1, 50):
+        on(CalibrationProgress("toggle", i, 960, f"SYMBOL_{i}"))
+    on(CalibrationProgress("toggle", 5, 1010, "FEATURE_LS_COLOR", reference="sparse"))
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(" ", 1)[1] for line in lines] == [
+        "reference build building the reference",
+        "toggles 1/960 SYMBOL_1",
+        "toggles (sparse) 5/1010 FEATURE_LS_COLOR",
+    ]
