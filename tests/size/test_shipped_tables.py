@@ -17,7 +17,9 @@ from busyconf.size.calibration.measurements import measurements_path, refit_file
 
 TABLES = Path(__file__).resolve().parents[2] / "busyconf" / "size" / "tables"
 #: Calibrated before the measurements were kept (docs/design.md, "Sizes").
-WITHOUT_MEASUREMENTS = frozenset({"1.38.0-aarch64-zig.json", "1.38.0-armv7-zig.json", "1.38.0-mipsel-zig.json"})
+WITHOUT_MEASUREMENTS = frozenset(
+    {"1.38.0-aarch64-zig.json", "1.38.0-armv7-zig.json", "1.38.0-mipsel-zig.json"}
+)
 SHIPPED = sorted(TABLES.glob("*.json"))
 
 
