@@ -403,6 +403,16 @@ def _check_transfer(source: str) -> None:
 #: Off a terminal (a CI log, nohup), a calibration's progress is one line per phase and then
 #: at most one line per this many seconds.
 LOG_EVERY = 60.0
+#: What each calibration phase is called in the progress bars and log lines.
+PHASE_LABELS = {
+    "build": "reference build",
+    "relink": "relinks",
+    "toggle": "toggles",
+    "usage": "usage texts",
+    "reach": "library reach",
+    "ladder": "small configurations",
+    "done": "done",
+}
 
 
 def _on_progress(bar: Progress) -> Callable[[CalibrationProgress], None]:
@@ -411,15 +421,7 @@ def _on_progress(bar: Progress) -> Callable[[CalibrationProgress], None]:
     last_key, last_at = "", 0.0
 
     def label_of(event: CalibrationProgress) -> str:
-        label = {
-            "build": "reference build",
-            "relink": "relinks",
-            "toggle": "toggles",
-            "usage": "usage texts",
-            "reach": "library reach",
-            "ladder": "small configurations",
-            "done": "done",
-        }[event.phase]
+        label = PHASE_LABELS[event.phase]
         if event.reference != "full" and event.phase != "done":
             label += f" ({event.reference})"
         return label
