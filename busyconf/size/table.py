@@ -7,7 +7,9 @@
      "busyconf": "0.1.0", "checksum": "sha256:<hex of the canonical model>",
      "model": {...}}
 
-A table whose JSON, checksum, format or header does not match what was asked
+Tables shipped in the package are xz-compressed (``NAME.json.xz``, about a
+sixth of the JSON); a table written to a path ending in ``.xz`` is too. A
+table whose JSON, checksum, format or header does not match what was asked
 for is refused with a :class:`SizeTableError` naming the file and offering
 recalibration; it is never used silently.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import lzma
 import os
 import re
 import tempfile
@@ -118,12 +121,36 @@ def user_table_path(key: TableKey) -> Path:
     return Path(cache_root()) / "size" / "tables" / key.filename
 
 
+#: Written after a table's name: compressed with xz.
+XZ = ".xz"
+
+
+def encode_table(text: str, name: str) -> bytes:
+    """``text`` as a file named ``name`` holds it: xz (deterministic, no name or time) for ``*.xz``."""
+    data = text.encode("utf-8")
+    return lzma.compress(data, format=lzma.FORMAT_XZ, preset=9) if name.endswith(XZ) else data
+
+
+def decode_table(data: bytes, where: str, key: TableKey) -> str:
+    """The JSON text of a table file's bytes (``where`` ending in ``.xz``: decompressed)."""
+    try:
+        if where.endswith(XZ):
+            data = lzma.decompress(data, format=lzma.FORMAT_XZ)
+        return data.decode("utf-8")
+    except (lzma.LZMAError, EOFError, UnicodeDecodeError) as e:
+        fix = f"recalibrate with: {key.recalibrate}"
+        raise SizeTableError(f"{where}: corrupt size table ({e}); {fix}") from None
+
+
 def shipped_table_text(key: TableKey) -> tuple[str, str] | None:
-    """(text, where) of the table shipped in the package, if any."""
-    ref = resources.files("busyconf.size").joinpath("tables").joinpath(key.filename)
-    if not ref.is_file():
-        return None
-    return ref.read_text("utf-8"), f"busyconf/size/tables/{key.filename}"
+    """(text, where) of the table shipped in the package (``NAME.json.xz``, else ``NAME.json``), if any."""
+    folder = resources.files("busyconf.size").joinpath("tables")
+    for name in (key.filename + XZ, key.filename):
+        ref = folder.joinpath(name)
+        if ref.is_file():
+            where = f"busyconf/size/tables/{name}"
+            return decode_table(ref.read_bytes(), where, key), where
+    return None
 
 
 def find_table(key: TableKey) -> tuple[dict[str, Any], str] | None:
@@ -145,13 +172,13 @@ def find_table(key: TableKey) -> tuple[dict[str, Any], str] | None:
 
 
 def save_table(key: TableKey, model: dict[str, Any], path: Path | None = None) -> Path:
-    """Write a table atomically (to the user cache unless ``path`` is given)."""
+    """Write a table atomically (to the user cache unless ``path`` is given; ``*.xz``: compressed)."""
     target = path or user_table_path(key)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(dumps(key, model))
+        with os.fdopen(fd, "wb") as f:
+            f.write(encode_table(dumps(key, model), target.name))
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     finally:

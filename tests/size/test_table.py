@@ -75,7 +75,24 @@ def test_estimator_refuses_a_corrupt_user_table(tmp_path: Path, monkeypatch: pyt
 
 
 def test_shipped_tables_load() -> None:
-    for path in (Path(table.__file__).parent / "tables").glob("*.json"):
-        release, arch, tc = path.stem.split("-", 2)
+    paths = [p for p in (Path(table.__file__).parent / "tables").glob("*-zig.json.xz")]
+    assert paths, "no shipped table found"
+    for path in paths:
+        release, arch, tc = path.name.removesuffix(".json.xz").split("-", 2)
         key = TableKey(release, arch, tc)
-        assert loads(path.read_text(), str(path), key)["basis"].startswith("calibrated")
+        found = table.shipped_table_text(key)
+        assert found is not None and found[1] == f"busyconf/size/tables/{path.name}"
+        assert loads(found[0], found[1], key)["basis"].startswith("calibrated")
+
+
+def test_a_table_written_as_xz_is_compressed_and_reads_back(tmp_path: Path) -> None:
+    from busyconf.size.calibration.measurements import measurements_path
+
+    path = tmp_path / (KEY.filename + ".xz")
+    save_table(KEY, MODEL, path)
+    data = path.read_bytes()
+    assert data.startswith(b"\xfd7zXZ\x00")
+    assert loads(table.decode_table(data, str(path), KEY), str(path), KEY) == MODEL
+    assert measurements_path(path).name == "1.38.0-x86_64-zig.measurements.json.xz"
+    with pytest.raises(SizeTableError, match="corrupt size table"):
+        table.decode_table(data[:-10], str(path), KEY)

@@ -12,7 +12,11 @@ import busyconf.size.table as table
 from busyconf.size.table import TableKey, save_table, shipped_table_text, table_kind
 
 RELEASE = "1.38.0"
-SHIPPED = sorted(p.name for p in (Path(table.__file__).parent / "tables").glob("*.json"))
+SHIPPED = sorted(
+    p.name
+    for p in (Path(table.__file__).parent / "tables").iterdir()
+    if p.name.endswith(".json.xz") and ".measurements." not in p.name
+)
 
 
 @pytest.fixture
@@ -39,13 +43,13 @@ def test_shipped_tables_say_what_they_are() -> None:
     # armv7's and mipsel's compile-level costs are x86_64's, scaled: their info says so.
     assert table_kind(key("armv7")) == "transferred from x86_64"
     assert table_kind(key("mipsel")) == "transferred from x86_64"
-    assert table_kind(key("riscv64")) == "coarse"
+    assert table_kind(TableKey("1.37.0", "riscv64", "zig")) == "coarse"
     assert table_kind(TableKey("1.36.1", "x86_64", "zig")) == "coarse"
 
 
 @pytest.mark.parametrize("filename", SHIPPED)
 def test_the_quick_read_of_info_is_the_info_of_the_whole_table(filename: str) -> None:
-    release, arch, toolchain = filename.removesuffix(".json").split("-")
+    release, arch, toolchain = filename.removesuffix(".json.xz").split("-")
     found = shipped_table_text(TableKey(release, arch, toolchain))
     assert found is not None
     text = found[0]

@@ -174,8 +174,8 @@ def decode(data: bytes, where: str) -> Measurements:
 
 
 def measurements_path(table: Path) -> Path:
-    """Where the measurements of the table at ``table`` go: beside it."""
-    return table.with_name(table.name.removesuffix(".json") + ".measurements.json.xz")
+    """Where the measurements of the table at ``table`` (``NAME.json`` or ``NAME.json.xz``) go: beside it."""
+    return table.with_name(table.name.removesuffix(".xz").removesuffix(".json") + ".measurements.json.xz")
 
 
 def write_measurements(m: Measurements, path: Path) -> None:
