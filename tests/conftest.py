@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,3 +157,29 @@ def starter_build(
         return built[profile]
 
     return get
+
+
+#: The CPU tests use for "no size table here", the coarse estimate (see :func:`coarse_riscv64`).
+COARSE_ARCH = "riscv64"
+
+
+@pytest.fixture
+def coarse_riscv64(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+    """riscv64 without a size table, user's or shipped: every CPU ships one at 1.38.0.
+
+    The coarse estimate is what a user gets for a release or toolchain nobody
+    calibrated; tests of that path hide riscv64's table rather than depend on
+    which tables happen to ship.
+    """
+    from busyconf.size import table
+
+    shipped = table.shipped_table_text
+
+    def hidden(key: table.TableKey) -> tuple[str, str] | None:
+        return None if key.arch == COARSE_ARCH else shipped(key)
+
+    monkeypatch.setattr(table, "shipped_table_text", hidden)
+    monkeypatch.setattr(table, "user_table_path", lambda key: tmp_path / "no-user-tables" / key.filename)
+    table._shipped_kind.cache_clear()
+    yield COARSE_ARCH
+    table._shipped_kind.cache_clear()

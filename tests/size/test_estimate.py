@@ -163,6 +163,7 @@ def test_delta_matches_estimate_difference(arch: str, defconfig: Configuration) 
     assert est.delta(without, "LS", "y") == -d
 
 
+@pytest.mark.usefixtures("coarse_riscv64")
 def test_coarse_basis_is_labelled(defconfig: Configuration) -> None:
     e = estimator_for("1.38.0", "riscv64").estimate(defconfig)
     assert not e.calibrated and "prompt labels" in e.basis and "32-bit x86 glibc" in e.basis

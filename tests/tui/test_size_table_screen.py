@@ -28,6 +28,8 @@ from busyconf.tui.screens.size_table import SizeTableScreen
 from tests.tui.conftest import write
 from tests.tui.tui_fixtures import PROFILE
 
+pytestmark = pytest.mark.usefixtures("coarse_riscv64")
+
 RISCV = PROFILE.replace('arch = "x86_64"', 'arch = "riscv64"')
 
 
