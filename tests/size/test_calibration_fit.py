@@ -25,7 +25,7 @@ from busyconf.size.calibration import (
     table_text,
     write_measurements,
 )
-from busyconf.size.calibration.donors import scaled
+from busyconf.size.calibration.donors import SectionMap, portable, scaled
 from busyconf.size.calibration.fit import fit_power, own_costs
 from busyconf.size.calibration.ladder import with_residual
 from busyconf.size.calibration.measurements import decode, encode
@@ -173,6 +173,30 @@ def test_transferred_toggles_are_scaled_by_the_reference_sizes() -> None:
     with pytest.raises(UserError, match="measured no toggles"):
         scaled({}, 1, 1, "x", "x86_64")
 
+
+
+def test_a_transfer_scales_each_kind_of_section_renames_them_and_keeps_reach() -> None:
+    """Thumb-2 shrinks code, not strings: bytes take their kind's ratio, measured on both CPUs' links."""
+    cache = "/root/.cache/zig/o/" + "a" * 32 + "/"
+    libc = f"{cache}libc.a({cache}regexec.o):(.text.regexec)"
+    text, rodata = "ls/ls.o:(.text.ls_main)", "ls/ls.o:(.rodata.str1.1)"
+    big_text, big_ro = "x/x.o:(.text.x_main)", "x/x.o:(.rodata.x_table)"
+
+    def relinks(code: int, ro: int, libc_key: str) -> Relinks:
+        sections = {big_text: code, big_ro: ro, text: code // 100, libc_key: code * 7 // 10}
+        return Relinks({"(none)": LinkMap({}, 10), "X": LinkMap(sections, 20_000)}, {"X": ["x_main"]})
+
+    ours_libc = libc.replace("a" * 32, "b" * 32)
+    theirs, ours = SectionMap.of(relinks(10_000, 8_000, libc)), SectionMap.of(relinks(7_500, 8_000, ours_libc))
+    assert portable(libc) == "libc.a(regexec.o):(.text.regexec)" == portable(ours_libc)
+    t = Toggle("n", ["F"], 1_000_000 - 1_010, {text: -400, rodata: -600, libc: -8}, reach={libc: 7000})
+    out, note = scaled({"F": t}, 1_000_000, 900_000, "x", "x86_64", "1.38.0", (theirs, ours))
+    got = out["F"]
+    assert got.diff == {text: -300, rodata: -600, ours_libc: -6}
+    # 2 bytes no section holds (alignment) scale with the reference sizes: x0.9.
+    assert got.size == 900_000 - 906 - 2
+    assert got.reach == {ours_libc: 5250}, "the reached section's size on this CPU"
+    assert note.endswith("scaled by section kind (text x0.750, rodata x1.000, data x0.900)")
 
 def _texts() -> tuple[UsageText, ...]:
     out = []

@@ -5,8 +5,13 @@ them per applet here (the link level is always measured on the target);
 only the symbol toggles, the hour-long part of a calibration, come from a
 *donor*: the measurements (:mod:`.measurements`) of a natively measured
 table. Symbols the donor never toggled (new in this release) are toggled
-here. Donors are found beside the user's tables, then among the tables
-shipped in the package.
+here. A lent toggle's bytes are scaled per kind of section (code, read-only
+data, data...) by what the same sections weigh in the two CPUs' per-applet
+links (Thumb-2 shrinks code by a quarter and leaves strings as they are),
+its sections are renamed to this tree's, and what its code reaches only
+while on (``reach``: FEATURE_SEAMLESS_XZ's decoder in man) comes along.
+Donors are found beside the user's tables, then among the tables shipped
+in the package.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from importlib import resources
 from busyconf.errors import UserError
 from busyconf.size import table
 from busyconf.size.calibration.measurements import Measurements, decode, measurements_path, read_measurements
-from busyconf.size.calibration.records import Toggle
+from busyconf.size.calibration.records import Relinks, Toggle
 from busyconf.size.table import TableKey
 from busyconf.source.releases import version_key
 
@@ -141,36 +146,135 @@ def _release_gap(a: tuple[int, ...], b: tuple[int, ...]) -> float:
 
 
 def lent_toggles(
-    donor: Donor, reference: str, ref_size: int, symbols: set[str]
+    donor: Donor, reference: str, ref_size: int, symbols: set[str], relinks: Relinks | None = None
 ) -> tuple[dict[str, Toggle], str]:
-    """The donor's toggles around ``reference`` ("full", "sparse") for ``symbols``, scaled to ``ref_size``."""
+    """The donor's toggles around ``reference`` ("full", "sparse") for ``symbols``, scaled to ``ref_size``.
+
+    ``relinks``: the target reference's per-applet links, to scale by section kind and rename sections.
+    """
     m = donor.measurements
     ref = m.full if reference == "full" else m.sparse
     if ref is None:
         raise UserError(f"{donor.where}: the measurements have no {reference} reference to transfer")
     theirs = {n: t for n, t in ref.toggles.items() if n in symbols and not t.forced}
-    return scaled(theirs, ref.size, ref_size, f"{donor.where}: the {reference} reference", m.arch, m.release)
+    where = f"{donor.where}: the {reference} reference"
+    sections = None if relinks is None else (SectionMap.of(ref.relinks), SectionMap.of(relinks))
+    return scaled(theirs, ref.size, ref_size, where, m.arch, m.release, sections)
+
+
+#: zig's cache folders in a link map's input names
+#: (``/root/.cache/zig/o/<hash>/libc.a(/root/.cache/zig/o/<hash>/getopt_long.o)``): per CPU and machine.
+_ZIG_CACHE = re.compile(r"[^\s()]*/o/[0-9a-f]{32}/")
+#: Kinds of section a lent toggle's bytes are scaled by, each by its own ratio.
+KINDS = (".text", ".rodata", ".data.rel.ro", ".data", ".bss")
+#: Fewer bytes of a kind in both links than this: that kind takes the reference sizes' ratio.
+MIN_KIND_BYTES = 4096
+
+
+def portable(key: str) -> str:
+    """A section's name without zig's cache folders: ``libc.a(getopt_long.o):(.text.getopt_long)``."""
+    return _ZIG_CACHE.sub("", key)
+
+
+def section_kind(key: str) -> str:
+    section = key.partition(":(")[2]
+    return next((k for k in KINDS if section.startswith(k)), "other")
+
+
+@dataclass(frozen=True)
+class SectionMap:
+    """A reference's input sections by :func:`portable` name: (name in its links, largest size)."""
+
+    sections: dict[str, tuple[str, int]]
+
+    @classmethod
+    def of(cls, relinks: Relinks) -> SectionMap:
+        out: dict[str, tuple[str, int]] = {}
+        for link in relinks.links.values():
+            for key, size in link.sections.items():
+                p = portable(key)
+                if size > out.get(p, ("", -1))[1]:
+                    out[p] = (key, size)
+        return cls(out)
+
+
+def kind_ratios(theirs: SectionMap, ours: SectionMap, fallback: float) -> dict[str, float]:
+    """Per section kind: our bytes / theirs over the sections both links have (else ``fallback``)."""
+    sums: dict[str, list[int]] = {}
+    for p, (_, size) in theirs.sections.items():
+        mine = ours.sections.get(p)
+        if mine is not None and size > 0:
+            acc = sums.setdefault(section_kind(p), [0, 0])
+            acc[0] += mine[1]
+            acc[1] += size
+    out = {k: fallback for k in (*KINDS, "other")}
+    out.update({k: a[0] / a[1] for k, a in sums.items() if min(a) >= MIN_KIND_BYTES})
+    return out
 
 
 def scaled(
-    toggles: dict[str, Toggle], their_size: int, ref_size: int, what: str, arch: str, release: str = ""
+    toggles: dict[str, Toggle],
+    their_size: int,
+    ref_size: int,
+    what: str,
+    arch: str,
+    release: str = "",
+    sections: tuple[SectionMap, SectionMap] | None = None,
 ) -> tuple[dict[str, Toggle], str]:
-    """``toggles`` measured around a reference of ``their_size``, scaled to ``ref_size`` (pure)."""
+    """``toggles`` measured around a reference of ``their_size``, scaled to ``ref_size`` (pure).
+
+    With ``sections`` (the donor's and the target's :class:`SectionMap`), each
+    section's bytes take their kind's ratio (:func:`kind_ratios`), sections
+    are renamed to the target's, and ``reach`` is kept (sizes the target's);
+    without, every byte takes the ratio of the reference sizes.
+    """
     if not toggles:
         raise UserError(f"{what} measured no toggles to transfer")
     ratio = ref_size / their_size
-    out = {
-        name: Toggle(
+    where = f"{release} on {arch}" if release else arch
+    if sections is None:
+        out = {
+            name: Toggle(
+                flip=t.flip,
+                changed=t.changed,
+                size=ref_size + round((t.size - their_size) * ratio),
+                diff={k: round(d * ratio) for k, d in t.diff.items()},
+                failed=t.failed,
+            )
+            for name, t in toggles.items()
+        }
+        return out, f"compile-level costs measured for {where}, scaled x{ratio:.3f} (reference sizes)"
+    theirs, ours = sections
+    ratios = kind_ratios(theirs, ours, ratio)
+
+    def renamed(key: str) -> str:
+        hit = ours.sections.get(portable(key))
+        return key if hit is None else hit[0]
+
+    out = {}
+    for name, t in toggles.items():
+        diff: dict[str, int] = {}
+        for k, d in t.diff.items():
+            new = renamed(k)
+            diff[new] = diff.get(new, 0) + round(d * ratios[section_kind(k)])
+        # What the link maps do not name (alignment, headers) scales with the reference.
+        rest = (t.size - their_size) - sum(t.diff.values())
+        reach = None
+        if t.reach is not None:
+            reach = {}
+            for k, v in t.reach.items():
+                hit = ours.sections.get(portable(k))
+                reach[hit[0] if hit else k] = hit[1] if hit else round(v * ratios[section_kind(k)])
+        out[name] = Toggle(
             flip=t.flip,
             changed=t.changed,
-            size=ref_size + round((t.size - their_size) * ratio),
-            diff={k: round(d * ratio) for k, d in t.diff.items()},
+            size=ref_size + sum(diff.values()) + round(rest * ratio),
+            diff=diff,
             failed=t.failed,
+            reach=reach,
         )
-        for name, t in toggles.items()
-    }
-    where = f"{release} on {arch}" if release else arch
-    return out, f"compile-level costs measured for {where}, scaled x{ratio:.3f} (reference sizes)"
+    shown = ", ".join(f"{k.lstrip('.')} x{ratios[k]:.3f}" for k in (".text", ".rodata", ".data"))
+    return out, f"compile-level costs measured for {where}, scaled by section kind ({shown})"
 
 
 @dataclass(frozen=True)

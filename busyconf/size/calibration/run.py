@@ -321,7 +321,7 @@ def _measure_reference(
         used = {n: t for n, t in measured.items() if shard is None or n in keep}
     elif donor is not None:
         names = toggle_candidates(tree, referenced)
-        lent, note = lent_toggles(donor, reference, ref.size, set(names))
+        lent, note = lent_toggles(donor, reference, ref.size, set(names), relinks)
         # What the donor never toggled (new in this release) is toggled here.
         new = [n for n in names if n not in lent and n not in selected]
         if new:
