@@ -187,7 +187,8 @@ def test_a_transfer_scales_each_kind_of_section_renames_them_and_keeps_reach() -
         return Relinks({"(none)": LinkMap({}, 10), "X": LinkMap(sections, 20_000)}, {"X": ["x_main"]})
 
     ours_libc = libc.replace("a" * 32, "b" * 32)
-    theirs, ours = SectionMap.of(relinks(10_000, 8_000, libc)), SectionMap.of(relinks(7_500, 8_000, ours_libc))
+    theirs = SectionMap.of(relinks(10_000, 8_000, libc))
+    ours = SectionMap.of(relinks(7_500, 8_000, ours_libc))
     assert portable(libc) == "libc.a(regexec.o):(.text.regexec)" == portable(ours_libc)
     t = Toggle("n", ["F"], 1_000_000 - 1_010, {text: -400, rodata: -600, libc: -8}, reach={libc: 7000})
     out, note = scaled({"F": t}, 1_000_000, 900_000, "x", "x86_64", "1.38.0", (theirs, ours))

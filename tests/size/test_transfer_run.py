@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from busyconf.size import estimator_for, table
 from busyconf.size.calibration import CalibrationProgress, calibrate, measurements_path, read_measurements
+from busyconf.size.calibration.donors import Donor, forced_lent, lent_toggles, portable
 from busyconf.size.calibration.run import NEAREST
 from busyconf.size.table import TableKey, table_kind
 from busyconf.tui.screens.size_table import SizeTableScreen
@@ -53,14 +54,20 @@ async def test_transfers_take_the_donors_toggles_and_measure_the_rest_here(
     assert (m.release, m.arch, m.full.donor) == ("1.37.0", "x86_64", "1.38.0/x86_64")
     assert model.info["transferred_from"] == "1.38.0/x86_64"
     assert table_kind(TableKey("1.37.0", "x86_64", "zig")) == "transferred from 1.38.0"
-    ratio = m.full.size / donor.full.size
-    for name in TOGGLES:
-        theirs, ours = donor.full.toggles[name], m.full.toggles[name]
-        assert ours.size - m.full.size == round((theirs.size - donor.full.size) * ratio), name
-    # The symbol the donor never toggled is measured here, and only it (besides the forced ones).
+    # The donor's toggles, the forced ones too, scaled by section kind onto this tree's sections.
+    lender = Donor(donor, "donor")
+    forced = forced_lent(lender, "full", sorted(SELECTED))
+    assert forced, "the donor's forced toggles are lent"
+    lent, _ = lent_toggles(lender, "full", m.full.size, set(TOGGLES), m.full.relinks, forced)
+    assert set(lent) == TOGGLES | forced
+    for name, t in lent.items():
+        ours, theirs = m.full.toggles[name], donor.full.toggles[name]
+        assert ours == t, name
+        assert {portable(k) for k in ours.diff} == {portable(k) for k in theirs.diff}, name
+        assert ours.forced == theirs.forced and (ours.reach is None) == (theirs.reach is None), name
+    # The symbol the donor never toggled is measured here, and only it.
     assert NEW in m.full.toggles and not m.full.toggles[NEW].forced
-    assert any(NEW in t for t in toggled)
-    assert not any(name in t for t in toggled for name in TOGGLES)
+    assert toggled and all(NEW in t for t in toggled), toggled
     assert set(m.full.toggles) == TOGGLES | SELECTED | {NEW}
     # The references are this tree's, built here.
     assert m.full.values != donor.full.values or m.full.size != donor.full.size

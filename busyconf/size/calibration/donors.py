@@ -146,20 +146,37 @@ def _release_gap(a: tuple[int, ...], b: tuple[int, ...]) -> float:
 
 
 def lent_toggles(
-    donor: Donor, reference: str, ref_size: int, symbols: set[str], relinks: Relinks | None = None
+    donor: Donor,
+    reference: str,
+    ref_size: int,
+    symbols: set[str],
+    relinks: Relinks | None = None,
+    forced: frozenset[str] | set[str] = frozenset(),
 ) -> tuple[dict[str, Toggle], str]:
     """The donor's toggles around ``reference`` ("full", "sparse") for ``symbols``, scaled to ``ref_size``.
 
     ``relinks``: the target reference's per-applet links, to scale by section kind and rename sections.
+    The donor's forced toggles are lent only for ``forced`` (:func:`forced_lent`).
     """
     m = donor.measurements
     ref = m.full if reference == "full" else m.sparse
     if ref is None:
         raise UserError(f"{donor.where}: the measurements have no {reference} reference to transfer")
-    theirs = {n: t for n, t in ref.toggles.items() if n in symbols and not t.forced}
+    theirs = {n: t for n, t in ref.toggles.items() if (n in symbols and not t.forced) or n in forced}
     where = f"{donor.where}: the {reference} reference"
     sections = None if relinks is None else (SectionMap.of(ref.relinks), SectionMap.of(relinks))
     return scaled(theirs, ref.size, ref_size, where, m.arch, m.release, sections)
+
+
+def forced_lent(donor: Donor | None, reference: str, selected: list[str]) -> set[str]:
+    """The selected symbols whose forced-off toggle a transfer takes from ``donor`` (measured, built)."""
+    if donor is None:
+        return set()
+    m = donor.measurements
+    ref = m.full if reference == "full" else m.sparse
+    if ref is None:
+        return set()
+    return {n for n in selected if (t := ref.toggles.get(n)) is not None and t.forced and not t.failed}
 
 
 #: zig's cache folders in a link map's input names
@@ -239,6 +256,7 @@ def scaled(
                 changed=t.changed,
                 size=ref_size + round((t.size - their_size) * ratio),
                 diff={k: round(d * ratio) for k, d in t.diff.items()},
+                forced=t.forced,
                 failed=t.failed,
             )
             for name, t in toggles.items()
@@ -270,6 +288,7 @@ def scaled(
             changed=t.changed,
             size=ref_size + sum(diff.values()) + round(rest * ratio),
             diff=diff,
+            forced=t.forced,
             failed=t.failed,
             reach=reach,
         )

@@ -10,7 +10,7 @@ from pathlib import Path
 from busyconf.errors import BuildError
 from busyconf.model.kconfig import KconfigTree, load_tree
 from busyconf.size.calibration.context import CalibrationProgress, Measuring, Progress
-from busyconf.size.calibration.donors import Donor, find_donor, lent_toggles
+from busyconf.size.calibration.donors import Donor, find_donor, forced_lent, lent_toggles
 from busyconf.size.calibration.ladder import measure_ladder
 from busyconf.size.calibration.measurements import (
     Measurements,
@@ -284,7 +284,13 @@ def _measure_reference(
     referenced = referenced_symbols(wt.obj, tree)
     forced_off: list[str] = []
     selected = selected_candidates(tree, assignments, ref_values, referenced)
+    # A transfer lends the donor's forced toggles too (their reach renamed to this tree's
+    # sections): measuring them was six of a transfer's ten minutes, for no better a table.
+    lent_forced = forced_lent(donor, reference, selected)
     for name in selected:
+        if name in lent_forced:
+            forced_off.append(name)
+            continue
         t = measured.get(name)
         if not (t is not None and t.forced and (t.failed or is_current(t))):
             ctx.checkpoint()
@@ -297,7 +303,7 @@ def _measure_reference(
             ctx.save()
         if not t.failed:
             forced_off.append(name)
-    forced_reach(ctx, ref_text, ref_values, [measured[n] for n in forced_off])
+    forced_reach(ctx, ref_text, ref_values, [measured[n] for n in forced_off if n not in lent_forced])
     relinks = variant_relinks(ctx, assignments, forced_off, state.relinks)
     split = None
     used: dict[str, Toggle] = dict(measured)
@@ -321,7 +327,7 @@ def _measure_reference(
         used = {n: t for n, t in measured.items() if shard is None or n in keep}
     elif donor is not None:
         names = toggle_candidates(tree, referenced)
-        lent, note = lent_toggles(donor, reference, ref.size, set(names), relinks)
+        lent, note = lent_toggles(donor, reference, ref.size, set(names), relinks, lent_forced)
         # What the donor never toggled (new in this release) is toggled here.
         new = [n for n in names if n not in lent and n not in selected]
         if new:
@@ -331,8 +337,8 @@ def _measure_reference(
             measure_toggles(ctx, ref_around, new, measured, budget, plans)
             library_reach(ctx, ref_around, ref_text, measured, plans)
             eng.measure(ref_text, cancel=cancel)
-        # The forced toggles' reach names this CPU's sections: keep the ones measured here.
-        used = {**lent, **{n: t for n, t in measured.items() if t.forced or n in new}}
+        here = {n: t for n, t in measured.items() if t.forced and n in selected and n not in lent}
+        used = {**lent, **here, **{n: t for n, t in measured.items() if n in new}}
     record = Reference(ref.size, ref_values, relinks, used, note, donor=donor.label if donor else "")
     return _Measured(record, ctx, state, forced_off, split)
 
