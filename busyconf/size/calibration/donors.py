@@ -169,14 +169,28 @@ def lent_toggles(
 
 
 def forced_lent(donor: Donor | None, reference: str, selected: list[str]) -> set[str]:
-    """The selected symbols whose forced-off toggle a transfer takes from ``donor`` (measured, built)."""
+    """The selected symbols whose forced-off toggle a transfer takes from ``donor``.
+
+    One that did not build there (LONG_OPTS forced off around defconfig) is
+    lent as not built: the headers fail to compile on any CPU, after a
+    minute of trying.
+    """
     if donor is None:
         return set()
     m = donor.measurements
     ref = m.full if reference == "full" else m.sparse
     if ref is None:
         return set()
-    return {n for n in selected if (t := ref.toggles.get(n)) is not None and t.forced and not t.failed}
+    return {n for n in selected if (t := ref.toggles.get(n)) is not None and t.forced}
+
+
+def lent_failed(donor: Donor | None, reference: str, name: str) -> bool:
+    """Whether ``donor``'s toggle of ``name`` around ``reference`` could not be built."""
+    if donor is None:
+        return False
+    ref = donor.measurements.full if reference == "full" else donor.measurements.sparse
+    t = None if ref is None else ref.toggles.get(name)
+    return t is not None and t.failed
 
 
 #: zig's cache folders in a link map's input names

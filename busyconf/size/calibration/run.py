@@ -10,7 +10,7 @@ from pathlib import Path
 from busyconf.errors import BuildError
 from busyconf.model.kconfig import KconfigTree, load_tree
 from busyconf.size.calibration.context import CalibrationProgress, Measuring, Progress
-from busyconf.size.calibration.donors import Donor, find_donor, forced_lent, lent_toggles
+from busyconf.size.calibration.donors import Donor, find_donor, forced_lent, lent_failed, lent_toggles
 from busyconf.size.calibration.ladder import measure_ladder
 from busyconf.size.calibration.measurements import (
     Measurements,
@@ -289,7 +289,8 @@ def _measure_reference(
     lent_forced = forced_lent(donor, reference, selected)
     for name in selected:
         if name in lent_forced:
-            forced_off.append(name)
+            if not lent_failed(donor, reference, name):
+                forced_off.append(name)
             continue
         t = measured.get(name)
         if not (t is not None and t.forced and (t.failed or is_current(t))):
