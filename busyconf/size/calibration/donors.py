@@ -5,9 +5,10 @@ them per applet here (the link level is always measured on the target);
 only the symbol toggles, the hour-long part of a calibration, come from a
 *donor*: the measurements (:mod:`.measurements`) of a natively measured
 table. Symbols the donor never toggled (new in this release) are toggled
-here. A lent toggle's bytes are scaled per kind of section (code, read-only
-data, data...) by what the same sections weigh in the two CPUs' per-applet
-links (Thumb-2 shrinks code by a quarter and leaves strings as they are),
+here. A lent toggle's bytes are scaled section by section, by what the
+same section (else its object, else its kind: code, read-only data...)
+weighs in the two CPUs' per-applet links (Thumb-2 shrinks code by a quarter
+and leaves strings as they are),
 its sections are renamed to this tree's, and what its code reaches only
 while on (``reach``: FEATURE_SEAMLESS_XZ's decoder in man) comes along.
 Donors are found beside the user's tables, then among the tables shipped
@@ -229,6 +230,15 @@ class SectionMap:
         return cls(out)
 
 
+#: Fewer bytes of a section (an object) in the donor's links: it takes its object's (kind's) ratio.
+MIN_SECTION_BYTES = 16
+MIN_OBJECT_BYTES = 64
+
+
+def object_of(key: str) -> str:
+    return key.partition(":(")[0]
+
+
 def kind_ratios(theirs: SectionMap, ours: SectionMap, fallback: float) -> dict[str, float]:
     """Per section kind: our bytes / theirs over the sections both links have (else ``fallback``)."""
     sums: dict[str, list[int]] = {}
@@ -243,6 +253,39 @@ def kind_ratios(theirs: SectionMap, ours: SectionMap, fallback: float) -> dict[s
     return out
 
 
+@dataclass(frozen=True)
+class Ratios:
+    """Our bytes over the donor's: per section both links hold, per object, per kind of section."""
+
+    section: dict[str, float]
+    obj: dict[str, float]
+    kind: dict[str, float]
+
+    @classmethod
+    def of(cls, theirs: SectionMap, ours: SectionMap, fallback: float) -> Ratios:
+        section: dict[str, float] = {}
+        objects: dict[str, list[int]] = {}
+        for p, (_, size) in theirs.sections.items():
+            mine = ours.sections.get(p)
+            if mine is None or size <= 0:
+                continue
+            if size >= MIN_SECTION_BYTES:
+                section[p] = mine[1] / size
+            acc = objects.setdefault(object_of(p), [0, 0])
+            acc[0] += mine[1]
+            acc[1] += size
+        obj = {o: a[0] / a[1] for o, a in objects.items() if a[1] >= MIN_OBJECT_BYTES}
+        return cls(section, obj, kind_ratios(theirs, ours, fallback))
+
+    def __call__(self, key: str) -> float:
+        """The ratio for a donor's section: its own, else its object's, else its kind's."""
+        p = portable(key)
+        found = self.section.get(p)
+        if found is None:
+            found = self.obj.get(object_of(p))
+        return found if found is not None else self.kind[section_kind(p)]
+
+
 def scaled(
     toggles: dict[str, Toggle],
     their_size: int,
@@ -255,8 +298,9 @@ def scaled(
     """``toggles`` measured around a reference of ``their_size``, scaled to ``ref_size`` (pure).
 
     With ``sections`` (the donor's and the target's :class:`SectionMap`), each
-    section's bytes take their kind's ratio (:func:`kind_ratios`), sections
-    are renamed to the target's, and ``reach`` is kept (sizes the target's);
+    section's bytes take the ratio :class:`Ratios` gives it (the same
+    section's on both CPUs, else its object's, else its kind's), sections are
+    renamed to the target's, and ``reach`` is kept (sizes the target's);
     without, every byte takes the ratio of the reference sizes.
     """
     if not toggles:
@@ -277,7 +321,7 @@ def scaled(
         }
         return out, f"compile-level costs measured for {where}, scaled x{ratio:.3f} (reference sizes)"
     theirs, ours = sections
-    ratios = kind_ratios(theirs, ours, ratio)
+    ratios = Ratios.of(theirs, ours, ratio)
 
     def renamed(key: str) -> str:
         hit = ours.sections.get(portable(key))
@@ -288,7 +332,7 @@ def scaled(
         diff: dict[str, int] = {}
         for k, d in t.diff.items():
             new = renamed(k)
-            diff[new] = diff.get(new, 0) + round(d * ratios[section_kind(k)])
+            diff[new] = diff.get(new, 0) + round(d * ratios(k))
         # What the link maps do not name (alignment, headers) scales with the reference.
         rest = (t.size - their_size) - sum(t.diff.values())
         reach = None
@@ -296,7 +340,7 @@ def scaled(
             reach = {}
             for k, v in t.reach.items():
                 hit = ours.sections.get(portable(k))
-                reach[hit[0] if hit else k] = hit[1] if hit else round(v * ratios[section_kind(k)])
+                reach[hit[0] if hit else k] = hit[1] if hit else round(v * ratios(k))
         out[name] = Toggle(
             flip=t.flip,
             changed=t.changed,
@@ -306,8 +350,8 @@ def scaled(
             failed=t.failed,
             reach=reach,
         )
-    shown = ", ".join(f"{k.lstrip('.')} x{ratios[k]:.3f}" for k in (".text", ".rodata", ".data"))
-    return out, f"compile-level costs measured for {where}, scaled by section kind ({shown})"
+    shown = ", ".join(f"{k.lstrip('.')} x{ratios.kind[k]:.3f}" for k in (".text", ".rodata", ".data"))
+    return out, f"compile-level costs measured for {where}, scaled per section ({shown} overall)"
 
 
 @dataclass(frozen=True)
