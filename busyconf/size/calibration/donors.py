@@ -169,6 +169,13 @@ def lent_toggles(
     return scaled(theirs, ref.size, ref_size, where, m.arch, m.release, sections)
 
 
+def _toggles(donor: Donor | None, reference: str) -> dict[str, Toggle]:
+    """``donor``'s toggles around ``reference`` ("full", "sparse"); none without one."""
+    m = None if donor is None else donor.measurements
+    ref = None if m is None else m.full if reference == "full" else m.sparse
+    return {} if ref is None else ref.toggles
+
+
 def forced_lent(donor: Donor | None, reference: str, selected: list[str]) -> set[str]:
     """The selected symbols whose forced-off toggle a transfer takes from ``donor``.
 
@@ -176,21 +183,13 @@ def forced_lent(donor: Donor | None, reference: str, selected: list[str]) -> set
     lent as not built: the headers fail to compile on any CPU, after a
     minute of trying.
     """
-    if donor is None:
-        return set()
-    m = donor.measurements
-    ref = m.full if reference == "full" else m.sparse
-    if ref is None:
-        return set()
-    return {n for n in selected if (t := ref.toggles.get(n)) is not None and t.forced}
+    theirs = _toggles(donor, reference)
+    return {n for n in selected if (t := theirs.get(n)) is not None and t.forced}
 
 
 def lent_failed(donor: Donor | None, reference: str, name: str) -> bool:
     """Whether ``donor``'s toggle of ``name`` around ``reference`` could not be built."""
-    if donor is None:
-        return False
-    ref = donor.measurements.full if reference == "full" else donor.measurements.sparse
-    t = None if ref is None else ref.toggles.get(name)
+    t = _toggles(donor, reference).get(name)
     return t is not None and t.failed
 
 
