@@ -20,6 +20,20 @@ from busyconf.errors import BuildError
 # VMA LMA Size Align, then Out (1 space), In (9 spaces) or Symbol (17 spaces).
 _MAP_LINE = re.compile(r"^\s*[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)\s+\d+( +)(\S.*)$")
 _NOBITS = (".bss", ".tbss", ".comment", ".shstrtab", ".symtab", ".strtab", ".pdr")
+#: zig's cache folders in a link map's input names
+#: (``/root/.cache/zig/o/<hash>/libc.a(/root/.cache/zig/o/<hash>/getopt_long.o)``): per CPU, machine
+#: and compile flags (``-g`` builds another libc).
+_ZIG_CACHE = re.compile(r"[^\s()]*/o/[0-9a-f]{32}/")
+
+
+def object_of(key: str) -> str:
+    """``libbb/xfuncs.o`` for ``libbb/xfuncs.o:(.text.xmalloc)``."""
+    return key.partition(":(")[0]
+
+
+def portable(key: str) -> str:
+    """A section's name without zig's cache folders: ``libc.a(getopt_long.o):(.text.getopt_long)``."""
+    return _ZIG_CACHE.sub("", key)
 
 
 @dataclass(frozen=True)

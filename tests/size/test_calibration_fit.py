@@ -269,3 +269,30 @@ def test_state_round_trips_and_an_old_state_is_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps({"signature": "[2, ...]", "toggles": {}}))
     with pytest.raises(UserError, match=r"calibration-state.json: calibration state of an older busyconf"):
         load_state(path, "sig")
+
+
+def test_debug_info_follows_its_object_under_another_zig_cache_folder() -> None:
+    """DEBUG builds musl with -g into another libc.a: regcomp's debug info is the regex's users'."""
+    plain = "/c/o/" + "a" * 32 + "/libc.a(/c/o/" + "b" * 32 + "/regcomp.o)"
+    debug = "/c/o/" + "c" * 32 + "/libc.a(/c/o/" + "d" * 32 + "/regcomp.o)"
+    core = "/c/o/" + "c" * 32 + "/libc.a(/c/o/" + "d" * 32 + "/memcpy.o)"
+    none = {**NONE, "/c/o/" + "a" * 32 + "/libc.a(/c/o/" + "b" * 32 + "/memcpy.o):(.text.memcpy)": 10}
+    links = {
+        "(none)": LinkMap(dict(none), 1010),
+        "S": LinkMap({**none, f"{plain}:(.text.regcomp)": 40}, 1050),
+    }
+    diff = {f"{debug}:(.debug_info)": 500, f"{core}:(.debug_info)": 70}
+    dbg = Toggle("y", ["DEBUG"], 1050 + 500 + 70, diff)
+    model = build_model(
+        release="1.38.0",
+        arch="x86_64",
+        relinks=Relinks(links, {"S": ["sed_main"]}),
+        ref_values={"S": "y"},
+        ref_size=1050,
+        toggles={"DEBUG": dbg},
+        toolchain_version="zig 0.17.1",
+    )
+    # memcpy is always linked: its debug info is DEBUG's own; regcomp's goes with sed.
+    assert model.symbols["DEBUG"].own == 70
+    assert model.symbols["DEBUG"].deltas == ((0, 500),)
+    assert _total(model, ["DEBUG"]) - _total(model, []) == 70

@@ -26,6 +26,7 @@ from busyconf.errors import UserError
 from busyconf.size import table
 from busyconf.size.calibration.measurements import Measurements, decode, measurements_path, read_measurements
 from busyconf.size.calibration.records import Relinks, Toggle
+from busyconf.size.linkmap import portable
 from busyconf.size.table import TableKey
 from busyconf.source.releases import version_key
 
@@ -193,18 +194,10 @@ def lent_failed(donor: Donor | None, reference: str, name: str) -> bool:
     return t is not None and t.failed
 
 
-#: zig's cache folders in a link map's input names
-#: (``/root/.cache/zig/o/<hash>/libc.a(/root/.cache/zig/o/<hash>/getopt_long.o)``): per CPU and machine.
-_ZIG_CACHE = re.compile(r"[^\s()]*/o/[0-9a-f]{32}/")
 #: Kinds of section a lent toggle's bytes are scaled by, each by its own ratio.
 KINDS = (".text", ".rodata", ".data.rel.ro", ".data", ".bss")
 #: Fewer bytes of a kind in both links than this: that kind takes the reference sizes' ratio.
 MIN_KIND_BYTES = 4096
-
-
-def portable(key: str) -> str:
-    """A section's name without zig's cache folders: ``libc.a(getopt_long.o):(.text.getopt_long)``."""
-    return _ZIG_CACHE.sub("", key)
 
 
 def section_kind(key: str) -> str:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from busyconf.size import usage as usage_texts
 from busyconf.size.calibration.ladder import usage_total
 from busyconf.size.calibration.records import Minimal, Relinks, Toggle
 from busyconf.size.cost_model import Evaluation, SizeModel, SymbolCost
-from busyconf.size.linkmap import LinkMap
+from busyconf.size.linkmap import LinkMap, portable
 
 #: What the full reference is (the sparse one says "allnoconfig + every applet").
 FULL_REFERENCE = "defconfig + every applet, known-broken options off"
@@ -60,9 +60,27 @@ class Units:
     of_obj: dict[str, int]
     of_symbol: dict[str, list[int]]
     strings: dict[str, int]
+    #: :attr:`of_obj` by :func:`portable` object name.
+    of_portable: dict[str, int] = field(default_factory=dict)
+    #: Objects (:func:`portable` names) the link with no applet keeps: always linked.
+    core: frozenset[str] = frozenset()
 
     def unit_of(self, key: str) -> int | None:
-        return self.of_key.get(key, self.of_obj.get(object_of(key)))
+        """The unit of a section, else of its object's largest unit.
+
+        Debug info (DEBUG) is kept for every object linked, whatever of its
+        code is collected: an always-linked object's is nobody's unit. An
+        object is also found under another zig cache folder: DEBUG builds
+        musl with ``-g`` into another libc.a, whose members' debug info
+        belongs to the units their code is in (regcomp's to sed's and grep's).
+        """
+        obj = object_of(key)
+        if key.endswith(")") and ":(.debug" in key and portable(obj) in self.core:
+            return None
+        found = self.of_key.get(key, self.of_obj.get(obj))
+        if found is None:
+            found = self.of_portable.get(portable(obj))
+        return found
 
 
 def units(
@@ -116,6 +134,8 @@ def units(
         of_obj,
         of_symbol,
         strings,
+        {portable(o): u for o, u in of_obj.items()},
+        frozenset(portable(object_of(k)) for k in none.sections),
     )
 
 
