@@ -271,6 +271,46 @@ def test_state_round_trips_and_an_old_state_is_refused(tmp_path: Path) -> None:
         load_state(path, "sig")
 
 
+def test_code_a_shared_main_reaches_through_one_applet_is_that_applets() -> None:
+    """``[[`` (T2) compiles ``=~`` into test_main: the regex is T2's and sed's, not ``test``'s (T)."""
+    regex = "libc.a(regcomp.o):(.text.regcomp)"
+    t_main, s_main = "coreutils/test.o:(.text.test_main)", "editors/sed.o:(.text.sed_main)"
+    links = {
+        "(none)": LinkMap(dict(NONE), 1000),
+        "T": LinkMap({**NONE, t_main: 20, regex: 40}, 1060),
+        "T2": LinkMap({**NONE, t_main: 20, regex: 40}, 1060),
+        "S": LinkMap({**NONE, s_main: 30, regex: 40}, 1070),
+    }
+    relinks = Relinks(links, {"T": ["test_main"], "T2": ["test_main"], "S": ["sed_main"]})
+    binop = "coreutils/test.o:(.text.binop)"
+    t2 = Toggle("n", ["T2"], 1086, {binop: -4}, reach={regex: 40})
+    model = build_model(
+        release="1.38.0",
+        arch="x86_64",
+        relinks=relinks,
+        ref_values={"T": "y", "T2": "y", "S": "y"},
+        ref_size=1090,
+        toggles={"T2": t2},
+        toolchain_version="zig 0.17.1",
+    )
+    regex_cost = _total(model, ["T", "T2"]) - _total(model, ["T"]) - 4
+    assert regex_cost == 40  # T2 brings the regex to a test that had none
+    # test's main, less the 4 bytes of binop that T2 compiles in: sed has the regex.
+    assert _total(model, ["T", "S"]) - _total(model, ["S"]) == 16
+    assert _total(model, ["T"]) - _total(model, []) == 16
+    # Without the reach (tables made before it), test keeps the regex as it did.
+    old = build_model(
+        release="1.38.0",
+        arch="x86_64",
+        relinks=relinks,
+        ref_values={"T": "y", "T2": "y", "S": "y"},
+        ref_size=1090,
+        toggles={"T2": Toggle("n", ["T2"], 1086, {binop: -4})},
+        toolchain_version="zig 0.17.1",
+    )
+    assert _total(old, ["T"]) - _total(old, []) == 56
+
+
 def test_debug_info_follows_its_object_under_another_zig_cache_folder() -> None:
     """DEBUG builds musl with -g into another libc.a: regcomp's debug info is the regex's users'."""
     plain = "/c/o/" + "a" * 32 + "/libc.a(/c/o/" + "b" * 32 + "/regcomp.o)"

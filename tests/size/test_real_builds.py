@@ -14,8 +14,8 @@ from busyconf.model.config import Configuration
 from busyconf.model.dotconfig import dotconfig_text
 from busyconf.model.profile import allnoconfig_assignments
 from busyconf.size import estimator_for, usage
-from busyconf.size.calibration.context import Measuring
-from busyconf.size.calibration.reach import library_reach
+from busyconf.size.calibration.context import CalibrationProgress, Measuring
+from busyconf.size.calibration.reach import library_reach, sibling_probes, sibling_reach
 from busyconf.size.calibration.records import Toggle
 from busyconf.size.calibration.toggles import Around, Plan, around, measure_toggle, plan_toggle
 from busyconf.size.exact import ExactEngine, engine_for, force_autoconf
@@ -140,3 +140,29 @@ def test_an_option_reaches_the_decoder_another_applet_keeps(engine: ExactEngine,
     assert t.reach is not None
     reached = sum(v for k, v in t.reach.items() if "decompress_unxz.o" in k)
     assert reached > 4000, t.reach
+
+
+def test_an_applet_brings_the_code_its_siblings_main_reaches_through_it(
+    engine: ExactEngine, tmp_path: Path
+) -> None:
+    """``[[`` (TEST2) compiles ``=~`` into test_main: musl's regex is TEST2's (and sed's), not ``test``'s."""
+    applets = ["TEST", "TEST1", "TEST2", "SED"]
+    ctx, ref, text, _, t = _calibration_toggle(engine, tmp_path, applets, "TEST2")
+    assert t.flip == "n" and t.reach is None
+    by_symbol = {"TEST": ["test_main"], "TEST1": ["test_main"], "TEST2": ["test_main"], "SED": ["sed_main"]}
+    assert sibling_probes({"TEST2": t}, by_symbol, ref.values) == {"TEST2": {"coreutils/test.o"}}
+    cache: dict[str, dict[str, int]] = {}
+    out = sibling_reach(ctx, ref.assignments, text, ref.values, {"TEST2": t}, by_symbol, cache)
+    reach = out["TEST2"].reach
+    assert reach is not None and reach == cache["TEST2"]
+    regex = sum(v for k, v in reach.items() if "regcomp.o" in k or "regexec.o" in k)
+    assert regex > 10_000, reach
+    # The real binaries agree: test alone has no regex, and [[ brings at least that much.
+    without = engine.measure(_config(["TEST"])[1]).size
+    with_it = engine.measure(_config(["TEST", "TEST2"])[1]).size
+    assert with_it - without >= regex
+    # Probed once: a second call reads the cache (no round of builds is reported).
+    events: list[CalibrationProgress] = []
+    ctx.progress = events.append
+    assert sibling_reach(ctx, ref.assignments, text, ref.values, {"TEST2": t}, by_symbol, cache) == out
+    assert not events

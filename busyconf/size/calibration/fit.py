@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from busyconf.size import usage as usage_texts
 from busyconf.size.calibration.ladder import usage_total
-from busyconf.size.calibration.records import Minimal, Relinks, Toggle
+from busyconf.size.calibration.records import Minimal, Relinks, Toggle, siblings
 from busyconf.size.cost_model import Evaluation, SizeModel, SymbolCost
 from busyconf.size.linkmap import LinkMap, portable
 
@@ -109,6 +109,7 @@ def units(
                 if key not in none.sections:
                     users.setdefault(key, set()).add(name)
                     sizes.setdefault(key, size)
+    users = shared_code_users(users, toggles, relinks.by_symbol)
     if minimal:
         users = feature_users(users, minimal, toggles, ref_values, relinks.by_symbol)
     groups: dict[frozenset[str], list[str]] = {}
@@ -325,6 +326,31 @@ def build_model(
         info["minimal_size"] = minimal.size
         info["minimal_error"] = ev.total - minimal.size
     return final
+
+
+def shared_code_users(
+    users: dict[str, set[str]], toggles: Mapping[str, Toggle], by_symbol: Mapping[str, list[str]]
+) -> dict[str, set[str]]:
+    """Code a shared main reaches only while one applet is on is that applet's, not its siblings'.
+
+    The ``reach`` of an applet's toggle (:func:`.reach.sibling_reach`): musl's
+    regex, which test_main calls only with ``[[`` (TEST2) compiled in, is
+    kept by TEST2 and by sed or grep, not by ``test`` or ``[``.
+    """
+    reached_by: dict[str, set[str]] = {}
+    for name, t in toggles.items():
+        if name in by_symbol and t.reach:
+            for key in t.reach:
+                reached_by.setdefault(key, set()).add(name)
+    if not reached_by:
+        return users
+    sib = siblings(by_symbol)
+    out = dict(users)
+    for key, reachers in reached_by.items():
+        if key in out:
+            drop = set().union(*(sib.get(n, set()) for n in reachers)) - reachers
+            out[key] = (out[key] - drop) | reachers
+    return out
 
 
 def feature_users(

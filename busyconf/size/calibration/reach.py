@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 from busyconf.errors import BuildError
 from busyconf.size import usage as usage_texts
 from busyconf.size.calibration.context import Measuring
-from busyconf.size.calibration.records import Toggle
+from busyconf.size.calibration.records import Toggle, siblings
 from busyconf.size.calibration.toggles import Around, Plan, section_diff
-from busyconf.size.linkmap import LinkMap
+from busyconf.size.linkmap import LinkMap, object_of
 
 #: Version of what :func:`forced_reach` keeps (a change measures the forced toggles again).
 REACH_RULE = 5
@@ -185,3 +186,92 @@ def function_of(key: str) -> str:
         return section[len(".text.") : -1].split(".")[-1]
     static = _STATIC_OF.match(section)
     return static.group(1) if static else ""
+
+
+#: Version of what :func:`sibling_reach` keeps (a change probes the applets again).
+SIBLING_REACH_RULE = 1
+#: What every applet toggle changes (applet tables, the linker's merged strings): no applet's code.
+_TABLES = ("libbb/appletlib.o", "miscutils/bbconfig.o", "<internal>")
+
+
+def sibling_probes(
+    toggles: Mapping[str, Toggle], by_symbol: Mapping[str, list[str]], values: Mapping[str, str]
+) -> dict[str, set[str]]:
+    """Applets sharing a main with another applet on in the reference: the objects their toggle grows.
+
+    The applet tables every applet toggle changes do not count; an applet
+    whose toggle changes nothing else compiles nothing its siblings share.
+    """
+    sib = siblings(by_symbol)
+    out: dict[str, set[str]] = {}
+    for name, t in toggles.items():
+        if t.forced or t.failed or name not in t.changed or name not in by_symbol:
+            continue
+        if not any(values.get(s) == "y" for s in sib.get(name, ())):
+            continue
+        sign = 1 if t.flip == "y" else -1
+        grown = {object_of(k) for k, d in t.diff.items() if sign * d > 0 and not k.startswith(_TABLES)}
+        if grown:
+            out[name] = grown
+    return out
+
+
+def sibling_reach(
+    ctx: Measuring,
+    assignments: list[tuple[str, str]],
+    ref_text: str,
+    ref_values: Mapping[str, str],
+    toggles: Mapping[str, Toggle],
+    by_symbol: Mapping[str, list[str]],
+    cache: dict[str, dict[str, int]],
+) -> dict[str, Toggle]:
+    """``toggles`` with ``reach`` set for applets whose code other applets share.
+
+    ``[[`` (TEST2) compiles ``=~`` into test.o, so test_main calls musl's
+    regex only while TEST2 is on; the per-applet relinks, made with every
+    applet on, charge the regex to ``test`` too. The applet's main is relinked
+    with no other applet, with the applet on and off; what only the on state
+    keeps is its ``reach``, and :func:`.fit.units` takes it from the applets
+    sharing the main. Applets whose toggles change different objects are
+    flipped together, one build per round. ``cache`` (the state's, by
+    applet) holds what was probed.
+    """
+    probes = sibling_probes(toggles, by_symbol, ref_values)
+    todo = sorted(n for n in probes if n not in cache)
+    if todo:
+        sib = siblings(by_symbol)
+        rounds: list[tuple[list[str], set[str]]] = []
+        for name in todo:
+            spot = next(
+                (r for r in rounds if not r[1] & probes[name] and not any(o in sib[name] for o in r[0])),
+                None,
+            )
+            if spot is None:
+                rounds.append(([name], set(probes[name])))
+            else:
+                spot[0].append(name)
+                spot[1].update(probes[name])
+        mains = applet_mains(ctx, ref_values)
+        flipped: dict[str, dict[str, int]] = {}
+        for i, (members, _) in enumerate(rounds):
+            ctx.checkpoint()
+            shown = ", ".join(members[:4]) + (f" and {len(members) - 4} more" if len(members) > 4 else "")
+            ctx.emit("reach", i + 1, len(rounds), f"applets whose code others share: {shown}")
+            flips = [(n, toggles[n].flip) for n in members]
+            try:
+                ctx.eng.measure(ctx.config_text([*assignments, *flips]), cancel=ctx.cancel)
+            except BuildError:
+                cache.update({n: {} for n in members})
+                continue
+            flipped.update({n: probe_link(ctx, mains, list(by_symbol[n])).sections for n in members})
+        ctx.eng.measure(ref_text, cancel=ctx.cancel)
+        for name, sections in flipped.items():
+            at_ref = probe_link(ctx, mains, list(by_symbol[name])).sections
+            on, off = (sections, at_ref) if toggles[name].flip == "y" else (at_ref, sections)
+            cache[name] = reached([(on, off)], toggles[name].diff)
+        ctx.save()
+    out = dict(toggles)
+    for name in probes:
+        if cache.get(name):
+            out[name] = replace(toggles[name], reach=dict(cache[name]))
+    return out

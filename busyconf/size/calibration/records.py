@@ -264,3 +264,12 @@ class UsageText:
             str(data["usage"]),
         )
         return cls(applet, str(data["short"]).encode("latin-1"), str(data["verbose"]).encode("latin-1"))
+
+
+def siblings(by_symbol: Mapping[str, list[str]]) -> dict[str, set[str]]:
+    """Per applet symbol, the others whose relinks keep the same main (``[[`` and ``test``: test_main)."""
+    by_main: dict[str, set[str]] = {}
+    for name, mains in by_symbol.items():
+        for m in mains:
+            by_main.setdefault(m, set()).add(name)
+    return {n: set().union(*(by_main[m] for m in mains)) - {n} for n, mains in by_symbol.items()}

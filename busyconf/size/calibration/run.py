@@ -21,11 +21,13 @@ from busyconf.size.calibration.measurements import (
     write_measurements,
 )
 from busyconf.size.calibration.reach import (
+    SIBLING_REACH_RULE,
     applet_mains,
     forced_reach,
     forced_toggle,
     is_current,
     library_reach,
+    sibling_reach,
 )
 from busyconf.size.calibration.records import Minimal, Toggle
 from busyconf.size.calibration.references import (
@@ -340,6 +342,9 @@ def _measure_reference(
             eng.measure(ref_text, cancel=cancel)
         here = {n: t for n, t in measured.items() if t.forced and n in selected and n not in lent}
         used = {**lent, **here, **{n: t for n, t in measured.items() if n in new}}
+    if state.sibling_rule != SIBLING_REACH_RULE:
+        state.sibling_reach, state.sibling_rule = {}, SIBLING_REACH_RULE
+    used = sibling_reach(ctx, assignments, ref_text, ref_values, used, relinks.by_symbol, state.sibling_reach)
     record = Reference(ref.size, ref_values, relinks, used, note, donor=donor.label if donor else "")
     return _Measured(record, ctx, state, forced_off, split)
 

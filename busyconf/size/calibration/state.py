@@ -62,6 +62,9 @@ class State:
     minimal_values: dict[str, str] = field(default_factory=dict)
     minimal_relinks: RelinkState = field(default_factory=RelinkState)
     ladder: dict[str, LadderPoint] = field(default_factory=dict)
+    #: :func:`.reach.sibling_reach`'s probes by applet, and the rule they were made by.
+    sibling_reach: dict[str, dict[str, int]] = field(default_factory=dict)
+    sibling_rule: int = 0
 
     def to_json(self) -> Json:
         out: Json = {
@@ -73,6 +76,8 @@ class State:
             "minimal_relinks": self.minimal_relinks.to_json(),
             "minimal_values": self.minimal_values,
             "ladder": {k: p.to_json() for k, p in self.ladder.items()},
+            "sibling_reach": self.sibling_reach,
+            "sibling_rule": self.sibling_rule,
         }
         if self.minimal_size is not None:
             out["minimal_size"] = self.minimal_size
@@ -90,6 +95,11 @@ class State:
             minimal_values={str(k): str(v) for k, v in data.get("minimal_values", {}).items()},
             minimal_relinks=RelinkState.from_json(data.get("minimal_relinks")),
             ladder={str(k): LadderPoint.from_json(p) for k, p in data.get("ladder", {}).items()},
+            sibling_reach={
+                str(n): {str(k): int(v) for k, v in r.items()}
+                for n, r in data.get("sibling_reach", {}).items()
+            },
+            sibling_rule=int(data.get("sibling_rule", 0)),
         )
 
     def save(self, path: Path) -> None:
