@@ -25,14 +25,14 @@ from busyconf.size.calibration import (
     table_text,
     write_measurements,
 )
-from busyconf.size.calibration.donors import SectionMap, portable, scaled
+from busyconf.size.calibration.donors import SectionMap, scaled
 from busyconf.size.calibration.fit import fit_power, own_costs
 from busyconf.size.calibration.ladder import with_residual
 from busyconf.size.calibration.measurements import decode, encode
 from busyconf.size.calibration.state import State, load_state
 from busyconf.size.calibration.usage_fit import toggle_code
 from busyconf.size.cost_model import Evaluation, SizeModel
-from busyconf.size.linkmap import LinkMap
+from busyconf.size.linkmap import LinkMap, portable
 from busyconf.size.table import TableKey, loads
 
 NONE = {"libbb/a.o:(.text.a)": 100}

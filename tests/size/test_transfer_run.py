@@ -10,8 +10,9 @@ from textual.widgets import Static
 
 from busyconf.size import estimator_for, table
 from busyconf.size.calibration import CalibrationProgress, calibrate, measurements_path, read_measurements
-from busyconf.size.calibration.donors import Donor, forced_lent, lent_toggles, portable
+from busyconf.size.calibration.donors import Donor, forced_lent, lent_toggles
 from busyconf.size.calibration.run import NEAREST
+from busyconf.size.linkmap import portable
 from busyconf.size.table import TableKey, table_kind
 from busyconf.tui.screens.size_table import SizeTableScreen
 from tests.size import reduced
