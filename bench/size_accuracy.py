@@ -3,7 +3,7 @@
     python bench/size_accuracy.py [--arch x86_64 --arch aarch64 | --all-arches]
                                   [--release 1.38.0] [--random 20] [--seed 1]
                                   [--limit N] [--kbuild N] [--json PATH]
-                                  [--write-coarse-range]
+                                  [--write-coarse-range] [--real-from OLD.json]
 
 For each CPU it builds every starter profile (configs/*.toml), Debian's three
 configs (deb, static, udeb from busybox 1:1.38.0-3: the Debian tarball in
@@ -27,6 +27,12 @@ it equals a kbuild build). ``--kbuild N`` also builds the first N rows with
 BusyBox's own make and prints both sizes. It then times a toggle of the
 estimate and the exact size of a configuration one toggle away from a
 measured one.
+
+``--real-from OLD.json`` re-scores a new table against the real sizes an
+earlier run measured: the binaries depend on the configuration, the tree and
+the toolchain, not on the table, so a row with the same CPU, release, name
+and values takes the old real size instead of a build (seconds instead of
+minutes per CPU); the others are built. The latency is then not measured.
 """
 
 from __future__ import annotations
@@ -175,6 +181,7 @@ def run_arch(
     limit: int | None,
     kbuild: int,
     rows_out: list[dict[str, Any]],
+    known: Known | None = None,
 ) -> CpuResult:
     tree = load_tree(release)
     est = estimator_for(release, arch)
@@ -188,14 +195,21 @@ def run_arch(
     cols = ("real", "estimate", "err %", "coarse", "err %", "labels only", "err %", "exact s")
     widths = (10, 10, 7, 10, 7, 11, 7, 8)
     print(f"{'config':<26} " + " ".join(f"{c:>{w}}" for c, w in zip(cols, widths, strict=True)), flush=True)
+    reused = 0
+    tools = engine.wt.tools.tools_dir.name
     for i, (name, config) in enumerate(cases.items()):
         text = config_text(tree, config)
-        try:
-            res = engine.measure(text)
-        except BuildError as e:
-            print(f"{name:<26} does not build: {str(e)[-160:]}", flush=True)
-            continue
-        real = res.size
+        before = (known or {}).get((arch, release, name))
+        if before is not None and before[0] == dict(config.values) and before[2] in ("", tools):
+            real, seconds = before[1], "reused"
+            reused += 1
+        else:
+            try:
+                res = engine.measure(text)
+            except BuildError as e:
+                print(f"{name:<26} does not build: {str(e)[-160:]}", flush=True)
+                continue
+            real, seconds = res.size, f"{res.seconds:.1f}"
         if i < kbuild:
             built = make_binary(engine.wt, text)
             same = "equal" if built == real else "DIFFERENT"
@@ -204,7 +218,15 @@ def run_arch(
         for m, v in sizes.items():
             result.errs[m].append(pct(v, real))
         rows_out.append(
-            {"arch": arch, "release": release, "name": name, "real": real, "values": config.values, **sizes}
+            {
+                "arch": arch,
+                "release": release,
+                "name": name,
+                "real": real,
+                "values": config.values,
+                "tools": tools,
+                **sizes,
+            }
         )
         print(
             f"{name:<26} {real:>10,} "
@@ -212,14 +234,36 @@ def run_arch(
                 f"{sizes[m]:>{w},} {pct(sizes[m], real):>+7.2f}"
                 for m, w in zip(MODELS, (10, 10, 11), strict=True)
             )
-            + f" {res.seconds:>8.1f}",
+            + f" {seconds:>8}",
             flush=True,
         )
     for m in MODELS:
         med, top = result.stats(m)
         print(f"{arch} {m:<12} median |err| {med:6.2f} %   max |err| {top:6.2f} %   (n={result.n})")
-    latency(tree, est, engine)
+    if known is None:
+        latency(tree, est, engine)
+    else:
+        print(f"{reused} of {result.n} real sizes reused from --real-from; latency not measured")
     return result
+
+
+#: (arch, release, row name) -> (the row's values, its real size, the tools digest that built it:
+#: armv7 as ARM and as Thumb-2 differ only there; "" in files written before it was recorded).
+Known = dict[tuple[str, str, str], tuple[dict[str, str], int, str]]
+
+
+def read_known(paths: list[Path]) -> Known:
+    """The real sizes earlier runs measured (``--real-from``): a row is reused only with the same values."""
+    out: Known = {}
+    for path in paths:
+        try:
+            doc = json.loads(path.read_text())
+            for r in doc["rows"]:
+                key = (r["arch"], r["release"], r["name"])
+                out[key] = (dict(r["values"]), int(r["real"]), str(r.get("tools", "")))
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise UserError(f"{path}: not a --json file of this bench ({e})") from None
+    return out
 
 
 def print_summary(release: str, results: list[CpuResult]) -> None:
@@ -319,6 +363,13 @@ def main() -> int:
     ap.add_argument("--kbuild", type=int, default=0, help="also build the first N rows with BusyBox's make")
     ap.add_argument("--json", type=Path, help="also write every row and the per-CPU summary here")
     ap.add_argument(
+        "--real-from",
+        type=Path,
+        action="append",
+        help="re-score against the real sizes an earlier run wrote with --json (repeatable): a row "
+        "with the same CPU, release, name and values is not built again (a new table, the same binaries)",
+    )
+    ap.add_argument(
         "--write-coarse-range",
         action="store_true",
         help=f"store each measured CPU's coarse |error| in {RANGE_FILE.relative_to(ROOT)}",
@@ -333,11 +384,12 @@ def main() -> int:
             raise UserError(
                 f"BusyBox {args.release} is not in the source cache: busyconf source fetch {args.release}"
             )
+        known = read_known(args.real_from) if args.real_from else None
         rows: list[dict[str, Any]] = []
         results: list[CpuResult] = []
         for arch in arches:
             results.append(
-                run_arch(args.release, arch, args.random, args.seed, args.limit, args.kbuild, rows)
+                run_arch(args.release, arch, args.random, args.seed, args.limit, args.kbuild, rows, known)
             )
             if args.json:
                 doc = {"release": args.release, "rows": rows, "summary": [r.summary() for r in results]}
