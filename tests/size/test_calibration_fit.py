@@ -263,6 +263,7 @@ def test_unreadable_measurements_are_one_line_errors(tmp_path: Path) -> None:
 def test_state_round_trips_and_an_old_state_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "calibration-state.json"
     state = State("sig", 1160, {"F": _feature()}, ladder={"k": LadderPoint(0.5, ("A",), 9, ("A",))})
+    state.sibling_reach, state.sibling_rule = {"TEST2": {"libc.a(regcomp.o):(.text.regcomp)": 40}}, 1
     state.save(path)
     assert load_state(path, "sig") == state
     assert load_state(path, "other") == State("other")

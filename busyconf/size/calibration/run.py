@@ -54,6 +54,7 @@ from busyconf.size.calibration.usage_fit import measure_texts
 from busyconf.size.cost_model import SizeModel
 from busyconf.size.exact import ExactEngine, engine_for
 from busyconf.size.table import save_table, user_table_path
+from busyconf.size.workdir import WorkTree
 
 #: ``transfer=NEAREST``: take the toggles of the nearest natively measured table.
 NEAREST = "nearest"
@@ -265,7 +266,7 @@ def _measure_reference(
     ctx = Measuring(tree, eng, work, progress, cancel, reference=reference)
     ref_text = ctx.config_text(assignments)
     state_path = wt.root / state_name
-    state = load_state(state_path, json.dumps([ref_text, f"{wt.toolchain.version} {wt.tools.variables}"]))
+    state = load_state(state_path, state_signature(ref_text, wt))
     ctx.save = lambda: state.save(state_path)
 
     ctx.emit("build", 0, 0, f"building the reference in {wt.root}")
@@ -347,6 +348,20 @@ def _measure_reference(
     used = sibling_reach(ctx, assignments, ref_text, ref_values, used, relinks.by_symbol, state.sibling_reach)
     record = Reference(ref.size, ref_values, relinks, used, note, donor=donor.label if donor else "")
     return _Measured(record, ctx, state, forced_off, split)
+
+
+def state_signature(ref_text: str, wt: WorkTree) -> str:
+    """What a reference's state was measured for: its .config and the toolchain."""
+    return json.dumps([ref_text, f"{wt.toolchain.version} {wt.tools.variables}"])
+
+
+def reference_states(tree: KconfigTree, wt: WorkTree) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Each reference's state file and assignments: the full one, then the sparse one."""
+    arch, kind = wt.arch.name, wt.toolchain.kind
+    return [
+        (FULL_STATE, reference_assignments(tree, arch, kind)),
+        (SPARSE_STATE, minimal_assignments(tree, arch, kind)),
+    ]
 
 
 def _minimal(full: _Measured) -> Minimal:
