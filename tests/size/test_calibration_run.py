@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from busyconf.errors import UserError
 from busyconf.size import table as size_table
 from busyconf.size.calibration import (
     CalibrationProgress,
@@ -83,6 +84,13 @@ def test_a_state_seeded_from_the_measurements_is_the_one_the_calibration_left(
             assert after.minimal_size == before.minimal_size
             assert after.minimal_values == before.minimal_values
             assert after.minimal_relinks == before.minimal_relinks
+        # Toggles measured around another build of the reference are refused, not mixed in.
+        seeded = read_state(paths[0])
+        assert seeded is not None
+        seeded.ref_size += 16
+        seeded.save(paths[0])
+        with pytest.raises(UserError, match=r"calibration-state.json: its toggles were measured around a"):
+            calibrate("1.38.0", "x86_64")
     finally:
         for path, data in zip(paths, kept, strict=True):
             path.write_bytes(data)

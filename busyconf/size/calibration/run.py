@@ -7,7 +7,7 @@ import json
 import threading
 from pathlib import Path
 
-from busyconf.errors import BuildError
+from busyconf.errors import BuildError, UserError
 from busyconf.model.kconfig import KconfigTree, load_tree
 from busyconf.size.calibration.context import CalibrationProgress, Measuring, Progress
 from busyconf.size.calibration.donors import Donor, find_donor, forced_lent, lent_failed, lent_toggles
@@ -279,6 +279,12 @@ def _measure_reference(
             ctx.emit("build", compiled, 0, line.strip())
 
     ref = eng.measure(ref_text, cancel=cancel, on_line=on_line)
+    if state.toggles and state.ref_size and state.ref_size != ref.size:
+        # Every toggle is a size against the reference it was measured around.
+        raise UserError(
+            f"{state_path}: its toggles were measured around a {state.ref_size:,}-byte reference, "
+            f"built now at {ref.size:,} bytes; delete it to measure afresh"
+        )
     ref_values = ctx.built_values()
     work.mkdir(exist_ok=True)
     ref_map = ctx.link_map("ref", ())
