@@ -17,15 +17,14 @@ shipping them: everything but the new step's records should be equal.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from busyconf.model.dotconfig import dotconfig_text
 from busyconf.model.kconfig import KconfigTree, load_tree
-from busyconf.size.calibration.ladder import hash_names
+from busyconf.size.calibration.ladder import ladder_key
 from busyconf.size.calibration.measurements import Reference, read_measurements
-from busyconf.size.calibration.relinks import RELINK_OFF
+from busyconf.size.calibration.relinks import relink_signature, relink_text
 from busyconf.size.calibration.run import FULL_STATE, SPARSE_STATE, reference_states, state_signature
 from busyconf.size.calibration.state import RelinkState, State
 from busyconf.size.exact import engine_for
@@ -36,14 +35,13 @@ def _relinks(
     tree: KconfigTree, assignments: list[tuple[str, str]], ref: Reference, links: dict[str, LinkMap]
 ) -> RelinkState:
     """The relinks as :func:`.relinks.variant_relinks` keeps them (its signature, the links by job)."""
-    text = dotconfig_text(tree, [*assignments, *((n, "n") for n in RELINK_OFF if tree.has(n))])
-    forced_off = sorted(n for n, t in ref.toggles.items() if t.forced and not t.failed)
-    return RelinkState(json.dumps([text, forced_off]), dict(links))
+    forced_off = [n for n, t in ref.toggles.items() if t.forced and not t.failed]
+    return RelinkState(relink_signature(relink_text(tree, assignments), forced_off), dict(links))
 
 
 def _state(signature: str, ref: Reference) -> State:
     state = State(signature, ref.size, dict(ref.toggles))
-    state.ladder = {f"{p.share} {len(p.applets)} {hash_names(p.applets)}": p for p in ref.ladder}
+    state.ladder = {ladder_key(p.share, p.applets): p for p in ref.ladder}
     return state
 
 

@@ -284,31 +284,26 @@ def test_code_a_shared_main_reaches_through_one_applet_is_that_applets() -> None
     }
     relinks = Relinks(links, {"T": ["test_main"], "T2": ["test_main"], "S": ["sed_main"]})
     binop = "coreutils/test.o:(.text.binop)"
-    t2 = Toggle("n", ["T2"], 1086, {binop: -4}, reach={regex: 40})
-    model = build_model(
-        release="1.38.0",
-        arch="x86_64",
-        relinks=relinks,
-        ref_values={"T": "y", "T2": "y", "S": "y"},
-        ref_size=1090,
-        toggles={"T2": t2},
-        toolchain_version="zig 0.17.1",
-    )
+
+    def fit(t2: Toggle) -> SizeModel:
+        return build_model(
+            release="1.38.0",
+            arch="x86_64",
+            relinks=relinks,
+            ref_values={"T": "y", "T2": "y", "S": "y"},
+            ref_size=1090,
+            toggles={"T2": t2},
+            toolchain_version="zig 0.17.1",
+        )
+
+    model = fit(Toggle("n", ["T2"], 1086, {binop: -4}, reach={regex: 40}))
     regex_cost = _total(model, ["T", "T2"]) - _total(model, ["T"]) - 4
     assert regex_cost == 40  # T2 brings the regex to a test that had none
     # test's main, less the 4 bytes of binop that T2 compiles in: sed has the regex.
     assert _total(model, ["T", "S"]) - _total(model, ["S"]) == 16
     assert _total(model, ["T"]) - _total(model, []) == 16
     # Without the reach (tables made before it), test keeps the regex as it did.
-    old = build_model(
-        release="1.38.0",
-        arch="x86_64",
-        relinks=relinks,
-        ref_values={"T": "y", "T2": "y", "S": "y"},
-        ref_size=1090,
-        toggles={"T2": Toggle("n", ["T2"], 1086, {binop: -4})},
-        toolchain_version="zig 0.17.1",
-    )
+    old = fit(Toggle("n", ["T2"], 1086, {binop: -4}))
     assert _total(old, ["T"]) - _total(old, []) == 56
 
 

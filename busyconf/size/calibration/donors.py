@@ -26,7 +26,7 @@ from busyconf.errors import UserError
 from busyconf.size import table
 from busyconf.size.calibration.measurements import Measurements, decode, measurements_path, read_measurements
 from busyconf.size.calibration.records import Relinks, Toggle
-from busyconf.size.linkmap import portable
+from busyconf.size.linkmap import object_of, portable
 from busyconf.size.table import TableKey
 from busyconf.source.releases import version_key
 
@@ -225,10 +225,6 @@ class SectionMap:
 #: Fewer bytes of a section (an object) in the donor's links: it takes its object's (kind's) ratio.
 MIN_SECTION_BYTES = 16
 MIN_OBJECT_BYTES = 64
-
-
-def object_of(key: str) -> str:
-    return key.partition(":(")[0]
 
 
 def kind_ratios(theirs: SectionMap, ours: SectionMap, fallback: float) -> dict[str, float]:

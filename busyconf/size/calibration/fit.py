@@ -15,7 +15,7 @@ from busyconf.size import usage as usage_texts
 from busyconf.size.calibration.ladder import usage_total
 from busyconf.size.calibration.records import Minimal, Relinks, Toggle, siblings
 from busyconf.size.cost_model import Evaluation, SizeModel, SymbolCost
-from busyconf.size.linkmap import LinkMap, portable
+from busyconf.size.linkmap import LinkMap, object_of, portable
 
 #: What the full reference is (the sparse one says "allnoconfig + every applet").
 FULL_REFERENCE = "defconfig + every applet, known-broken options off"
@@ -44,10 +44,6 @@ def is_usage(key: str) -> bool:
     return key.startswith("libbb/appletlib.o:(.rodata.") and key.endswith(
         ("packed_usage)", "usage_messages)")
     )
-
-
-def object_of(key: str) -> str:
-    return key.split(":(", 1)[0]
 
 
 @dataclass

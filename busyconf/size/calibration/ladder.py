@@ -15,7 +15,7 @@ import dataclasses
 import hashlib
 import random
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from busyconf.errors import BuildError
 from busyconf.model.profile import allnoconfig_assignments
@@ -37,7 +37,7 @@ def measure_ladder(ctx: Measuring, symbols: list[str], done: dict[str, LadderPoi
     out = []
     for i, share in enumerate(LADDER):
         subset = [n for n in symbols if rng.random() < share]
-        key = f"{share} {len(subset)} {hash_names(subset)}"
+        key = ladder_key(share, subset)
         if key not in done:
             ctx.checkpoint()
             ctx.emit("ladder", i, len(LADDER), f"{len(subset)} applets")
@@ -53,6 +53,11 @@ def measure_ladder(ctx: Measuring, symbols: list[str], done: dict[str, LadderPoi
         out.append(done[key])
     ctx.emit("ladder", len(LADDER), len(LADDER), "done")
     return out
+
+
+def ladder_key(share: float, applets: Sequence[str]) -> str:
+    """How a ladder point is kept in the calibration state."""
+    return f"{share} {len(applets)} {hash_names(applets)}"
 
 
 def hash_names(names: Iterable[str]) -> str:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterable
 
 from busyconf.errors import BuildError
+from busyconf.model.dotconfig import dotconfig_text
+from busyconf.model.kconfig import KconfigTree
 from busyconf.size.calibration.context import Measuring
 from busyconf.size.calibration.records import Relinks
 from busyconf.size.calibration.references import applet_symbol
@@ -35,10 +38,9 @@ def variant_relinks(
     zones, from every error message): the units' users are then those that
     call it themselves. The relinks are kept in ``done``.
     """
-    tree = ctx.tree
-    text = ctx.config_text([*assignments, *((n, "n") for n in RELINK_OFF if tree.has(n))])
+    text = relink_text(ctx.tree, assignments)
     force = {n: False for n in forced_off}
-    signature = json.dumps([text, sorted(force)])
+    signature = relink_signature(text, forced_off)
     if done.config != signature:
         done.links.clear()
         done.config = signature
@@ -48,6 +50,16 @@ def variant_relinks(
         # Forced off together they do not build: relink with them as Kconfig says.
         ctx.eng.measure(text, cancel=ctx.cancel)
     return relinks(ctx, ctx.built_values(), done, n_subsets=n_subsets)
+
+
+def relink_text(tree: KconfigTree, assignments: list[tuple[str, str]]) -> str:
+    """The .config the reference is relinked from: :data:`RELINK_OFF` off."""
+    return dotconfig_text(tree, [*assignments, *((n, "n") for n in RELINK_OFF if tree.has(n))])
+
+
+def relink_signature(text: str, forced_off: Iterable[str]) -> str:
+    """What a :class:`.state.RelinkState` was relinked for: the .config and the options forced off."""
+    return json.dumps([text, sorted(forced_off)])
 
 
 def relinks(
