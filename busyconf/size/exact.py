@@ -80,6 +80,10 @@ FLAG_SYMBOLS = (
     "NOMMU",
 )
 
+#: Version of the per-flags command snapshots. 2: before it, a build that failed under other
+#: flags left their commands in the tree, and the snapshot of the flags measured next kept them.
+FLAGS_RULE = 2
+
 #: Host programs that generate headers; cached like objects.
 HOST_PROGRAMS = ("applets/applet_tables", "applets/usage")
 
@@ -191,7 +195,7 @@ class ExactEngine:
         values = bdot.parse((self.obj / ".config").read_text())
         # Unset symbols count as "": the digest names the cached command files.
         chosen = {s: "" if values.get(s, "n") == "n" else values[s] for s in FLAG_SYMBOLS}
-        flags = json.dumps([self.wt.tools.variables, chosen], sort_keys=True)
+        flags = json.dumps([self.wt.tools.variables, chosen, FLAGS_RULE], sort_keys=True)
         return hashlib.sha256(flags.encode()).hexdigest()[:16]
 
     def _switch_flags(self) -> bool:
@@ -203,11 +207,22 @@ class ExactEngine:
         lld = self._state.get("lld_by_flags", {}).get(sig)
         if not lld or not snap.is_dir():
             return False
+        known = set()
         for f in snap.iterdir():
             target = f.name[: -len(".cmd")].replace("__", "/")
             shutil.copyfile(f, self._cmd_path(target))
             (self.obj / target).unlink(missing_ok=True)
             self._tree.pop(target, None)
+            known.add(target)
+        # An object never compiled with these flags keeps the command of other flags: without
+        # it, make compiles it afresh instead of this engine running the wrong command. The
+        # built-in.o commands only list objects, whatever the flags.
+        for cmd in self.obj.rglob(".*.o.cmd"):
+            target = str(cmd.relative_to(self.obj).with_name(cmd.name[1 : -len(".cmd")]))
+            if target not in known and cmd.name != ".built-in.o.cmd":
+                cmd.unlink()
+                (self.obj / target).unlink(missing_ok=True)
+                self._tree.pop(target, None)
         self._state["flags"] = sig
         self._state["lld"] = lld
         return True
@@ -249,7 +264,14 @@ class ExactEngine:
     def _full(
         self, config_text: str, start: float, cancel: threading.Event | None, on_line: Line | None
     ) -> ExactResult:
-        size = make_binary(self.wt, config_text, on_line=on_line, cancel=cancel, jobs=self.jobs)
+        try:
+            size = make_binary(self.wt, config_text, on_line=on_line, cancel=cancel, jobs=self.jobs)
+        except (BuildError, Interrupted):
+            # make may have recompiled objects (and their commands) with other flags before it
+            # stopped: the next measurement must switch the tree back rather than trust it.
+            self._state["flags"] = ""
+            self._save()
+            raise
         args = lld_args(self.obj, self.zig)
         sig = self._flags()
         by_flags = dict(self._state.get("lld_by_flags", {}))

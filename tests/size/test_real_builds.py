@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import threading
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from busyconf.errors import BuildError
+from busyconf.errors import BuildError, Interrupted
 from busyconf.model import load_tree, resolve
 from busyconf.model.config import Configuration
 from busyconf.model.dotconfig import dotconfig_text
@@ -47,6 +49,30 @@ def test_exact_engine_equals_a_fresh_kbuild_build(engine: ExactEngine, tmp_path:
     assert exact.size == make_binary(fresh, text)
     again = engine.measure(text)
     assert again.size == exact.size and again.compiled == 0
+
+
+def test_a_build_stopped_under_other_flags_does_not_leak_into_the_next(engine: ExactEngine) -> None:
+    """make recompiles objects (and rewrites their commands) before it stops: the tree is switched back."""
+    _, text = _config(SMALL)
+    before = engine.measure(text)
+    # A define never built before, so that this measurement has to run make with new flags.
+    fresh = f"-DBUSYCONF_STOPPED_{uuid.uuid4().hex}"
+    _, other = _config(SMALL, [("EXTRA_CFLAGS", fresh)])
+    cancel = threading.Event()
+    compiled: list[str] = []
+
+    def line(text: str) -> None:
+        if text.strip().startswith("CC "):
+            compiled.append(text)
+            if len(compiled) == 30:
+                cancel.set()
+
+    with pytest.raises(Interrupted):
+        engine.measure(other, cancel=cancel, on_line=line)
+    assert len(compiled) >= 30
+    after = engine.measure(text)
+    assert after.size == before.size
+    assert after.compiled == 0, "objects were compiled again with the stopped build's commands"
 
 
 def test_estimate_moves_with_the_real_binary(engine: ExactEngine) -> None:
