@@ -82,8 +82,24 @@ class Toolchain:
         flags += [*arch.cflags, *arch.fix_cflags(release)]
         return tuple(flags)
 
-    def write_wrappers(self, arch: Arch, release: str, tools_dir: Path) -> MakeTools:
+    def prefix_maps(self, folders: Sequence[Path]) -> tuple[str, ...]:
+        """Flags that write ``folders`` (the source and object trees) and zig's own files as relative paths.
+
+        ``__FILE__`` (BusyBox's unit tests) and the debug info of a DEBUG
+        build would otherwise hold the builder's cache folder: the binary
+        would differ, in content and size, from one user's home to another's.
+        """
+        maps = [f"-ffile-prefix-map={folder}/=" for folder in folders]
+        if self.kind == "zig":
+            maps.append(f"-ffile-prefix-map={self.compiler.parent}/=zig/")
+        return tuple(maps)
+
+    def write_wrappers(
+        self, arch: Arch, release: str, tools_dir: Path, folders: Sequence[Path] = ()
+    ) -> MakeTools:
         """Write ``gcc``/``ar``/``strip`` wrappers into ``tools_dir/<hash>`` (idempotent).
+
+        ``folders``: the source and object trees, written relative (:meth:`prefix_maps`).
 
         The sub-directory is named after a hash of the scripts, so any change
         of flags changes ``CROSS_COMPILE`` and with it every command line
@@ -92,18 +108,19 @@ class Toolchain:
         """
         tools_dir.mkdir(parents=True, exist_ok=True)
         link_objects: list[str] = []
+        maps = self.prefix_maps(folders)
         if self.kind == "zig":
-            cc = [str(self.compiler), "cc", *self.compile_flags(arch, release)]
+            cc = [str(self.compiler), "cc", *self.compile_flags(arch, release), *maps]
             ar = [str(self.compiler), "ar"]
             link_objects = [
                 str(self._link_object(cc, source, tools_dir)) for source in arch.zig_link_sources(release)
             ]
         elif self.kind == "musl-gcc":
             headers = kernel_headers_dir(tools_dir / "kernel-headers")
-            cc = [str(self.compiler), "-isystem", str(headers), *self.compile_flags(arch, release)]
+            cc = [str(self.compiler), "-isystem", str(headers), *self.compile_flags(arch, release), *maps]
             ar = [_which_or_fail("ar")]
         else:
-            cc = [str(self.compiler), *self.compile_flags(arch, release)]
+            cc = [str(self.compiler), *self.compile_flags(arch, release), *maps]
             ar = [_which_or_fail(self.name + "ar")]
         scripts = {
             "gcc": _cc_script(cc, drop=self.kind == "zig", link_objects=link_objects),

@@ -75,6 +75,16 @@ def test_a_build_stopped_under_other_flags_does_not_leak_into_the_next(engine: E
     assert after.compiled == 0, "objects were compiled again with the stopped build's commands"
 
 
+def test_the_binary_holds_no_folder_of_the_machine_that_built_it(engine: ExactEngine) -> None:
+    """BusyBox's unit tests print ``__FILE__``: it must not be the builder's cache folder."""
+    _, text = _config(SMALL + ["UNIT_TEST"])
+    engine.measure(text)
+    data = (engine.wt.root / "exact.bin").read_bytes()
+    assert b"libbb/compare_string_array.c" in data, "the unit tests were not linked: nothing is checked"
+    for folder in (engine.wt.srctree, engine.wt.obj, engine.zig.parent):
+        assert str(folder).encode() not in data, folder
+
+
 def test_estimate_moves_with_the_real_binary(engine: ExactEngine) -> None:
     est = estimator_for("1.38.0", "x86_64")
     small, small_text = _config(SMALL)
