@@ -21,7 +21,8 @@ class BrokenOption:
 
     ``toolchains``/``arches`` empty means every toolchain kind / every CPU;
     ``min_release``/``max_release`` bound the BusyBox releases (inclusive);
-    ``broken_when`` is the value that breaks: ``"y"`` (on) or ``"n"`` (off).
+    ``broken_when`` is the value that breaks: ``"y"`` (on) or ``"n"`` (off);
+    ``only_with``: other symbols' values (``("TAR", "y")``) without which it builds.
     """
 
     symbol: str
@@ -32,6 +33,7 @@ class BrokenOption:
     arches: tuple[str, ...] = ()
     min_release: str | None = None
     max_release: str | None = None
+    only_with: tuple[tuple[str, str], ...] = ()
 
     def applies(self, release: str, toolchain: str, arch: str) -> bool:
         if self.toolchains and toolchain not in self.toolchains:
@@ -82,6 +84,14 @@ BROKEN: tuple[BrokenOption, ...] = (
         arches=("i386", "armv7", "armv6", "armv5te", "mips", "mipsel", "powerpc"),
     ),
     BrokenOption(
+        "DEBUG_PESSIMIZE",
+        "at -O0 zig's clang keeps tar's call to data_extract_to_command, which BusyBox leaves to constant "
+        "folding and compiles only with FEATURE_TAR_TO_COMMAND: the link fails",
+        "set it off, or turn FEATURE_TAR_TO_COMMAND on (or build with drop_broken / --drop-broken)",
+        toolchains=("zig",),
+        only_with=(("TAR", "y"), ("FEATURE_TAR_TO_COMMAND", "n")),
+    ),
+    BrokenOption(
         "BUILD_LIBBUSYBOX", "a shared libbusybox needs a dynamic libc; busyconf links statically", _OFF
     ),
     BrokenOption(
@@ -119,6 +129,7 @@ def check(
         Problem(opt.symbol, opt.reason, opt.fix, safe="y" if opt.broken_when == "n" else "n")
         for opt in table
         if _enabled(vals.get(opt.symbol, "n")) == (opt.broken_when == "y")
+        and all(_enabled(vals.get(name, "n")) == (value == "y") for name, value in opt.only_with)
         and opt.applies(release, toolchain, arch)
     ]
 

@@ -118,6 +118,18 @@ def test_lfs_off_is_broken_only_on_32_bit_cpus_and_efence_everywhere() -> None:
         assert [p.symbol for p in problems] == ["FEATURE_2_4_MODULES"] and "query_module" in str(problems[0])
 
 
+def test_o0_is_broken_with_zig_only_where_tar_calls_code_it_does_not_compile() -> None:
+    # Measured: the sparse references of 1.35.0 and 1.38.0 (every applet, options off) fail to
+    # link on data_extract_to_command alone; defconfig and the router starter link.
+    o0 = {"DEBUG": "y", "DEBUG_PESSIMIZE": "y", "TAR": "y", "FEATURE_TAR_TO_COMMAND": "n"}
+    problems = broken.check(o0, release="1.38.0", toolchain="zig", arch="x86_64")
+    assert [p.symbol for p in problems] == ["DEBUG_PESSIMIZE"]
+    assert "FEATURE_TAR_TO_COMMAND" in str(problems[0])
+    assert broken.check({**o0, "FEATURE_TAR_TO_COMMAND": "y"}, release="1.38.0", toolchain="zig") == []
+    assert broken.check({**o0, "TAR": "n"}, release="1.38.0", toolchain="zig") == []
+    assert broken.check(o0, release="1.38.0", toolchain="musl-gcc") == []
+
+
 @pytest.mark.parametrize(
     "symbol,value",
     [
