@@ -25,6 +25,7 @@ from busyconf.size.linkmap import LinkMap
 from busyconf.size.table import TableKey
 from busyconf.tui import make_app
 from busyconf.tui.screens.size_table import SizeTableScreen
+from busyconf.tui.widgets.key_bar import KeyBar
 from tests.tui.conftest import write
 from tests.tui.tui_fixtures import PROFILE
 
@@ -80,6 +81,34 @@ async def test_with_a_measured_table_t_offers_a_transfer_from_it(
     plan, start = await _offer(tmp_path)
     assert plan.startswith("Transfer from 1.38.0/x86_64: build and relink the references here")
     assert plan.endswith("--toolchain zig --transfer 1.38.0/x86_64") and start
+
+
+async def test_the_key_bar_shows_start_until_it_is_pressed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = threading.Event()
+
+    def until_cancelled(*_: Any, cancel: threading.Event, **__: Any) -> Any:
+        started.set()
+        cancel.wait(30)
+        raise Interrupted("calibration cancelled")
+
+    monkeypatch.setattr(calibration, "calibrate", until_cancelled)
+    app = make_app(write(tmp_path, "riscv.toml", RISCV))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        screen = SizeTableScreen(TableKey("1.38.0", "riscv64", "zig"))
+        await app.push_screen(screen)
+        await screen.workers.wait_for_complete()
+        await pilot.pause()
+        bar = screen.query_one(KeyBar)
+        assert [k[2] for k in bar.keys()][:2] == ["Start", "Close"]
+        await pilot.press("s")
+        assert started.wait(10)
+        await pilot.pause()
+        assert [k[2] for k in bar.keys()][:2] == ["Cancel", "Close"]
+        await pilot.press("c")
+        await screen.workers.wait_for_complete()
 
 
 async def test_a_coarse_cpu_says_so_and_names_the_key(tmp_path: Path) -> None:

@@ -43,8 +43,11 @@ class SizeTableScreen(JobScreen[bool]):
     STILL_RUNNING = "Still measuring: press c to cancel it first."
     CANCELLED = ("Cancelled; ", "what was measured is kept for the next run.")
 
+    # The focused Start button takes Enter itself and hides a screen binding of Enter from
+    # the key bar: s is the key the bar shows.
     BINDINGS = [
-        Binding("enter", "start", "Start"),
+        Binding("s", "start", "Start"),
+        Binding("enter", "start", "Start", show=False),
         Binding("c", "cancel", "Cancel"),
         Binding("escape,q", "close", "Close"),
     ]
@@ -67,7 +70,7 @@ class SizeTableScreen(JobScreen[bool]):
                 yield Label("", id="table-phase")
             yield Static("", id="table-result")
         with Horizontal(id="table-buttons"):
-            yield Button("Start (Enter)", id="table-start", variant="primary")
+            yield Button("Start (s)", id="table-start", variant="primary")
             yield Button("Cancel (c)", id="table-cancel", variant="error", classes="job-cancel")
             yield Button("Close (Esc)", id="table-close", classes="job-close")
         yield KeyBar()
