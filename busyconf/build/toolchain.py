@@ -91,7 +91,8 @@ class Toolchain:
         """
         maps = [f"-ffile-prefix-map={folder}/=" for folder in folders]
         if self.kind == "zig":
-            maps.append(f"-ffile-prefix-map={self.compiler.parent}/=zig/")
+            # zig on PATH may be a link: its headers are beside the real executable.
+            maps.append(f"-ffile-prefix-map={self.compiler.resolve().parent}/=zig/")
         return tuple(maps)
 
     def write_wrappers(
