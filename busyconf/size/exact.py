@@ -140,9 +140,11 @@ class ExactEngine:
             }
         except (KeyError, TypeError):
             pass
+        self._index_changed = False
         self._state_path = wt.root / "exact-state.json"
-        self._state: dict[str, Any] = self._load_json(self._state_path, {})
-        self._tree: dict[str, list[object]] = self._state.setdefault("tree", {})
+        self._state: dict[str, Any] = {}
+        self._tree: dict[str, list[object]] = {}
+        self._reload_state()
         self._lock = threading.Lock()
         self._objs: dict[str, list[str]] | None = None
 
@@ -154,11 +156,19 @@ class ExactEngine:
         except (OSError, json.JSONDecodeError):
             return default
 
+    def _reload_state(self) -> None:
+        """The tree as the state file records it: another process may have built in it since."""
+        self._state = self._load_json(self._state_path, {})
+        self._tree = self._state.setdefault("tree", {})
+
     def _save(self) -> None:
-        for path, data in ((self._index_path, self._index), (self._state_path, self._state)):
+        # The index runs to tens of megabytes: written only when something was stored.
+        saved = [(self._index_path, self._index)] if self._index_changed else []
+        for path, data in [*saved, (self._state_path, self._state)]:
             tmp = path.with_suffix(".tmp")
             tmp.write_text(json.dumps(data))
             os.replace(tmp, path)
+        self._index_changed = False
 
     def measure(
         self,
@@ -178,17 +188,24 @@ class ExactEngine:
         """
         start = time.monotonic()
         text, _ = buildable_config(config_text, self.wt.release, self.wt.arch.name, self.wt.toolchain.kind)
-        if self._state.get("lld"):
-            with build_lock(self.wt.root, cancel=cancel):
-                self._configure(text, force or {})
-                if self._switch_flags():
-                    fast = self._fast(cancel, reuse or {})
-                    if fast is not None:
-                        size, compiled, restored = fast
-                        return ExactResult(size, compiled, restored, time.monotonic() - start, False)
-        if force:
-            raise BuildError(f"{self.obj}: forced symbols need a tree built once with these flags")
-        return self._full(config_text, start, cancel, on_line)
+        # One lock from reading the tree's record to writing it back: the editor, a bench and
+        # a calibration may share this tree from several processes.
+        with build_lock(self.wt.root, cancel=cancel):
+            self._reload_state()
+            if self._state.get("lld"):
+                try:
+                    self._configure(text, force or {})
+                    if self._switch_flags():
+                        fast = self._fast(cancel, reuse or {})
+                        if fast is not None:
+                            size, compiled, restored = fast
+                            return ExactResult(size, compiled, restored, time.monotonic() - start, False)
+                except BaseException:
+                    self._save()  # the flags the tree was switched to, and what it now holds
+                    raise
+            if force:
+                raise BuildError(f"{self.obj}: forced symbols need a tree built once with these flags")
+            return self._full(config_text, start, cancel, on_line)
 
     def _flags(self) -> str:
         """A digest of what changes every compile command: the tool wrappers and some symbols' values."""
@@ -219,6 +236,8 @@ class ExactEngine:
         # built-in.o commands only list objects, whatever the flags.
         for cmd in self.obj.rglob(".*.o.cmd"):
             target = str(cmd.relative_to(self.obj).with_name(cmd.name[1 : -len(".cmd")]))
+            if target.startswith("scripts/"):
+                continue  # kconfig's host objects: compiled by the host's cc, whatever the flags
             if target not in known and cmd.name != ".built-in.o.cmd":
                 cmd.unlink()
                 (self.obj / target).unlink(missing_ok=True)
@@ -265,7 +284,9 @@ class ExactEngine:
         self, config_text: str, start: float, cancel: threading.Event | None, on_line: Line | None
     ) -> ExactResult:
         try:
-            size = make_binary(self.wt, config_text, on_line=on_line, cancel=cancel, jobs=self.jobs)
+            size = make_binary(
+                self.wt, config_text, on_line=on_line, cancel=cancel, jobs=self.jobs, locked=True
+            )
         except (BuildError, Interrupted):
             # make may have recompiled objects (and their commands) with other flags before it
             # stopped: the next measurement must switch the tree back rather than trust it.
@@ -447,6 +468,7 @@ class ExactEngine:
             entries = [e for e in self._index.get(target, []) if e["key"] != key]
             entries.append({"key": key, "deps": tuple(deps)})
             self._index[target] = entries
+            self._index_changed = True
 
     def _run_cached(
         self, targets: Sequence[str], cancel: threading.Event | None, reuse: Mapping[str, str] | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,10 +82,14 @@ def make_binary(
     jobs: int = 2,
     on_line: Line | None = None,
     cancel: threading.Event | None = None,
+    locked: bool = False,
 ) -> int:
-    """Build ``config_text`` in the measuring tree; the stripped size in bytes."""
+    """Build ``config_text`` in the measuring tree; the stripped size in bytes.
+
+    ``locked``: the caller holds the tree's build lock already.
+    """
     text, _ = buildable_config(config_text, wt.release, wt.arch.name, wt.toolchain.kind)
-    with build_lock(wt.root, cancel=cancel):
+    with nullcontext() if locked else build_lock(wt.root, cancel=cancel):
         cfg = wt.obj / ".config"
         if not cfg.is_file() or cfg.read_text() != text:
             cfg.write_text(text)

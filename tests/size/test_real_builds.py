@@ -75,6 +75,18 @@ def test_a_build_stopped_under_other_flags_does_not_leak_into_the_next(engine: E
     assert after.compiled == 0, "objects were compiled again with the stopped build's commands"
 
 
+def test_two_engines_on_one_tree_see_each_others_builds(engine: ExactEngine) -> None:
+    """Two processes (the editor and a bench, say) measuring in one tree: each reads the tree's record."""
+    _, text = _config(SMALL)
+    before = engine.measure(text)
+    other = ExactEngine(engine.wt)
+    _, flagged = _config(SMALL, [("EXTRA_CFLAGS", f"-DBUSYCONF_OTHER_{uuid.uuid4().hex}")])
+    assert other.measure(flagged).full_build
+    after = engine.measure(text)
+    assert after.size == before.size
+    assert after.compiled == 0, "the other engine's commands were run for this configuration"
+
+
 def test_the_binary_holds_no_folder_of_the_machine_that_built_it(engine: ExactEngine) -> None:
     """BusyBox's unit tests print ``__FILE__``: it must not be the builder's cache folder."""
     _, text = _config(SMALL + ["UNIT_TEST"])
