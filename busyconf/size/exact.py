@@ -50,6 +50,7 @@ from busyconf.build import runner
 from busyconf.build.kbuild import build_lock, buildable_config
 from busyconf.build.toolchain import find_zig
 from busyconf.errors import BuildError, Interrupted, ToolchainError
+from busyconf.size.autoconf import force_autoconf
 from busyconf.size.linkmap import lld_args
 from busyconf.size.workdir import Line, WorkTree, make_binary, open_worktree, stripped_size
 
@@ -584,30 +585,3 @@ def engine_for(release: str, arch: str, toolchain: str = "zig") -> ExactEngine:
         if key not in _ENGINES:
             _ENGINES[key] = ExactEngine(open_worktree(release, arch, toolchain))
         return _ENGINES[key]
-
-
-def _autoconf_block(name: str, on: bool) -> str:
-    """What ``conf`` writes into autoconf.h for a bool symbol."""
-    if not on:
-        return (
-            f"#undef CONFIG_{name}\n#define ENABLE_{name} 0\n"
-            f"#define IF_{name}(...)\n#define IF_NOT_{name}(...) __VA_ARGS__\n"
-        )
-    return (
-        f"#define CONFIG_{name} 1\n#define ENABLE_{name} 1\n#ifdef MAKE_SUID\n"
-        f'# define IF_{name}(...) __VA_ARGS__ "CONFIG_{name}"\n#else\n'
-        f"# define IF_{name}(...) __VA_ARGS__\n#endif\n#define IF_NOT_{name}(...)\n"
-    )
-
-
-def force_autoconf(text: str, force: Mapping[str, bool]) -> str:
-    """``text`` (an autoconf.h) with the bool symbols in ``force`` set as given."""
-    for name, on in force.items():
-        for was in (True, False):
-            block = _autoconf_block(name, was)
-            if block in text:
-                text = text.replace(block, _autoconf_block(name, on))
-                break
-        else:
-            raise BuildError(f"autoconf.h: no bool symbol {name} to force")
-    return text

@@ -16,11 +16,12 @@ from busyconf.model.config import Configuration
 from busyconf.model.dotconfig import dotconfig_text
 from busyconf.model.profile import allnoconfig_assignments
 from busyconf.size import estimator_for, usage
+from busyconf.size.autoconf import force_autoconf
 from busyconf.size.calibration.context import CalibrationProgress, Measuring
 from busyconf.size.calibration.reach import library_reach, sibling_probes, sibling_reach
 from busyconf.size.calibration.records import Toggle
 from busyconf.size.calibration.toggles import Around, Plan, around, measure_toggle, plan_toggle
-from busyconf.size.exact import ExactEngine, engine_for, force_autoconf
+from busyconf.size.exact import ExactEngine, engine_for
 from busyconf.size.workdir import make_binary
 
 pytestmark = pytest.mark.slow
