@@ -88,7 +88,8 @@ async def test_the_key_bar_shows_start_until_it_is_pressed(
 ) -> None:
     started = threading.Event()
 
-    def until_cancelled(*_: Any, cancel: threading.Event, **__: Any) -> Any:
+    def until_cancelled(*_: Any, progress: Any, cancel: threading.Event, **__: Any) -> Any:
+        progress(CalibrationProgress("build", 0, 0))
         started.set()
         cancel.wait(30)
         raise Interrupted("calibration cancelled")
@@ -107,6 +108,7 @@ async def test_the_key_bar_shows_start_until_it_is_pressed(
         assert started.wait(10)
         await pilot.pause()
         assert [k[2] for k in bar.keys()][:2] == ["Cancel", "Close"]
+        assert str(screen.query_one("#table-phase", Label).render()) == "building the reference"
         await pilot.press("c")
         await screen.workers.wait_for_complete()
 

@@ -148,7 +148,7 @@ class SizeTableScreen(JobScreen[bool]):
         if event.reference != "full" and event.phase != "done":
             what += f" ({event.reference})"
         message = event.message if len(event.message) <= 50 else "…" + event.message[-49:]
-        self.query_one("#table-phase", Label).update(Text(f"{what}: {message}"))
+        self.query_one("#table-phase", Label).update(Text(f"{what}: {message}" if message else what))
         bar = self.query_one(ProgressBar)
         if event.total:
             bar.update(total=event.total, progress=event.done)
