@@ -191,7 +191,7 @@ def _load(path: str, arch: str | None, toolchain: str | None) -> tuple[Any, Any,
 
 
 def _report(args: argparse.Namespace) -> int:
-    from busyconf.size import estimator_for
+    from busyconf.size import UNPRICED, estimator_for
     from busyconf.size.calibration.donors import offer
     from busyconf.size.table import TableKey, table_kind
 
@@ -216,6 +216,8 @@ def _report(args: argparse.Namespace) -> int:
         # A coarse estimate's ± N % (max |error| the bench measured on this CPU); None: calibrated or unknown.
         "coarse_range_percent": None if est.coarse_range is None else est.coarse_range.percent,
         "shared": e.shared,
+        # Options on that no table prices (the estimate leaves out what they cost), with why.
+        "unpriced": {n: UNPRICED[n] for n in e.unpriced},
         "measured": measured,
         "symbols": [
             {"name": n, "bytes": b, "kind": "applet" if tree.is_applet(n) else "feature"}
@@ -272,6 +274,8 @@ def _print_report(data: dict[str, Any], top: int) -> None:
         f"{esc(data['arch'])}/{esc(data['toolchain'])}"
     )
     out.print(f"estimate: [bold]{grouped(data['estimate'])}[/] bytes  ([{style}]{esc(data['basis'])}[/])")
+    for name, why in data["unpriced"].items():
+        out.print(f"not priced: {name} ({why})", style="yellow", markup=False)
     if data["calibrated"]:
         out.print(f"size table: {esc(data['table'])}")
     elif "make_table" in data:

@@ -39,7 +39,14 @@ from busyconf.size.cost_model import Evaluation, SizeModel, enabled_names
 from busyconf.size.labels import label_model
 from busyconf.size.table import SizeTableError, TableKey, find_table
 
-__all__ = ["CoarseRange", "Estimate", "Estimator", "SizeTableError", "TableKey", "estimator_for"]
+__all__ = ["UNPRICED", "CoarseRange", "Estimate", "Estimator", "SizeTableError", "TableKey", "estimator_for"]
+
+
+#: Options no size table prices, and why: an estimate names them when they are on.
+UNPRICED = {
+    "DEBUG_PESSIMIZE": "-O0 depends on DEBUG, which the calibration references have off; "
+    "such builds measured 2 to 2.5 times the estimate",
+}
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,8 @@ class Estimate:
     calibrated: bool
     shared: int = 0
     warning: str | None = field(default=None)
+    #: The options of :data:`UNPRICED` that are on: the total leaves out what they cost.
+    unpriced: tuple[str, ...] = ()
 
 
 ConfigLike = Configuration | Mapping[str, str]
@@ -110,7 +119,14 @@ class Estimator:
                 calibrated=self.calibrated,
                 shared=ev.shared() if breakdown else 0,
                 warning=self.warning,
+                unpriced=self.unpriced(values),
             )
+
+    @staticmethod
+    def unpriced(config: ConfigLike) -> tuple[str, ...]:
+        """The options of :data:`UNPRICED` on in ``config``."""
+        values = _values(config)
+        return tuple(n for n in UNPRICED if values.get(n) == "y")
 
     def total(self, config: ConfigLike) -> int:
         return self.estimate(config, breakdown=False).total

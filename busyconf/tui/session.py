@@ -434,7 +434,11 @@ class Session:
 
     @property
     def basis(self) -> str:
-        return self.estimator.basis if self.size_ready else NO_SIZE.basis  # type: ignore[union-attr]
+        """What the sizes come from, and the options they leave out (``; DEBUG_PESSIMIZE not priced``)."""
+        if not self.size_ready or self.estimator is None:
+            return NO_SIZE.basis
+        unpriced = self.estimator.unpriced(self.config)
+        return self.estimator.basis + (f"; {', '.join(unpriced)} not priced" if unpriced else "")
 
     def preview(self, name: str, value: str) -> Preview:
         """What setting ``name`` to ``value`` gives, exactly as :meth:`set_value` would apply it.

@@ -31,6 +31,8 @@ class Estimator(Protocol):
 
     def deltas(self, config: Configuration, changes: list[tuple[str, str]]) -> list[int]: ...
 
+    def unpriced(self, config: Configuration) -> tuple[str, ...]: ...
+
 
 @dataclass(frozen=True)
 class SizeInfo:

@@ -273,7 +273,19 @@ def test_size_shows_a_coarse_estimates_range(profiles: Path, capsys: pytest.Capt
     # A label price is not a share of the total: no "shared code" remainder is claimed.
     assert "do not add up to the total" in out and "not charged" not in out
     assert main(["size", router, "--arch", "x86_64", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["coarse_range_percent"] is None
+    data = json.loads(capsys.readouterr().out)
+    assert data["coarse_range_percent"] is None and data["unpriced"] == {}
+
+
+def test_size_names_an_option_it_does_not_price(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    profile = tmp_path / "o0.toml"
+    profile.write_text(
+        '[profile]\nbusybox = "1.38.0"\narch = "x86_64"\n\n[config]\nDEBUG = true\nDEBUG_PESSIMIZE = true\n'
+    )
+    assert main(["size", str(profile), "--json"]) == 0
+    assert list(json.loads(capsys.readouterr().out)["unpriced"]) == ["DEBUG_PESSIMIZE"]
+    assert main(["size", str(profile)]) == 0
+    assert "not priced: DEBUG_PESSIMIZE (-O0 depends on DEBUG" in capsys.readouterr().out
 
 
 def test_calibration_progress_off_a_terminal_is_a_line_per_phase_then_per_minute(

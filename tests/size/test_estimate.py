@@ -176,6 +176,18 @@ def test_calibrated_x86_64_is_shipped(defconfig: Configuration) -> None:
     assert e.per_symbol["LS"] > 0 and abs(e.total - 1_221_160) < 0.01 * 1_221_160
 
 
+def test_an_option_no_table_prices_is_named_when_it_is_on() -> None:
+    tree = load_tree("1.38.0")
+    est = estimator_for("1.38.0", "x86_64")
+    debug = resolve(tree, [("DEBUG", "y")])
+    o0 = resolve(tree, [("DEBUG", "y"), ("DEBUG_PESSIMIZE", "y")])
+    assert est.estimate(debug).unpriced == ()
+    assert est.estimate(o0).unpriced == ("DEBUG_PESSIMIZE",)
+    # What the name is for: the table gives -O0 nothing (x86_64's full reference: 8.2 MB with
+    # DEBUG, 20.3 MB with both).
+    assert est.delta(debug, "DEBUG_PESSIMIZE", "y") == 0
+
+
 def test_toggle_is_fast(defconfig: Configuration) -> None:
     est = estimator_for("1.38.0", "x86_64")
     est.estimate(defconfig)

@@ -33,3 +33,11 @@ def test_a_coarse_estimate_shows_its_range_or_that_it_is_unknown(tree: KconfigTr
 
 def test_a_calibrated_basis_shortens_to_one_word() -> None:
     assert short_basis("calibrated x86_64/zig 1.38.0") == "calibrated"
+
+
+def test_the_options_an_estimate_does_not_price_stay_when_the_basis_shortens() -> None:
+    basis = "calibrated x86_64/zig 1.38.0; DEBUG_PESSIMIZE not priced"
+    assert short_basis(basis) == "calibrated; DEBUG_PESSIMIZE not priced"
+    meter = SizeMeter()
+    meter.show(20_000_000, basis, None)
+    assert "(calibrated x86_64/zig 1.38.0; DEBUG_PESSIMIZE not priced)" in shown(meter)

@@ -9,12 +9,15 @@ from busyconf.size.units import format_bytes, format_delta
 
 
 def short_basis(basis: str) -> str:
-    """The estimate's kind in a word or two, for a narrow meter (a coarse one keeps its ``± N %``)."""
-    if basis.startswith("coarse"):
-        return basis.split(":", 1)[0]
-    if basis.startswith("calibrated"):
-        return "calibrated"
-    return basis.split(":", 1)[0]
+    """The estimate's kind in a word or two, for a narrow meter.
+
+    A coarse one keeps its ``± N %``, and any keeps the options it does not price.
+    """
+    head, sep, unpriced = basis.rpartition("; ")
+    if not (sep and unpriced.endswith(" not priced")):
+        head, sep, unpriced = basis, "", ""
+    kind = "calibrated" if head.startswith("calibrated") else head.split(":", 1)[0]
+    return kind + sep + unpriced
 
 
 class SizeMeter(Widget):
