@@ -83,16 +83,18 @@ class Toolchain:
         return tuple(flags)
 
     def prefix_maps(self, folders: Sequence[Path]) -> tuple[str, ...]:
-        """Flags that write ``folders`` (the source and object trees) and zig's own files as relative paths.
+        """Flags that write ``__FILE__`` of ``folders`` (source and object trees) and zig's as relative.
 
-        ``__FILE__`` (BusyBox's unit tests) and the debug info of a DEBUG
-        build would otherwise hold the builder's cache folder: the binary
-        would differ, in content and size, from one user's home to another's.
+        BusyBox's unit tests (UNIT_TEST) print ``__FILE__``: without these the
+        binary held the builder's cache folder and differed, in content and
+        size, from one user's home to another's. Debug info keeps absolute
+        paths (``-fmacro-prefix-map``, not ``-ffile-prefix-map``): a DEBUG
+        build is for a debugger on this machine, which finds the sources by them.
         """
-        maps = [f"-ffile-prefix-map={folder}/=" for folder in folders]
+        maps = [f"-fmacro-prefix-map={folder}/=" for folder in folders]
         if self.kind == "zig":
             # zig on PATH may be a link: its headers are beside the real executable.
-            maps.append(f"-ffile-prefix-map={self.compiler.resolve().parent}/=zig/")
+            maps.append(f"-fmacro-prefix-map={self.compiler.resolve().parent}/=zig/")
         return tuple(maps)
 
     def write_wrappers(
