@@ -176,7 +176,7 @@ def _compile(
     srctree = prepared_source(source_tree, arch, release, build_dir)
     obj = build_dir / "obj"
     obj.mkdir(parents=True, exist_ok=True)
-    tools = toolchain.write_wrappers(arch, release, build_dir / "tools", (srctree, obj))
+    tools = toolchain.write_wrappers(arch, release, build_dir / "tools")
     config_path = obj / ".config"
     # conf rewrites .config in its own form, so compare with the last input:
     # rewriting an unchanged config would regenerate headers and recompile.

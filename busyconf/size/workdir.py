@@ -70,7 +70,7 @@ def open_worktree(release: str, arch_name: str, toolchain_name: str = "zig") -> 
     src = SourceCache().tree(release)
     root.mkdir(parents=True, exist_ok=True)
     srctree = prepared_source(src, arch, release, root)
-    tools = toolchain.write_wrappers(arch, release, root / "tools", (srctree, root / "obj"))
+    tools = toolchain.write_wrappers(arch, release, root / "tools")
     (root / "obj").mkdir(exist_ok=True)
     return WorkTree(release, arch, toolchain, root, srctree, tools)
 
