@@ -83,7 +83,8 @@ FLAG_SYMBOLS = (
 
 #: Version of the per-flags command snapshots. 2: before it, a build that failed under other
 #: flags left their commands in the tree, and the snapshot of the flags measured next kept them.
-FLAGS_RULE = 2
+#: 3: a full build left the commands of objects it did not need (of other flags or wrappers).
+FLAGS_RULE = 3
 
 #: Host programs that generate headers; cached like objects.
 HOST_PROGRAMS = ("applets/applet_tables", "applets/usage")
@@ -232,9 +233,18 @@ class ExactEngine:
             (self.obj / target).unlink(missing_ok=True)
             self._tree.pop(target, None)
             known.add(target)
-        # An object never compiled with these flags keeps the command of other flags: without
-        # it, make compiles it afresh instead of this engine running the wrong command. The
-        # built-in.o commands only list objects, whatever the flags.
+        self._drop_other_commands(known)
+        self._state["flags"] = sig
+        self._state["lld"] = lld
+        return True
+
+    def _drop_other_commands(self, known: set[str]) -> None:
+        """Remove the objects (and commands) the current flags' snapshot does not have.
+
+        An object never compiled with these flags keeps the command of other flags (or of
+        tool wrappers since replaced): without it, make compiles it afresh instead of this
+        engine running the wrong command. The built-in.o commands only list objects.
+        """
         for cmd in self.obj.rglob(".*.o.cmd"):
             target = str(cmd.relative_to(self.obj).with_name(cmd.name[1 : -len(".cmd")]))
             if target.startswith("scripts/"):
@@ -243,9 +253,6 @@ class ExactEngine:
                 cmd.unlink()
                 (self.obj / target).unlink(missing_ok=True)
                 self._tree.pop(target, None)
-        self._state["flags"] = sig
-        self._state["lld"] = lld
-        return True
 
     def _snapshot(self, targets: Sequence[str]) -> None:
         snap = self.cache / "cmds" / str(self._state["flags"])
@@ -305,6 +312,8 @@ class ExactEngine:
         targets = [*HOST_PROGRAMS, *core, *(o for os_ in objs.values() for o in os_)]
         stored = self.harvest(targets)
         self._snapshot(targets)
+        snap = self.cache / "cmds" / sig
+        self._drop_other_commands({f.name[: -len(".cmd")].replace("__", "/") for f in snap.iterdir()})
         self._save()
         return ExactResult(size, -1, stored, time.monotonic() - start, True)
 

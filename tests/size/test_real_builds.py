@@ -76,6 +76,16 @@ def test_a_build_stopped_under_other_flags_does_not_leak_into_the_next(engine: E
     assert after.compiled == 0, "objects were compiled again with the stopped build's commands"
 
 
+def test_a_full_build_leaves_no_command_of_other_flags_behind(engine: ExactEngine) -> None:
+    """An object the full build did not need keeps other flags' command: it must not be run later."""
+    engine.measure(_config(MORE)[1])
+    define = f"-DBUSYCONF_FULL_{uuid.uuid4().hex}"
+    assert engine.measure(_config(SMALL, [("EXTRA_CFLAGS", define)])[1]).full_build
+    more = engine.measure(_config(MORE, [("EXTRA_CFLAGS", define)])[1])
+    assert not more.full_build
+    assert define in (engine.obj / "findutils" / ".grep.o.cmd").read_text()
+
+
 def test_two_engines_on_one_tree_see_each_others_builds(engine: ExactEngine) -> None:
     """Two processes (the editor and a bench, say) measuring in one tree: each reads the tree's record."""
     _, text = _config(SMALL)
