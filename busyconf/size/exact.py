@@ -81,9 +81,8 @@ FLAG_SYMBOLS = (
     "NOMMU",
 )
 
-#: Version of the per-flags command snapshots. 2: before it, a build that failed under other
-#: flags left their commands in the tree, and the snapshot of the flags measured next kept them.
-#: 3: a full build left the commands of objects it did not need (of other flags or wrappers).
+#: Version of the per-flags command snapshots. Before 2 a failed build, before 3 a full one, left
+#: other flags' commands in the tree, and the snapshot of the flags measured next kept them.
 FLAGS_RULE = 3
 
 #: Host programs that generate headers; cached like objects.
@@ -226,17 +225,19 @@ class ExactEngine:
         lld = self._state.get("lld_by_flags", {}).get(sig)
         if not lld or not snap.is_dir():
             return False
-        known = set()
-        for f in snap.iterdir():
-            target = f.name[: -len(".cmd")].replace("__", "/")
-            shutil.copyfile(f, self._cmd_path(target))
+        known = self._snapshot_targets(sig)
+        for target in known:
+            shutil.copyfile(snap / _snapshot_name(target), self._cmd_path(target))
             (self.obj / target).unlink(missing_ok=True)
             self._tree.pop(target, None)
-            known.add(target)
         self._drop_other_commands(known)
         self._state["flags"] = sig
         self._state["lld"] = lld
         return True
+
+    def _snapshot_targets(self, sig: str) -> set[str]:
+        """The targets whose commands the snapshot of flags ``sig`` holds."""
+        return {f.name[: -len(".cmd")].replace("__", "/") for f in (self.cache / "cmds" / sig).iterdir()}
 
     def _drop_other_commands(self, known: set[str]) -> None:
         """Remove the objects (and commands) the current flags' snapshot does not have.
@@ -259,7 +260,7 @@ class ExactEngine:
         snap.mkdir(parents=True, exist_ok=True)
         for t in targets:
             if self._cmd_path(t).is_file():
-                shutil.copyfile(self._cmd_path(t), snap / (t.replace("/", "__") + ".cmd"))
+                shutil.copyfile(self._cmd_path(t), snap / _snapshot_name(t))
 
     def _fast(self, cancel: threading.Event | None, reuse: Mapping[str, str]) -> tuple[int, int, int] | None:
         """(size, compiled, restored), or None when only a real build can tell."""
@@ -312,8 +313,7 @@ class ExactEngine:
         targets = [*HOST_PROGRAMS, *core, *(o for os_ in objs.values() for o in os_)]
         stored = self.harvest(targets)
         self._snapshot(targets)
-        snap = self.cache / "cmds" / sig
-        self._drop_other_commands({f.name[: -len(".cmd")].replace("__", "/") for f in snap.iterdir()})
+        self._drop_other_commands(self._snapshot_targets(sig))
         self._save()
         return ExactResult(size, -1, stored, time.monotonic() - start, True)
 
@@ -581,6 +581,10 @@ class ExactEngine:
             first = next((line for line in res.tail if line.strip()), "no output")
             raise BuildError(f"{self.obj}: relink failed: {first}")
         return stripped_size(self.wt, out)
+
+
+def _snapshot_name(target: str) -> str:
+    return target.replace("/", "__") + ".cmd"  # a target's command file in a snapshot folder
 
 
 _ENGINES: dict[tuple[str, str, str], ExactEngine] = {}
