@@ -39,6 +39,7 @@ import shlex
 import shutil
 import threading
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -51,59 +52,9 @@ from busyconf.build.kbuild import build_lock, buildable_config
 from busyconf.build.toolchain import find_zig
 from busyconf.errors import BuildError, Interrupted, ToolchainError
 from busyconf.size.autoconf import force_autoconf
+from busyconf.size.kbuild_facts import FLAG_SYMBOLS, FLAGS_RULE, HOST_PROGRAMS, LIST_MK
 from busyconf.size.linkmap import lld_args
 from busyconf.size.workdir import Line, WorkTree, make_binary, open_worktree, stripped_size
-
-#: Symbols whose values change the compile flags of every object (Makefile.flags).
-FLAG_SYMBOLS = (
-    "BUILD_LIBBUSYBOX",
-    "DEBUG",
-    "DEBUG_PESSIMIZE",
-    "DEBUG_SANITIZE",
-    "DMALLOC",
-    "EFENCE",
-    "EXTRA_CFLAGS",
-    "EXTRA_LDFLAGS",
-    "EXTRA_LDLIBS",
-    "FEATURE_NSLOOKUP_BIG",
-    "LFS",
-    "PAM",
-    "PIE",
-    "SELINUX",
-    "STATIC",
-    "STATIC_LIBGCC",
-    "SYSROOT",
-    "TIME64",
-    "WERROR",
-    "CROSS_COMPILER_PREFIX",
-    "FEATURE_SHARED_BUSYBOX",
-    "FEATURE_INDIVIDUAL",
-    "NOMMU",
-)
-
-#: Version of the per-flags command snapshots. Before 2 a failed build, before 3 a full one, left
-#: other flags' commands in the tree, and the snapshot of the flags measured next kept them.
-FLAGS_RULE = 3
-
-#: Host programs that generate headers; cached like objects.
-HOST_PROGRAMS = ("applets/applet_tables", "applets/usage")
-
-_LIST_MK = """\
--include .config
-srctree := {src}
-objtree := {obj}
-define one
-lib-y :=
-lib-m :=
-obj-y :=
-obj := $(1)
-include $(1)/Kbuild
-$$(info BBOBJS $(1) $$(filter-out $$(obj-y),$$(sort $$(lib-y) $$(lib-m))))
-$$(info BBCORE $(1) $$(obj-y))
-endef
-$(foreach d,$(DIRS),$(eval $(call one,$(d))))
-all: ;
-"""
 
 
 @dataclass(frozen=True)
@@ -147,7 +98,9 @@ class ExactEngine:
         self._tree: dict[str, list[object]] = {}
         self._reload_state()
         self._lock = threading.Lock()
-        self._objs: dict[str, list[str]] | None = None
+        # Per thread: the objects of the configuration it measured last, that configuration
+        # (to measure again) and the generation of the tree it left (to know when to).
+        self._mine = threading.local()
 
     @staticmethod
     def _load_json(path: Path, default: dict[str, Any]) -> dict[str, Any]:
@@ -165,6 +118,7 @@ class ExactEngine:
     def _save(self) -> None:
         # The index runs to tens of megabytes: written only when something was stored.
         saved = [(self._index_path, self._index)] if self._index_changed else []
+        self._state["generation"] = self._mine.generation = uuid.uuid4().hex
         for path, data in [*saved, (self._state_path, self._state)]:
             tmp = path.with_suffix(".tmp")
             tmp.write_text(json.dumps(data))
@@ -187,26 +141,38 @@ class ExactEngine:
         (calibration only): symbols set in the compiled headers whatever
         Kconfig says, to measure a hidden symbol that options ``select``.
         """
-        start = time.monotonic()
-        text, _ = buildable_config(config_text, self.wt.release, self.wt.arch.name, self.wt.toolchain.kind)
+        self._mine.objs = None
+        self._mine.last = (config_text, None, None, dict(reuse or {}), dict(force or {}))
         # One lock from reading the tree's record to writing it back: the editor, a bench and
         # a calibration may share this tree from several processes.
         with build_lock(self.wt.root, cancel=cancel):
-            self._reload_state()
-            if self._state.get("lld"):
-                try:
-                    self._configure(text, force or {})
-                    if self._switch_flags():
-                        fast = self._fast(cancel, reuse or {})
-                        if fast is not None:
-                            size, compiled, restored = fast
-                            return ExactResult(size, compiled, restored, time.monotonic() - start, False)
-                except BaseException:
-                    self._save()  # the flags the tree was switched to, and what it now holds
-                    raise
-            if force:
-                raise BuildError(f"{self.obj}: forced symbols need a tree built once with these flags")
-            return self._full(config_text, start, cancel, on_line)
+            return self._measure_locked(config_text, cancel, on_line, reuse or {}, force or {})
+
+    def _measure_locked(
+        self,
+        config_text: str,
+        cancel: threading.Event | None,
+        on_line: Line | None,
+        reuse: Mapping[str, str],
+        force: Mapping[str, bool],
+    ) -> ExactResult:
+        start = time.monotonic()
+        text, _ = buildable_config(config_text, self.wt.release, self.wt.arch.name, self.wt.toolchain.kind)
+        self._reload_state()
+        if self._state.get("lld"):
+            try:
+                self._configure(text, force)
+                if self._switch_flags():
+                    fast = self._fast(cancel, reuse)
+                    if fast is not None:
+                        size, compiled, restored = fast
+                        return ExactResult(size, compiled, restored, time.monotonic() - start, False)
+            except BaseException:
+                self._save()  # the flags the tree was switched to, and what it now holds
+                raise
+        if force:
+            raise BuildError(f"{self.obj}: forced symbols need a tree built once with these flags")
+        return self._full(config_text, start, cancel, on_line)
 
     def _flags(self) -> str:
         """A digest of what changes every compile command: the tool wrappers and some symbols' values."""
@@ -275,8 +241,8 @@ class ExactEngine:
                 return None
         compiled, restored = self._run_cached(targets, cancel, reuse)
         self._builtin()
-        self._objs = objs
-        size = self.link()
+        self._mine.objs = objs
+        size = self._link()
         self._save()
         return size, compiled, restored
 
@@ -309,7 +275,7 @@ class ExactEngine:
         self._tree = {}
         self._state = {"lld": args, "flags": sig, "tree": self._tree, "lld_by_flags": by_flags}
         objs, core = self._objects()
-        self._objs = objs
+        self._mine.objs = objs
         targets = [*HOST_PROGRAMS, *core, *(o for os_ in objs.values() for o in os_)]
         stored = self.harvest(targets)
         self._snapshot(targets)
@@ -389,7 +355,7 @@ class ExactEngine:
         """Each library directory's objects (sorted, as in its lib.a) and the core objects."""
         dirs = self._dirs()
         mk = self.wt.root / "list-objects.mk"
-        mk.write_text(_LIST_MK.format(src=self.wt.srctree, obj=self.obj))
+        mk.write_text(LIST_MK.format(src=self.wt.srctree, obj=self.obj))
         lines: list[str] = []
         res = runner.run(
             ["make", "-s", "-f", str(mk), f"DIRS={' '.join(['applets', *dirs])}"],
@@ -564,13 +530,25 @@ class ExactEngine:
         self._sh(cmd.replace("$$", "$"), "linking applets/built-in.o")
 
     def link(self, extra: Sequence[str] = (), output: Path | None = None) -> int:
-        """Relink the last measured configuration (``extra``: more ld.lld arguments); its stripped size."""
-        if self._objs is None:
+        """Relink the configuration this thread measured last (``extra``: more ld.lld arguments).
+
+        Its stripped size. When another engine has built in the tree since, that
+        configuration is measured again first, so the relink never mixes two.
+        """
+        last = getattr(self._mine, "last", None)
+        if last is None or getattr(self._mine, "objs", None) is None:
             raise BuildError(f"{self.obj}: nothing measured yet to relink")
+        with build_lock(self.wt.root):
+            if self._load_json(self._state_path, {}).get("generation") != self._mine.generation:
+                self._measure_locked(*last)
+            return self._link(extra, output)
+
+    def _link(self, extra: Sequence[str] = (), output: Path | None = None) -> int:
+        objs: dict[str, list[str]] = self._mine.objs
         args: list[str] = []
         for a in self._state["lld"]:
             if isinstance(a, str) and a.endswith("/lib.a"):
-                members = self._objs.get(a[: -len("/lib.a")], [])
+                members = objs.get(a[: -len("/lib.a")], [])
                 if members:
                     args += ["--start-lib", *members, "--end-lib"]
             else:

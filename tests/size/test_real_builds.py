@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -96,6 +98,34 @@ def test_two_engines_on_one_tree_see_each_others_builds(engine: ExactEngine) -> 
     after = engine.measure(text)
     assert after.size == before.size
     assert after.compiled == 0, "the other engine's commands were run for this configuration"
+
+
+def _generation(engine: ExactEngine) -> str:
+    return str(json.loads((engine.wt.root / "exact-state.json").read_text())["generation"])
+
+
+def test_a_relink_links_what_this_engine_measured_though_another_built_since(engine: ExactEngine) -> None:
+    """A calibration relinks after measuring; the editor may build in the tree in between."""
+    _, small = _config(SMALL)
+    _, more = _config(MORE)
+    want = engine.measure(small).size
+    settled = _generation(engine)
+    assert engine.link() == want and _generation(engine) == settled, "relinked without need to"
+    other = ExactEngine(engine.wt)
+    theirs = other.measure(more).size
+    assert theirs != want
+    assert engine.link() == want, "relinked the other engine's objects"
+    assert other.link() == theirs
+
+
+def test_a_relink_links_what_this_thread_measured(engine: ExactEngine) -> None:
+    """One engine per process: the editor's worker and a calibration thread each keep their own."""
+    _, small = _config(SMALL)
+    _, more = _config(MORE)
+    want = engine.measure(small).size
+    with ThreadPoolExecutor(1) as pool:
+        theirs = pool.submit(lambda: engine.measure(more).size).result()
+    assert theirs != want and engine.link() == want
 
 
 def test_the_binary_holds_no_folder_of_the_machine_that_built_it(engine: ExactEngine) -> None:

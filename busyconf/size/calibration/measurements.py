@@ -35,7 +35,7 @@ from busyconf.size.calibration.records import (
 )
 from busyconf.size.calibration.usage_fit import usage_model
 from busyconf.size.cost_model import SizeModel
-from busyconf.size.exact import FLAG_SYMBOLS
+from busyconf.size.kbuild_facts import FLAG_SYMBOLS
 from busyconf.size.table import TableKey, dumps
 
 #: Version of the measurements file (a reader refuses another).

@@ -13,7 +13,7 @@ from busyconf.build.kbuild import FORCED
 from busyconf.model.config import resolve
 from busyconf.model.kconfig import Applet, KconfigTree
 from busyconf.model.profile import allnoconfig_assignments
-from busyconf.size.exact import FLAG_SYMBOLS
+from busyconf.size.kbuild_facts import FLAG_SYMBOLS
 
 
 def reference_assignments(tree: KconfigTree, arch: str, toolchain_kind: str = "zig") -> list[tuple[str, str]]:

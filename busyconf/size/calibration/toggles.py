@@ -13,7 +13,7 @@ from busyconf.model.kconfig import KconfigTree
 from busyconf.size.calibration.context import Measuring
 from busyconf.size.calibration.records import Toggle
 from busyconf.size.calibration.references import dependents, prerequisites
-from busyconf.size.exact import FLAG_SYMBOLS
+from busyconf.size.kbuild_facts import FLAG_SYMBOLS
 from busyconf.size.linkmap import LinkMap
 
 #: Toggles that would recompile more objects than this compile only the direct users.
