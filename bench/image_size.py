@@ -60,8 +60,10 @@ def main() -> int:
     print(f"{args.profile}  (image digest {doc['digest']})")
     print(f"{'platform':<16}{'busybox':>10}{'layer tar':>11}{'gzip image':>12}  applets")
     for row in doc["platforms"]:  # type: ignore[attr-defined]
-        print(f"{row['platform']:<16}{row['binary_size']:>10,}{row['layer_size']:>11,}"
-              f"{row['compressed_size']:>12,}  {row['applets']}")
+        print(
+            f"{row['platform']:<16}{row['binary_size']:>10,}{row['layer_size']:>11,}"
+            f"{row['compressed_size']:>12,}  {row['applets']}"
+        )
     print("\nfor comparison (not measured here):")
     for name, size, source in REFERENCES:
         print(f"  {name:<14}{size / 1e6:>6.2f} MB  {source}")

@@ -177,6 +177,4 @@ class Kbuild:
         cancel: threading.Event | None = None,
     ) -> runner.RunResult:
         """``make TARGETS`` (``env`` defaults to :meth:`env`)."""
-        return runner.run(
-            self.argv(*targets), cwd=cwd, env=env or self.env(), on_line=on_line, cancel=cancel
-        )
+        return runner.run(self.argv(*targets), cwd=cwd, env=env or self.env(), on_line=on_line, cancel=cancel)

@@ -35,8 +35,12 @@ def register(sub: Any) -> None:
     )
     s.add_argument("profile", help="profile (.toml) or .config")
     s.add_argument("--arch", help="target CPU(s), comma-separated (default: the profile's arch)")
-    s.add_argument("-o", "--output", required=True,
-                   help="OCI layout directory (docker-archive: a .tar file for one arch, else a directory)")
+    s.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="OCI layout directory (docker-archive: a .tar file for one arch, else a directory)",
+    )
     s.add_argument("--format", choices=("oci", "docker-archive"), default="oci", help="output format")
     s.add_argument("--tag", default="latest", help="image tag (default latest)")
     s.add_argument("--rootfs-tar", help="also write the rootfs tarball here (several arches: FILE-ARCH.tar)")
@@ -44,9 +48,12 @@ def register(sub: Any) -> None:
     s.add_argument("--drop-broken", action="store_true", help="set known-broken options to values that build")
     s.add_argument("--release", help="release of a .config without a version header")
     add_jobs(s)
-    s.add_argument("--check", action="store_true",
-                   help="then run docker-library's image tests (utc, no-hard-coded-passwords, override-cmd, "
-                   "busybox) on each platform, unpacked with umoci; exit 1 if one fails")
+    s.add_argument(
+        "--check",
+        action="store_true",
+        help="then run docker-library's image tests (utc, no-hard-coded-passwords, override-cmd, "
+        "busybox) on each platform, unpacked with umoci; exit 1 if one fails",
+    )
     s.add_argument("--json", action="store_true", help="print digests and sizes as JSON on stdout")
     s.set_defaults(func=cmd_image)
 
@@ -109,8 +116,11 @@ def _description(profile: str) -> str:
 
 def _sbom_files(out_dir: Path) -> dict[str, bytes]:
     """The SBOMs ``build`` wrote beside the manifest, as rootfs paths."""
-    return {f"{SBOM_DIR}/{name}": (out_dir / name).read_bytes()
-            for name in SBOM_NAMES if (out_dir / name).is_file()}
+    return {
+        f"{SBOM_DIR}/{name}": (out_dir / name).read_bytes()
+        for name in SBOM_NAMES
+        if (out_dir / name).is_file()
+    }
 
 
 def cmd_image(args: argparse.Namespace) -> int:
@@ -165,27 +175,39 @@ def cmd_image(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="busyconf-image-") as tmp, bar.progress:
             try:
                 result = build(
-                    text, list(config.applets), config.release, arch, toolchain,
-                    out_dir=Path(tmp), source_tree=SourceCache().tree(config.release),
-                    progress=bar, cancel=cancel, jobs=args.jobs,
+                    text,
+                    list(config.applets),
+                    config.release,
+                    arch,
+                    toolchain,
+                    out_dir=Path(tmp),
+                    source_tree=SourceCache().tree(config.release),
+                    progress=bar,
+                    cancel=cancel,
+                    jobs=args.jobs,
                 )
             except KeyboardInterrupt:
                 cancel.set()
                 raise
             m = result.manifest
             sboms = _sbom_files(Path(tmp))
-            rootfs = make_rootfs(result.binary, arch, m.source_date_epoch, release=config.release,
-                                 files=sboms)
+            rootfs = make_rootfs(
+                result.binary, arch, m.source_date_epoch, release=config.release, files=sboms
+            )
         if not sboms:
-            err.print(plain(f"busyconf: the {arch} build wrote no SBOM; the image carries none"),
-                      markup=False)
+            err.print(
+                plain(f"busyconf: the {arch} build wrote no SBOM; the image carries none"), markup=False
+            )
         built[arch] = m
         tool = f"busyconf {m.busyconf_version}" if m.busyconf_version else "busyconf"
-        inputs.append(ImageInput(
-            arch, rootfs,
-            created_by=f"{tool} image {stem} (BusyBox {m.release}, {m.toolchain_version})",
-            meta=build_meta(m.release, m.config_sha256, stem, description),
-        ))
+        inputs.append(
+            ImageInput(
+                arch,
+                rootfs,
+                created_by=f"{tool} image {stem} (BusyBox {m.release}, {m.toolchain_version})",
+                meta=build_meta(m.release, m.config_sha256, stem, description),
+            )
+        )
     image = oci_image(inputs, args.tag)
     for arch, path in rootfs_tars.items():
         write_atomic(path, tar_bytes(next(i.rootfs for i in inputs if i.arch == arch)))
@@ -199,23 +221,30 @@ def cmd_image(args: argparse.Namespace) -> int:
     rows = []
     for img, inp in zip(image.images, inputs, strict=True):
         m = built[inp.arch]
-        rows.append({
-            "arch": inp.arch,
-            "platform": str(img.platform),
-            "manifest_digest": img.manifest.digest,
-            "layer_digest": img.layer.digest,
-            "compressed_size": len(img.config.data) + len(img.layer.data) + len(img.manifest.data),
-            "layer_size": len(img.layer_tar),
-            "binary_size": m.binary_size,
-            "binary_sha256": m.binary_sha256,
-            "applets": len(inp.rootfs.applets),
-            "annotations": json.loads(img.manifest.data).get("annotations", {}),
-            "sbom": sorted("/" + e.path for e in inp.rootfs.entries if e.path.startswith(SBOM_DIR + "/")),
-            "archive": str(archives[inp.arch]) if archives else None,
-            "rootfs_tar": str(rootfs_tars[inp.arch]) if inp.arch in rootfs_tars else None,
-        })
-    doc: dict[str, Any] = {"format": args.format, "output": str(output), "tag": args.tag,
-                           "digest": image.digest, "platforms": rows}
+        rows.append(
+            {
+                "arch": inp.arch,
+                "platform": str(img.platform),
+                "manifest_digest": img.manifest.digest,
+                "layer_digest": img.layer.digest,
+                "compressed_size": len(img.config.data) + len(img.layer.data) + len(img.manifest.data),
+                "layer_size": len(img.layer_tar),
+                "binary_size": m.binary_size,
+                "binary_sha256": m.binary_sha256,
+                "applets": len(inp.rootfs.applets),
+                "annotations": json.loads(img.manifest.data).get("annotations", {}),
+                "sbom": sorted("/" + e.path for e in inp.rootfs.entries if e.path.startswith(SBOM_DIR + "/")),
+                "archive": str(archives[inp.arch]) if archives else None,
+                "rootfs_tar": str(rootfs_tars[inp.arch]) if inp.arch in rootfs_tars else None,
+            }
+        )
+    doc: dict[str, Any] = {
+        "format": args.format,
+        "output": str(output),
+        "tag": args.tag,
+        "digest": image.digest,
+        "platforms": rows,
+    }
     failed = False
     results: list[Any] = []
     if args.check:
@@ -234,9 +263,13 @@ def cmd_image(args: argparse.Namespace) -> int:
         out.print(plain(f"  check: skopeo inspect oci:{output}:{args.tag}"), markup=False)
     for row in rows:
         where = f" -> {row['archive']}" if row["archive"] else ""
-        out.print(plain(f"  {row['platform']}: {row['compressed_size']:,} bytes compressed "
-                        f"({row['binary_size']:,}-byte busybox, {row['applets']} applets){where}"),
-                  markup=False)
+        out.print(
+            plain(
+                f"  {row['platform']}: {row['compressed_size']:,} bytes compressed "
+                f"({row['binary_size']:,}-byte busybox, {row['applets']} applets){where}"
+            ),
+            markup=False,
+        )
     for r in results:
         colour = {"pass": "green", "fail": "red"}.get(r.status, "yellow")
         out.print(f"  [{colour}]{r.status}[/] {esc(r.platform)} {esc(r.check)}: {esc(r.detail)}")

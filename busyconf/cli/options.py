@@ -31,6 +31,7 @@ __all__ = [
 #: What ``busyconf`` with no command opens in the editor.
 DEFAULT_PROFILE = Path("configs/defconfig.toml")
 
+
 class Parser(argparse.ArgumentParser):
     """argparse, with its errors in busyconf's one-line form (subcommands inherit this class)."""
 

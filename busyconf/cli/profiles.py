@@ -152,7 +152,6 @@ def _origins(loaded: Any) -> tuple[dict[str, str], Any]:
     return origins(loaded.tree, loaded.profile), check_profile(loaded.tree, loaded.profile)
 
 
-
 def cmd_diff(args: argparse.Namespace) -> int:
     from busyconf.model.config import to_toml
     from busyconf.model.inputs import load_any

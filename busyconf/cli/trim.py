@@ -24,13 +24,24 @@ def register(sub: Any) -> None:
     )
     s.add_argument("profile", nargs="?", help="with --budget: the profile to fit")
     s.add_argument("--scan", nargs="+", metavar="PATH", help="scripts, Dockerfiles, directories, a rootfs")
-    s.add_argument("--base", help="with --scan: profile whose features the kept applets keep (default: "
-                   "BusyBox's defconfig)")
-    s.add_argument("--keep", action="extend", nargs="+", default=[], metavar="APPLET",
-                   help="applets to keep whatever the scan finds (also comma-separated)")
-    s.add_argument("--interactive", action="store_true",
-                   help="with --scan: keep line editing, job control and tab completion as the base has them "
-                   "(for `docker run -it`); without it they go")
+    s.add_argument(
+        "--base",
+        help="with --scan: profile whose features the kept applets keep (default: BusyBox's defconfig)",
+    )
+    s.add_argument(
+        "--keep",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="APPLET",
+        help="applets to keep whatever the scan finds (also comma-separated)",
+    )
+    s.add_argument(
+        "--interactive",
+        action="store_true",
+        help="with --scan: keep line editing, job control and tab completion as the base has them "
+        "(for `docker run -it`); without it they go",
+    )
     s.add_argument("--budget", help="size budget such as 600K or 1.2M (K = 1024 bytes)")
     s.add_argument("--arch", help="target CPU of the new profile (default: the base's)")
     s.add_argument("-o", "--output", help="profile to write (required with --scan)")
@@ -103,30 +114,41 @@ def _trim_scan(args: argparse.Namespace) -> int:
     plan = plan_trim(scan, tree, assignments, keep, interactive=args.interactive)
     problems = broken.check(plan.config.values, release=tree.release, toolchain=toolchain, arch=arch)
     if problems:
-        plan = plan_trim(scan, tree, [*assignments, *((p.symbol, p.safe) for p in problems)], keep,
-                         interactive=args.interactive)
+        plan = plan_trim(
+            scan,
+            tree,
+            [*assignments, *((p.symbol, p.safe) for p in problems)],
+            keep,
+            interactive=args.interactive,
+        )
     description = f"trimmed from {base_name} to what {len(scan.files)} scanned file(s) run"
     text = trimmed_profile_text(plan, tree, arch, toolchain, description, output)
     with profile_lock(output):
         write_atomic(output, text)
 
     if args.json:
-        sys.stdout.write(json.dumps({
-            "output": str(output),
-            "files": list(scan.files),
-            "applets": list(plan.kept),
-            "added": list(plan.added),
-            "behind": plan.behind,
-            "dropped": len(plan.dropped),
-            "not_applets": plan.not_applets,
-            "builtins": list(plan.builtins),
-            "notes": [{"where": n.where, "message": n.message} for n in plan.notes],
-            "skipped": [{"path": p, "reason": r} for p, r in plan.skipped],
-            "switched_off_broken": [p.symbol for p in problems],
-            "options": [{"symbol": s, "reason": r} for s, r in plan.options],
-            "options_off": list(plan.options_off),
-            "unplaced": [{"where": w, "applet": a, "option": o} for w, a, o in plan.unplaced],
-        }, indent=2) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "output": str(output),
+                    "files": list(scan.files),
+                    "applets": list(plan.kept),
+                    "added": list(plan.added),
+                    "behind": plan.behind,
+                    "dropped": len(plan.dropped),
+                    "not_applets": plan.not_applets,
+                    "builtins": list(plan.builtins),
+                    "notes": [{"where": n.where, "message": n.message} for n in plan.notes],
+                    "skipped": [{"path": p, "reason": r} for p, r in plan.skipped],
+                    "switched_off_broken": [p.symbol for p in problems],
+                    "options": [{"symbol": s, "reason": r} for s, r in plan.options],
+                    "options_off": list(plan.options_off),
+                    "unplaced": [{"where": w, "applet": a, "option": o} for w, a, o in plan.unplaced],
+                },
+                indent=2,
+            )
+            + "\n"
+        )
         return 0
     for name, places in plan.not_applets.items():
         more = f" (and {len(places) - 1} more)" if len(places) > 1 else ""
@@ -140,25 +162,33 @@ def _trim_scan(args: argparse.Namespace) -> int:
         else:
             quiet += 1
     if quiet:
-        err.print(f"skipped {quiet} file(s) that are not scripts (binaries, data; --json lists them)",
-                  markup=False)
+        err.print(
+            f"skipped {quiet} file(s) that are not scripts (binaries, data; --json lists them)", markup=False
+        )
     for p in problems:
         err.print(f"set CONFIG_{p.symbol}={p.safe} (known not to build otherwise)", markup=False)
-    out.print(f"[green]wrote[/] {esc(output)}: {len(plan.kept)} applets from {len(scan.files)} file(s), "
-              f"{len(plan.dropped)} dropped from {esc(base_name)}")
+    out.print(
+        f"[green]wrote[/] {esc(output)}: {len(plan.kept)} applets from {len(scan.files)} file(s), "
+        f"{len(plan.dropped)} dropped from {esc(base_name)}"
+    )
     out.print(plain("  " + " ".join(plan.kept)), markup=False)
     if plan.added:
         out.print(f"  [yellow]not in the base, added:[/] {esc(' '.join(plan.added))}")
     for why in plan.behind.values():
         out.print(f"  kept, {why}", markup=False)
     for where, applet, option in plan.unplaced:
-        err.print(f"{where}: {applet} {option}: no feature symbol found for it; "
-                  f"{applet}'s options stay as in the base", markup=False)
+        err.print(
+            f"{where}: {applet} {option}: no feature symbol found for it; "
+            f"{applet}'s options stay as in the base",
+            markup=False,
+        )
     for sym, reason in plan.options:
         out.print(f"  option {sym}: {reason}", markup=False)
     if plan.options_off:
-        out.print(plain(f"  options switched off (no script passes them): {' '.join(plan.options_off)}"),
-                  markup=False)
+        out.print(
+            plain(f"  options switched off (no script passes them): {' '.join(plan.options_off)}"),
+            markup=False,
+        )
     return 0
 
 
@@ -201,21 +231,40 @@ def _trim_budget(args: argparse.Namespace) -> int:
                 relocate(new, loaded.tree, output)
                 apply_changes(new, loaded.tree, plan.changes)
             else:
-                new = new_profile(loaded.tree.release, arch, "defconfig",
-                                  f"imported from {Path(args.profile).name}", toolchain, path=output)
+                new = new_profile(
+                    loaded.tree.release,
+                    arch,
+                    "defconfig",
+                    f"imported from {Path(args.profile).name}",
+                    toolchain,
+                    path=output,
+                )
                 write_overrides(new, loaded.tree, minimal_overrides(loaded.tree, [], plan.config))
             save_profile(new, output)
 
     if args.json:
-        sys.stdout.write(json.dumps({
-            "budget": plan.budget, "before": plan.before, "after": plan.after, "basis": plan.basis,
-            "removals": [{"symbol": r.symbol, "saved": r.saved, "applets": list(r.applets)}
-                         for r in plan.removals],
-            "output": str(output) if output else None,
-        }, indent=2) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "budget": plan.budget,
+                    "before": plan.before,
+                    "after": plan.after,
+                    "basis": plan.basis,
+                    "removals": [
+                        {"symbol": r.symbol, "saved": r.saved, "applets": list(r.applets)}
+                        for r in plan.removals
+                    ],
+                    "output": str(output) if output else None,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
         return 0
-    table = Table(title=f"{esc(args.profile)}: {format_size(plan.before)} -> {format_size(plan.after)} "
-                        f"(budget {format_size(budget)}; estimate: {esc(plan.basis)})")
+    table = Table(
+        title=f"{esc(args.profile)}: {format_size(plan.before)} -> {format_size(plan.after)} "
+        f"(budget {format_size(budget)}; estimate: {esc(plan.basis)})"
+    )
     table.add_column("switch off")
     table.add_column("applets lost")
     table.add_column("saves", justify="right")

@@ -53,8 +53,13 @@ class CheckResult:
     warnings: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, object]:
-        return {"check": self.check, "platform": self.platform, "status": self.status,
-                "detail": self.detail, "warnings": list(self.warnings)}
+        return {
+            "check": self.check,
+            "platform": self.platform,
+            "status": self.status,
+            "detail": self.detail,
+            "warnings": list(self.warnings),
+        }
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,7 @@ class _Found:
 
 
 # -- reading the layout ----------------------------------------------------------------
+
 
 def _blob(layout: Path, descriptor: Any) -> Any:
     if not isinstance(descriptor, dict):
@@ -114,8 +120,15 @@ def platform_manifests(layout: Path, tag: str) -> list[_Found]:
         index = json.loads((layout / "index.json").read_bytes())
     except (OSError, ValueError, UnicodeDecodeError):
         raise UserError(f"{layout}: no readable index.json; not an OCI image layout") from None
-    tops = [d for d in index.get("manifests", []) if isinstance(d, dict)
-            and d.get("annotations", {}).get(REF_NAME) == tag] if isinstance(index, dict) else []
+    tops = (
+        [
+            d
+            for d in index.get("manifests", [])
+            if isinstance(d, dict) and d.get("annotations", {}).get(REF_NAME) == tag
+        ]
+        if isinstance(index, dict)
+        else []
+    )
     if len(tops) != 1:
         raise UserError(f"{layout}: tag {tag!r} names {len(tops)} images, not one")
     top = tops[0]
@@ -153,18 +166,30 @@ def unpack(layout: Path, found: _Found, dest: Path) -> Unpacked:
     desc = {k: v for k, v in found.descriptor.items() if k != "annotations"}
     desc["annotations"] = {REF_NAME: "check"}
     (one / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [desc]}))
-    proc = subprocess.run([umoci, "unpack", "--rootless", "--image", f"{one}:check", str(dest / "bundle")],
-                          capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [umoci, "unpack", "--rootless", "--image", f"{one}:check", str(dest / "bundle")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise UserError(f"{layout}: umoci cannot unpack the {platform} image: {last}")
     conf = cfg.get("config") or {}
     env = dict(e.split("=", 1) for e in conf.get("Env") or [] if isinstance(e, str) and "=" in e)
-    return Unpacked(dest / "bundle" / "rootfs", platform, arch, tuple(conf.get("Entrypoint") or ()),
-                    tuple(conf.get("Cmd") or ()), env)
+    return Unpacked(
+        dest / "bundle" / "rootfs",
+        platform,
+        arch,
+        tuple(conf.get("Entrypoint") or ()),
+        tuple(conf.get("Cmd") or ()),
+        env,
+    )
 
 
 # -- running programs inside the rootfs --------------------------------------------------
+
 
 def inside(rootfs: Path, path: str, hops: int = 40) -> Path | None:
     """``path`` as the rootfs sees it (symlinks resolved within it), or None if it does not exist."""
@@ -259,7 +284,7 @@ def _fields(image: Unpacked, path: str) -> list[tuple[str, str]]:
     host = inside(image.rootfs, path)
     if host is None or not host.is_file():
         return []
-    lines = host.read_bytes()[:1 << 20].decode(errors="replace").splitlines()
+    lines = host.read_bytes()[: 1 << 20].decode(errors="replace").splitlines()
     return [(line.split(":")[0], line.split(":")[1] if ":" in line else "") for line in lines if line]
 
 

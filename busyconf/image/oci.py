@@ -346,20 +346,27 @@ def docker_archive_bytes(image: PlatformImage, repo_tag: str, mtime: int) -> byt
         doc["annotations"] = notes
     manifest = Blob(MEDIA_MANIFEST, _json(doc))
     tag = repo_tag.rsplit(":", 1)[1] if ":" in repo_tag.rsplit("/", 1)[-1] else "latest"
-    index_json = _json({
-        "schemaVersion": 2,
-        "mediaType": MEDIA_INDEX,
-        "manifests": [
-            manifest.descriptor(image.platform, {REF_NAME: tag, "io.containerd.image.name": repo_tag})
-        ],
-    })
+    index_json = _json(
+        {
+            "schemaVersion": 2,
+            "mediaType": MEDIA_INDEX,
+            "manifests": [
+                manifest.descriptor(image.platform, {REF_NAME: tag, "io.containerd.image.name": repo_tag})
+            ],
+        }
+    )
     hexes = {b.digest.split(":", 1)[1]: b.data for b in (image.config, layer, manifest)}
     files: dict[str, bytes] = {
-        "manifest.json": json.dumps([{
-            "Config": "blobs/sha256/" + image.config.digest.split(":", 1)[1],
-            "RepoTags": [repo_tag],
-            "Layers": ["blobs/sha256/" + layer.digest.split(":", 1)[1]],
-        }], separators=(",", ":")).encode(),
+        "manifest.json": json.dumps(
+            [
+                {
+                    "Config": "blobs/sha256/" + image.config.digest.split(":", 1)[1],
+                    "RepoTags": [repo_tag],
+                    "Layers": ["blobs/sha256/" + layer.digest.split(":", 1)[1]],
+                }
+            ],
+            separators=(",", ":"),
+        ).encode(),
         "oci-layout": _json({"imageLayoutVersion": "1.0.0"}),
         "index.json": index_json,
     }

@@ -74,8 +74,13 @@ class Rootfs:
         return next((e for e in self.entries if e.path == path), None)
 
 
-_DIRS = {"BB_DIR_ROOT": "", "BB_DIR_BIN": "bin", "BB_DIR_SBIN": "sbin",
-         "BB_DIR_USR_BIN": "usr/bin", "BB_DIR_USR_SBIN": "usr/sbin"}
+_DIRS = {
+    "BB_DIR_ROOT": "",
+    "BB_DIR_BIN": "bin",
+    "BB_DIR_SBIN": "sbin",
+    "BB_DIR_USR_BIN": "usr/bin",
+    "BB_DIR_USR_SBIN": "usr/sbin",
+}
 _APPLET_DIR = re.compile(r"APPLET\w*\(\s*([^,\s]+)\s*,(?:[^,]*,)??\s*(BB_DIR_\w+)")
 
 

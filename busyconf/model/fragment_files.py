@@ -41,6 +41,7 @@ class FragmentHolder(Protocol):
     @property
     def where(self) -> str: ...
 
+
 #: Real fragments are a few hundred bytes; a larger file is refused unread.
 MAX_FRAGMENT_BYTES = 1024 * 1024
 #: More fragments than this in one profile is a mistake, not a configuration.

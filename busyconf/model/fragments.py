@@ -40,6 +40,7 @@ from busyconf.model.fragment_files import (
 
 # -- merging and checking -------------------------------------------------------------
 
+
 def requests_of(tree: KconfigTree, profile: Profile) -> list[Request]:
     """The fragments' requests, then the profile's own, in the order they apply."""
     from busyconf.model.profile import own_assignments

@@ -47,7 +47,6 @@ class WorkTree:
         return Kbuild(self.srctree, self.obj, self.tools, date_epoch(self.srctree))
 
 
-
 def work_root(release: str, arch: str, toolchain: str) -> Path:
     """The measuring tree's folder; every name in it is checked before anyone makes it."""
     from busyconf.build.toolchain import check_toolchain_name

@@ -51,7 +51,6 @@ class Subject:
     binary_sha256: str = ""
 
 
-
 # -- manifests ------------------------------------------------------------------------------------
 
 
@@ -197,5 +196,3 @@ def openvex(subject: Subject, findings: Sequence[Finding], tooling: str = "busyc
         "tooling": tooling,
         "statements": statements,
     }
-
-

@@ -38,10 +38,24 @@ from busyconf.size.usage import extract_texts, usage_chunks
 from busyconf.trim.shellscan import DYNAMIC, Use
 
 #: Symbols an interactive shell needs (line editing, history, job control, completion).
-INTERACTIVE_PREFIXES = ("FEATURE_EDITING", "FEATURE_TAB_COMPLETION", "FEATURE_USERNAME_COMPLETION",
-                        "FEATURE_REVERSE_SEARCH", "FEATURE_SH_HISTFILESIZE")
-INTERACTIVE_SYMBOLS = frozenset({"ASH_JOB_CONTROL", "HUSH_JOB", "HUSH_INTERACTIVE", "ASH_IDLE_TIMEOUT",
-                                 "ASH_EXPAND_PRMT", "FEATURE_EDITING", "FEATURE_TAB_COMPLETION"})
+INTERACTIVE_PREFIXES = (
+    "FEATURE_EDITING",
+    "FEATURE_TAB_COMPLETION",
+    "FEATURE_USERNAME_COMPLETION",
+    "FEATURE_REVERSE_SEARCH",
+    "FEATURE_SH_HISTFILESIZE",
+)
+INTERACTIVE_SYMBOLS = frozenset(
+    {
+        "ASH_JOB_CONTROL",
+        "HUSH_JOB",
+        "HUSH_INTERACTIVE",
+        "ASH_IDLE_TIMEOUT",
+        "ASH_EXPAND_PRMT",
+        "FEATURE_EDITING",
+        "FEATURE_TAB_COMPLETION",
+    }
+)
 
 SHELL_FEATURES = Path(__file__).with_name("shell_features.toml")
 
@@ -161,8 +175,11 @@ def _from_usage(opts: AppletOptions, text: bytes, trivial: bool) -> None:
 
 _IF_PIECE = re.compile(r'IF_([A-Z0-9_]+)\(\s*((?:"(?:[^"\\]|\\.)*"\s*)+)\)')
 _STR = re.compile(r'"((?:[^"\\]|\\.)*)"')
-_GETOPT = re.compile(r"getopt32(?:long)?\s*\(\s*argv\s*,\s*"
-                     r"((?:(?:\"(?:[^\"\\]|\\.)*\"|IF_[A-Z0-9_]+\([^()]*\)|[A-Z_]+)\s*)+)", re.S)
+_GETOPT = re.compile(
+    r"getopt32(?:long)?\s*\(\s*argv\s*,\s*"
+    r"((?:(?:\"(?:[^\"\\]|\\.)*\"|IF_[A-Z0-9_]+\([^()]*\)|[A-Z_]+)\s*)+)",
+    re.S,
+)
 
 
 def _optstring_pieces(expr: str) -> list[tuple[str, frozenset[str]]]:
@@ -170,7 +187,7 @@ def _optstring_pieces(expr: str) -> list[tuple[str, frozenset[str]]]:
     out: list[tuple[str, frozenset[str]]] = []
     pos = 0
     for m in _IF_PIECE.finditer(expr):
-        out.extend((s, frozenset()) for s in _STR.findall(expr[pos:m.start()]))
+        out.extend((s, frozenset()) for s in _STR.findall(expr[pos : m.start()]))
         out.extend((s, frozenset({m.group(1)})) for s in _STR.findall(m.group(2)))
         pos = m.end()
     out.extend((s, frozenset()) for s in _STR.findall(expr[pos:]))
@@ -193,7 +210,7 @@ def _from_getopt(opts: AppletOptions, source: str, main: str) -> None:
                 if c in "^+:" or c == "\\":
                     i += 2 if c == "\\" else 1
                     continue
-                arg = piece[i + 1:i + 2] in (":", "+", "*")
+                arg = piece[i + 1 : i + 2] in (":", "+", "*")
                 opts.add("-" + c, conds, arg, code=True)
                 i += 1
                 while i < len(piece) and piece[i] in ":+*":
@@ -210,8 +227,10 @@ def _until_constraints(pieces: list[tuple[str, frozenset[str]]]) -> list[tuple[s
     return out
 
 
-_LONGOPT = re.compile(r'"([a-z][a-z0-9-]*)\\0"\s*(No_argument|Required_argument|Optional_argument)\s*'
-                      r'(?:"((?:[^"\\]|\\.)*)"|\\?(\S+))')
+_LONGOPT = re.compile(
+    r'"([a-z][a-z0-9-]*)\\0"\s*(No_argument|Required_argument|Optional_argument)\s*'
+    r'(?:"((?:[^"\\]|\\.)*)"|\\?(\S+))'
+)
 
 
 def _from_longopts(opts: AppletOptions, source: str) -> None:
@@ -220,8 +239,11 @@ def _from_longopts(opts: AppletOptions, source: str) -> None:
     for raw in source.splitlines():
         line = raw.strip()
         if line.startswith("#if"):
-            stack.append(frozenset(re.findall(r"ENABLE_([A-Z0-9_]+)", line))
-                         if "!" not in line and "||" not in line else frozenset())
+            stack.append(
+                frozenset(re.findall(r"ENABLE_([A-Z0-9_]+)", line))
+                if "!" not in line and "||" not in line
+                else frozenset()
+            )
             continue
         if line.startswith("#endif") and stack:
             stack.pop()
@@ -269,8 +291,9 @@ def option_map(tree: KconfigTree) -> dict[str, AppletOptions]:
     with tree.applied([]):
         types = {n: tree.type_of(n) for n in tree.symbols}
         # Every #if ENABLE_X block of usage.h open, so every option line is read.
-        values = {n: "y" if types[n] in ("bool", "tristate") else s.str_value
-                  for n, s in tree.symbols.items()}
+        values = {
+            n: "y" if types[n] in ("bool", "tristate") else s.str_value for n, s in tree.symbols.items()
+        }
         files = {n: tree.source_file(s.nodes[0]) for n, s in tree.symbols.items() if s.nodes}
     hostcc = shutil.which("gcc") or shutil.which("cc") or "cc"
     marked = extract_texts(tree.kconfig_dir / "include", tree.applets, values, types, hostcc)
@@ -292,8 +315,9 @@ def option_map(tree: KconfigTree) -> dict[str, AppletOptions]:
         home = files.get(applet.requires[0])
         gated = {s for d in (opts.options, opts.code) for alts in d.values() for a in alts for s in a}
         # Only symbols configured next to the applet are its own; LONG_OPTS, SELINUX... are everyone's.
-        opts.own = {s for s in gated if s != applet.requires[0] and files.get(s) == home
-                    and types.get(s) == "bool"}
+        opts.own = {
+            s for s in gated if s != applet.requires[0] and files.get(s) == home and types.get(s) == "bool"
+        }
         for d in (opts.options, opts.code):
             for alts in d.values():
                 alts[:] = [frozenset(s for s in a if s != applet.requires[0]) for a in alts]
@@ -404,8 +428,11 @@ def shell_table() -> dict[str, ShellFeature]:
     with SHELL_FEATURES.open("rb") as f:
         data = tomllib.load(f)
     return {
-        str(k): ShellFeature(tuple(str(s) for s in v.get("symbols", [])), str(v.get("cite", "")),
-                             bool(v.get("unsupported", False)))
+        str(k): ShellFeature(
+            tuple(str(s) for s in v.get("symbols", [])),
+            str(v.get("cite", "")),
+            bool(v.get("unsupported", False)),
+        )
         for k, v in data.get("ash", {}).items()
     }
 

@@ -59,9 +59,7 @@ KEYWORDS = frozenset(
     "! { } if then else elif fi case esac for while until do done in function select".split()
 )
 
-DOCKERFILE_NAMES = re.compile(
-    r"^(Dockerfile|Containerfile)(\..*)?$|.*\.(dockerfile|containerfile)$", re.I
-)
+DOCKERFILE_NAMES = re.compile(r"^(Dockerfile|Containerfile)(\..*)?$|.*\.(dockerfile|containerfile)$", re.I)
 INIT_DIRS = ("init.d", "rc.d", "profile.d", "rcS.d")
 INIT_NAMES = frozenset(
     {"rcS", "rcK", "rc.local", "rc", "profile", ".profile", ".ashrc", ".shrc", "default.script"}
@@ -176,8 +174,13 @@ def scan_paths(paths: Sequence[Path]) -> Scan:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise UserError(errors[0] + more)
     return Scan(
-        tuple(files), tuple(findings.uses), frozenset(findings.functions), frozenset(findings.aliases),
-        tuple(findings.notes), tuple(skipped), tuple(findings.syntax),
+        tuple(files),
+        tuple(findings.uses),
+        frozenset(findings.functions),
+        frozenset(findings.aliases),
+        tuple(findings.notes),
+        tuple(skipped),
+        tuple(findings.syntax),
     )
 
 
@@ -251,7 +254,7 @@ def dockerfile_commands(text: str, path: str) -> list[tuple[int, str]]:
                 flag = re.match(r"^--\S+\s*", rest)
                 if not flag:
                     break
-                rest = rest[flag.end():]
+                rest = rest[flag.end() :]
         heredocs = _HEREDOC.findall(rest)
         bodies: list[str] = []
         for _q, word in heredocs:
@@ -273,15 +276,23 @@ def dockerfile_commands(text: str, path: str) -> list[tuple[int, str]]:
         elif heredocs and stripped.startswith("<<"):
             out.append((start + 2, bodies[0]))
         elif heredocs:
-            full = joined[joined.index(rest):] if rest in joined else rest
-            out.append((start + 1, full + "\n" + "\n".join(
-                b + "\n" + w for b, (_q, w) in zip(bodies, heredocs, strict=True)) + "\n"))
+            full = joined[joined.index(rest) :] if rest in joined else rest
+            out.append(
+                (
+                    start + 1,
+                    full
+                    + "\n"
+                    + "\n".join(b + "\n" + w for b, (_q, w) in zip(bodies, heredocs, strict=True))
+                    + "\n",
+                )
+            )
         else:
             out.append((start + 1, rest))
     return out
 
 
 # -- from commands to a profile -----------------------------------------------------
+
 
 @dataclass(frozen=True)
 class TrimPlan:
@@ -434,8 +445,9 @@ def plan_trim(
         notes=scan.notes,
         skipped=scan.skipped,
         behind={n: why for n, why in sorted(behind.items()) if n in have},
-        options=tuple((s, needs.reasons.get(s, "")) for s in sorted(needs.symbols)
-                      if config.values.get(s) == "y"),
+        options=tuple(
+            (s, needs.reasons.get(s, "")) for s in sorted(needs.symbols) if config.values.get(s) == "y"
+        ),
         options_off=tuple(s for s, _ in opt_off if config.values.get(s) != "y"),
         unplaced=tuple(needs.unplaced),
     )

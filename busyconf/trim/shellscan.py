@@ -29,6 +29,7 @@ Node = dict[str, Any]
 #: Shells whose ``-c STRING`` is code and whose scripts we can read.
 SHELLS = frozenset({"sh", "ash", "bash", "dash", "hush", "ksh", "mksh"})
 
+
 #: Options that take a value, per wrapper; ``positional`` words come before the command.
 @dataclass(frozen=True)
 class Wrapper:
@@ -303,7 +304,7 @@ class Scanner:
             if "/" in raw and raw.startswith((".", "~")) or ("/" in raw and not name):
                 self.use(raw, line)
                 return
-            rest = args[i + 1:]
+            rest = args[i + 1 :]
             wrap = WRAPPERS.get(name)
             upto = len(rest)
             if wrap is not None:
@@ -401,7 +402,7 @@ class Scanner:
                 end = k + 1
                 while end < len(rest) and literal(rest[end]) not in (";", "+"):
                     end += 1
-                self.call(rest[k + 1:end], offset)
+                self.call(rest[k + 1 : end], offset)
 
     def shell_args(self, rest: Sequence[Node], offset: int, shell: str) -> None:
         for k, word in enumerate(rest):
@@ -415,7 +416,7 @@ class Scanner:
     def start_stop_daemon(self, rest: Sequence[Node], offset: int) -> None:
         for k, word in enumerate(rest[:-1]):
             if literal(word) in ("-x", "--exec", "-a", "--startas"):
-                self.call(rest[k + 1:k + 2], offset)
+                self.call(rest[k + 1 : k + 2], offset)
                 return
 
 

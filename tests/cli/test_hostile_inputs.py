@@ -52,13 +52,30 @@ PENDING: dict[str, str] = {}
 
 #: In-process rows that run a whole ``set`` (a resolve per override), a trim plan or a
 #: cross-release size, 0.2 to 4 s each: in the slow tier with the rows that start a process.
-SLOW_ROWS = frozenset({
-    "set-conflict", "set-int-400-digits", "set-int-negative", "set-keeps-crlf", "set-markup-description",
-    "set-markup-path", "set-needs-dependency", "set-range", "set-same-symbol-twice", "set-string-4k",
-    "set-string-spaces", "set-through-symlink", "set-with-deps", "show-base-chain-20",
-    "size-against-other-release", "trim-budget-elsewhere", "trim-budget-ok", "trim-scan-markup-paths",
-    "trim-scan-ok", "upgrade-dry-run",
-})
+SLOW_ROWS = frozenset(
+    {
+        "set-conflict",
+        "set-int-400-digits",
+        "set-int-negative",
+        "set-keeps-crlf",
+        "set-markup-description",
+        "set-markup-path",
+        "set-needs-dependency",
+        "set-range",
+        "set-same-symbol-twice",
+        "set-string-4k",
+        "set-string-spaces",
+        "set-through-symlink",
+        "set-with-deps",
+        "show-base-chain-20",
+        "size-against-other-release",
+        "trim-budget-elsewhere",
+        "trim-budget-ok",
+        "trim-scan-markup-paths",
+        "trim-scan-ok",
+        "upgrade-dry-run",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -1172,8 +1189,12 @@ CASES: list[Case] = [
         proc=True,
     ),
     Case("image-jobs-negative", ("image", "p.toml", "-o", "img", "-j", "-1"), proc=True),
-    Case("image-check-archive", ("image", "p.toml", "--format", "docker-archive", "-o", "i.tar", "--check"),
-         proc=True, said="--check"),
+    Case(
+        "image-check-archive",
+        ("image", "p.toml", "--format", "docker-archive", "-o", "i.tar", "--check"),
+        proc=True,
+        said="--check",
+    ),
     Case(
         "image-toolchain-escape",
         ("image", "p.toml", "-o", "img", "--toolchain", "../../../../ESCAPED/x"),
@@ -1548,18 +1569,37 @@ CASES: list[Case] = [
     Case("upgrade-downgrade", ("upgrade", "p.toml", "--to", "1.35.0"), said="downgrade"),
     Case("upgrade-bad-to", ("upgrade", "old.toml", "--to", "1.x"), _OLD, said="1.x"),
     Case("upgrade-unknown-to", ("upgrade", "old.toml", "--to", "9.9.9"), _OLD, said="9.9.9"),
-    Case("upgrade-unknown-accept", ("upgrade", "old.toml", "--to", "1.38.0", "--accept", "NO_SUCH"), _OLD,
-         said="NO_SUCH"),
-    Case("upgrade-accept-both", ("upgrade", "old.toml", "--to", "1.38.0", "--accept-new", "--accept", "TREE"),
-         _OLD),
+    Case(
+        "upgrade-unknown-accept",
+        ("upgrade", "old.toml", "--to", "1.38.0", "--accept", "NO_SUCH"),
+        _OLD,
+        said="NO_SUCH",
+    ),
+    Case(
+        "upgrade-accept-both",
+        ("upgrade", "old.toml", "--to", "1.38.0", "--accept-new", "--accept", "TREE"),
+        _OLD,
+    ),
     Case("upgrade-fifo", ("upgrade", "f.toml", "--to", "1.38.0"), fifo("f.toml"), proc=True),
-    Case("upgrade-output-folder", ("upgrade", "old.toml", "--to", "1.38.0", "-o", "sub/"),
-         both(_OLD, folder("sub"))),
-    Case("upgrade-output-exists", ("upgrade", "old.toml", "--to", "1.38.0", "-o", "p.toml"), _OLD,
-         said="already exists"),
+    Case(
+        "upgrade-output-folder",
+        ("upgrade", "old.toml", "--to", "1.38.0", "-o", "sub/"),
+        both(_OLD, folder("sub")),
+    ),
+    Case(
+        "upgrade-output-exists",
+        ("upgrade", "old.toml", "--to", "1.38.0", "-o", "p.toml"),
+        _OLD,
+        said="already exists",
+    ),
     Case("upgrade-missing", ("upgrade", "nope.toml", "--to", "1.38.0")),
-    Case("upgrade-dry-run", ("upgrade", "old.toml", "--to", "1.38.0", "--dry-run", "--json"), _OLD, code=0,
-         check=shows('"pinned": true', '"written": null')),
+    Case(
+        "upgrade-dry-run",
+        ("upgrade", "old.toml", "--to", "1.38.0", "--dry-run", "--json"),
+        _OLD,
+        code=0,
+        check=shows('"pinned": true', '"written": null'),
+    ),
     # ---- the command line itself ----
     Case("cli-unknown-option", ("show", "p.toml", "--nope")),
     Case("cli-missing-argument", ("set",)),

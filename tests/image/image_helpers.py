@@ -48,10 +48,10 @@ def run_cli_subprocess(argv: Sequence[str], cwd: Path) -> Run:
         "sys.stdout.write(r.stdout); sys.stderr.write(r.stderr); sys.exit(r.code)\n"
     )
     env = dict(os.environ, PYTHONPATH=f"{REPO}:{Path(__file__).parent}")
-    proc = subprocess.run([sys.executable, "-c", code, *argv], cwd=cwd, capture_output=True, text=True,
-                          env=env, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *argv], cwd=cwd, capture_output=True, text=True, env=env, timeout=300
+    )
     return Run(proc.returncode, proc.stdout, proc.stderr)
-
 
 
 def image_json(argv: Sequence[str]) -> dict[str, Any]:

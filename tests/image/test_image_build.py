@@ -24,7 +24,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="session")
 def images(
-    private_builds: Path, tmp_path_factory: pytest.TempPathFactory,
+    private_builds: Path,
+    tmp_path_factory: pytest.TempPathFactory,
     starter_build: Callable[[Path], StarterBuild],
 ) -> dict[str, Any]:
     """One build per CPU: a two-platform image, then x86_64 alone twice (incremental builds).
@@ -34,15 +35,52 @@ def images(
     """
     starter = starter_build(CONTAINER_SHELL)
     base = tmp_path_factory.mktemp("images")
-    multi = image_json(["image", str(CONTAINER_SHELL), "--arch", "x86_64,aarch64", "-o", str(base / "multi"),
-                        "--rootfs-tar", str(base / "rootfs.tar")])
+    multi = image_json(
+        [
+            "image",
+            str(CONTAINER_SHELL),
+            "--arch",
+            "x86_64,aarch64",
+            "-o",
+            str(base / "multi"),
+            "--rootfs-tar",
+            str(base / "rootfs.tar"),
+        ]
+    )
     single = image_json(["image", str(CONTAINER_SHELL), "--arch", "x86_64", "-o", str(base / "single")])
-    again = image_json(["image", str(CONTAINER_SHELL), "--arch", "x86_64", "-o", str(base / "again"),
-                        "--rootfs-tar", str(base / "again.tar"), "--check"])
-    archive = image_json(["image", str(CONTAINER_SHELL), "--arch", "x86_64", "--format", "docker-archive",
-                          "-o", str(base / "cs.tar")])
-    return {"base": base, "multi": multi, "single": single, "again": again, "archive": archive,
-            "starter": starter}
+    again = image_json(
+        [
+            "image",
+            str(CONTAINER_SHELL),
+            "--arch",
+            "x86_64",
+            "-o",
+            str(base / "again"),
+            "--rootfs-tar",
+            str(base / "again.tar"),
+            "--check",
+        ]
+    )
+    archive = image_json(
+        [
+            "image",
+            str(CONTAINER_SHELL),
+            "--arch",
+            "x86_64",
+            "--format",
+            "docker-archive",
+            "-o",
+            str(base / "cs.tar"),
+        ]
+    )
+    return {
+        "base": base,
+        "multi": multi,
+        "single": single,
+        "again": again,
+        "archive": archive,
+        "starter": starter,
+    }
 
 
 def _skopeo(*args: str) -> Any:
@@ -51,8 +89,11 @@ def _skopeo(*args: str) -> Any:
 
 
 def _unpack(layout: Path, tag: str, dest: Path) -> Path:
-    subprocess.run(["umoci", "unpack", "--rootless", "--image", f"{layout}:{tag}", str(dest)],
-                   capture_output=True, check=True)
+    subprocess.run(
+        ["umoci", "unpack", "--rootless", "--image", f"{layout}:{tag}", str(dest)],
+        capture_output=True,
+        check=True,
+    )
     return dest / "rootfs"
 
 
@@ -73,8 +114,11 @@ def test_two_builds_give_identical_digests(images: dict[str, Any]) -> None:
 
 def test_skopeo_reads_the_multi_platform_index(images: dict[str, Any]) -> None:
     layout = images["base"] / "multi"
-    raw = json.loads(subprocess.run(["skopeo", "inspect", "--raw", f"oci:{layout}"], capture_output=True,
-                                    text=True, check=True).stdout)
+    raw = json.loads(
+        subprocess.run(
+            ["skopeo", "inspect", "--raw", f"oci:{layout}"], capture_output=True, text=True, check=True
+        ).stdout
+    )
     assert raw["mediaType"] == "application/vnd.oci.image.index.v1+json"
     assert [m["platform"] for m in raw["manifests"]] == [
         {"architecture": "amd64", "os": "linux"},
@@ -88,8 +132,14 @@ def test_skopeo_reads_the_multi_platform_index(images: dict[str, Any]) -> None:
 
 def test_image_config(images: dict[str, Any]) -> None:
     layout = images["base"] / "single"
-    cfg = json.loads(subprocess.run(["skopeo", "inspect", "--config", f"oci:{layout}:latest"],
-                                    capture_output=True, text=True, check=True).stdout)
+    cfg = json.loads(
+        subprocess.run(
+            ["skopeo", "inspect", "--config", f"oci:{layout}:latest"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     assert cfg["config"]["Cmd"] == ["sh"]
     assert "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" in cfg["config"]["Env"]
     assert cfg["architecture"] == "amd64" and cfg["os"] == "linux"
@@ -101,31 +151,60 @@ def test_x86_64_rootfs_runs_in_chroot(images: dict[str, Any], tmp_path: Path) ->
         "echo $((6*7)); ls /usr/bin | grep -c '^awk$'; echo 'a b' | awk '{print $2}'; "
         "head -n1 /etc/passwd; id -u; ls -ld /tmp | cut -c1-10; [ -d /root ] && echo root-ok"
     )
-    proc = subprocess.run(["chroot", str(rootfs), "/bin/sh", "-c", script], capture_output=True, text=True,
-                          env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, timeout=60)
+    proc = subprocess.run(
+        ["chroot", str(rootfs), "/bin/sh", "-c", script],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split("\n") == ["42", "1", "b", "root:x:0:0:root:/root:/bin/sh", "0", "drwxrwxrwt",
-                                       "root-ok", ""]
+    assert proc.stdout.split("\n") == [
+        "42",
+        "1",
+        "b",
+        "root:x:0:0:root:/root:/bin/sh",
+        "0",
+        "drwxrwxrwt",
+        "root-ok",
+        "",
+    ]
     assert os.readlink(rootfs / "usr" / "bin" / "awk") == "../../bin/busybox"
 
 
 def test_aarch64_rootfs_runs_under_qemu(images: dict[str, Any], tmp_path: Path) -> None:
     arm_layout = tmp_path / "arm"
-    subprocess.run(["skopeo", "copy", "--override-arch", "arm64", f"oci:{images['base'] / 'multi'}:latest",
-                    f"oci:{arm_layout}:latest"], capture_output=True, check=True)
+    subprocess.run(
+        [
+            "skopeo",
+            "copy",
+            "--override-arch",
+            "arm64",
+            f"oci:{images['base'] / 'multi'}:latest",
+            f"oci:{arm_layout}:latest",
+        ],
+        capture_output=True,
+        check=True,
+    )
     arm = next(p for p in images["multi"]["platforms"] if p["arch"] == "aarch64")
     assert _skopeo(f"oci:{arm_layout}:latest")["Digest"] == arm["manifest_digest"]
     rootfs = _unpack(arm_layout, "latest", tmp_path / "bundle")
-    elf = subprocess.run(["readelf", "-h", str(rootfs / "bin" / "busybox")], capture_output=True, text=True,
-                         check=True).stdout
+    elf = subprocess.run(
+        ["readelf", "-h", str(rootfs / "bin" / "busybox")], capture_output=True, text=True, check=True
+    ).stdout
     assert "AArch64" in elf
     qemu = shutil.which("qemu-aarch64-static")
     assert qemu, "qemu-user-static is not installed"
+
     # No binfmt_misc here: the shell cannot exec another aarch64 program, so each
     # applet runs under qemu itself; -L makes /etc/passwd and /usr/bin the rootfs's.
     def run(*argv: str) -> str:
-        proc = subprocess.run([qemu, "-L", str(rootfs), str(rootfs / "bin" / "busybox"), *argv],
-                              capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(
+            [qemu, "-L", str(rootfs), str(rootfs / "bin" / "busybox"), *argv],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert proc.returncode == 0, proc.stderr
         return proc.stdout
 
@@ -133,8 +212,12 @@ def test_aarch64_rootfs_runs_under_qemu(images: dict[str, Any], tmp_path: Path) 
     assert run("head", "-n1", "/etc/passwd") == "root:x:0:0:root:/root:/bin/sh\n"
     assert "awk" in run("ls", "/usr/bin").split()
     # the link BusyBox installs runs the applet by its name
-    proc = subprocess.run([qemu, str(rootfs / "usr" / "bin" / "awk"), "BEGIN { print 7 }"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [qemu, str(rootfs / "usr" / "bin" / "awk"), "BEGIN { print 7 }"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.stdout == "7\n"
 
 
@@ -182,6 +265,12 @@ def test_checks_pass_on_both_platforms_of_the_index(images: dict[str, Any]) -> N
     results = check_layout(images["base"] / "multi", "latest")
     assert sorted({r.platform for r in results}) == ["linux/amd64", "linux/arm64/v8"]
     assert [r for r in results if r.status != "pass"] == []
-    raw = json.loads(subprocess.run(["skopeo", "inspect", "--raw", f"oci:{images['base'] / 'multi'}:latest"],
-                                    capture_output=True, text=True, check=True).stdout)
+    raw = json.loads(
+        subprocess.run(
+            ["skopeo", "inspect", "--raw", f"oci:{images['base'] / 'multi'}:latest"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     assert raw["annotations"]["org.opencontainers.image.licenses"] == "GPL-2.0-only"

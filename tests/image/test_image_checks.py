@@ -33,14 +33,16 @@ SBOMS = ("sbom.spdx.json", "sbom.cdx.json")
 def _rootfs(built: StarterBuild) -> Rootfs:
     m = built.manifest
     files = {f"{SBOM_DIR}/{n}": (built.out / n).read_bytes() for n in SBOMS if (built.out / n).is_file()}
-    return make_rootfs(built.out / "busybox", m["arch"], m["source_date_epoch"], release=m["release"],
-                       files=files)
+    return make_rootfs(
+        built.out / "busybox", m["arch"], m["source_date_epoch"], release=m["release"], files=files
+    )
 
 
 def _layout(built: StarterBuild, rootfs: Rootfs, dest: Path) -> Path:
     m = built.manifest
-    meta = build_meta(m["release"], m["config_sha256"], built.profile.stem,
-                      load_profile(built.profile).description)
+    meta = build_meta(
+        m["release"], m["config_sha256"], built.profile.stem, load_profile(built.profile).description
+    )
     write_layout(oci_image([ImageInput(m["arch"], rootfs, meta=meta)], tag="latest"), dest)
     return dest
 
@@ -80,8 +82,11 @@ def test_skopeo_shows_the_annotations_and_the_sbom_is_in_the_layer(
 ) -> None:
     built, layout = starter_layouts(starter)
     m = built.manifest
-    raw = json.loads(subprocess.run(["skopeo", "inspect", "--raw", f"oci:{layout}:latest"],
-                                    capture_output=True, text=True, check=True).stdout)
+    raw = json.loads(
+        subprocess.run(
+            ["skopeo", "inspect", "--raw", f"oci:{layout}:latest"], capture_output=True, text=True, check=True
+        ).stdout
+    )
     expected = {
         "org.opencontainers.image.created": rfc3339(m["source_date_epoch"]),
         "org.opencontainers.image.version": m["release"],
@@ -92,13 +97,19 @@ def test_skopeo_shows_the_annotations_and_the_sbom_is_in_the_layer(
         "org.opencontainers.image.description": load_profile(starter).description,
     }
     assert raw["annotations"] == expected
-    info = json.loads(subprocess.run(["skopeo", "inspect", f"oci:{layout}:latest"], capture_output=True,
-                                     text=True, check=True).stdout)
+    info = json.loads(
+        subprocess.run(
+            ["skopeo", "inspect", f"oci:{layout}:latest"], capture_output=True, text=True, check=True
+        ).stdout
+    )
     assert info["Labels"] == expected and info["Created"] == expected["org.opencontainers.image.created"]
 
     bundle = tmp_path / "bundle"
-    subprocess.run(["umoci", "unpack", "--rootless", "--image", f"{layout}:latest", str(bundle)],
-                   capture_output=True, check=True)
+    subprocess.run(
+        ["umoci", "unpack", "--rootless", "--image", f"{layout}:latest", str(bundle)],
+        capture_output=True,
+        check=True,
+    )
     rootfs = bundle / "rootfs"
     assert (rootfs / "etc" / "shadow").stat().st_mode & 0o777 == 0o600
     for name in SBOMS:
@@ -122,10 +133,20 @@ BERLIN = Path("/usr/share/zoneinfo/Europe/Berlin")
 @pytest.mark.parametrize(
     ("path", "data", "check", "says", "also"),
     [
-        ("etc/shadow", b"root:$6$salt$0123456789abcdef:19000:0:99999:7:::\nnobody:*:::::::\n",
-         "no-hard-coded-passwords", "crypt password for 'root'", ()),
-        ("etc/shadow", b"root::::::::\nnobody:*:::::::\n", "no-hard-coded-passwords",
-         "empty password for 'root'", ()),
+        (
+            "etc/shadow",
+            b"root:$6$salt$0123456789abcdef:19000:0:99999:7:::\nnobody:*:::::::\n",
+            "no-hard-coded-passwords",
+            "crypt password for 'root'",
+            (),
+        ),
+        (
+            "etc/shadow",
+            b"root::::::::\nnobody:*:::::::\n",
+            "no-hard-coded-passwords",
+            "empty password for 'root'",
+            (),
+        ),
         ("etc/localtime", BERLIN.read_bytes() if BERLIN.is_file() else b"", "utc", "printed 'CE", ()),
         ("bin/ls", None, "busybox", "applets without a link: ['ls']", ()),
         ("bin/echo", None, "override-cmd", "no echo", ("busybox",)),
@@ -133,8 +154,13 @@ BERLIN = Path("/usr/share/zoneinfo/Europe/Berlin")
     ids=["crypt-hash", "empty-root", "berlin", "missing-link", "no-echo"],
 )
 def test_each_check_fails_on_a_broken_image(
-    path: str, data: bytes | None, check: str, says: str, also: tuple[str, ...],
-    starter_layouts: Callable[[Path], tuple[StarterBuild, Path]], tmp_path: Path,
+    path: str,
+    data: bytes | None,
+    check: str,
+    says: str,
+    also: tuple[str, ...],
+    starter_layouts: Callable[[Path], tuple[StarterBuild, Path]],
+    tmp_path: Path,
 ) -> None:
     built, _layout_dir = starter_layouts(STARTERS[0])
     rootfs = _rootfs(built)

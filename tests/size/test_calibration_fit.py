@@ -174,7 +174,6 @@ def test_transferred_toggles_are_scaled_by_the_reference_sizes() -> None:
         scaled({}, 1, 1, "x", "x86_64")
 
 
-
 def test_a_transfer_scales_each_section_renames_them_and_keeps_reach() -> None:
     """Thumb-2 shrinks code, not strings: each section takes the ratio its bytes have on the two CPUs."""
     cache = "/root/.cache/zig/o/" + "a" * 32 + "/"
@@ -200,6 +199,7 @@ def test_a_transfer_scales_each_section_renames_them_and_keeps_reach() -> None:
     assert got.size == 900_000 - 970 - 2
     assert got.reach == {ours_libc: 4200}, "the reached section's size on this CPU"
     assert note.endswith("scaled per section (text x0.600, rodata x1.000, data x0.900 overall)")
+
 
 def _texts() -> tuple[UsageText, ...]:
     out = []

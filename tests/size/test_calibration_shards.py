@@ -136,9 +136,7 @@ def _stolen() -> Partial:
         (_stolen, "measured by two shards"),
     ],
 )
-def test_mismatched_shards_are_refused_naming_the_file(
-    tmp_path: Path, second: object, said: str
-) -> None:
+def test_mismatched_shards_are_refused_naming_the_file(tmp_path: Path, second: object, said: str) -> None:
     paths = _write(tmp_path, _shard(1), second())  # type: ignore[operator]
     with pytest.raises(UserError) as e:
         merge_files(paths, tmp_path / "out.json")

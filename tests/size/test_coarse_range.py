@@ -73,7 +73,6 @@ def test_a_bad_file_is_left_alone_by_a_write(tmp_path: Path) -> None:
     assert path.read_text() == "[riscv64\n"
 
 
-
 def test_the_shipped_file_names_known_cpus_and_releases() -> None:
     shipped = read_ranges(RANGE_FILE)
     assert shipped, f"{RANGE_FILE}: no CPU measured"

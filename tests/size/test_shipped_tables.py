@@ -18,9 +18,7 @@ from busyconf.size.table import TableKey, decode_table
 
 TABLES = Path(__file__).resolve().parents[2] / "busyconf" / "size" / "tables"
 #: Calibrated before the measurements were kept (docs/design.md, "Sizes").
-WITHOUT_MEASUREMENTS = frozenset(
-    {"1.38.0-aarch64-zig.json.xz"}
-)
+WITHOUT_MEASUREMENTS = frozenset({"1.38.0-aarch64-zig.json.xz"})
 SHIPPED = sorted(p for p in TABLES.glob("*.json.xz") if ".measurements." not in p.name)
 
 

@@ -53,49 +53,60 @@ def test_scanner_records_argument_words_through_pipelines_exec_xargs_and_sh_c() 
     assert Use("ls", "x:1").args == ()
 
 
-@pytest.mark.parametrize(("code", "symbol"), [
-    ("find . -mtime +1", "FEATURE_FIND_MTIME"),
-    ("find . -exec gzip {} \\;", "FEATURE_FIND_EXEC"),
-    ("find . -type f", "FEATURE_FIND_TYPE"),
-    ("find . -maxdepth 1 -newer x", "FEATURE_FIND_NEWER"),
-    ("find . -exec ls {} +", "FEATURE_FIND_EXEC_PLUS"),
-    ("tar -czf a.tgz d", "FEATURE_SEAMLESS_GZ"),
-    ("tar xzf a.tgz", "FEATURE_SEAMLESS_GZ"),
-    ("xargs -0 rm", "FEATURE_XARGS_SUPPORT_ZERO_TERM"),
-    ("ls --color=auto", "FEATURE_LS_COLOR"),
-    ("ls -R", "FEATURE_LS_RECURSIVE"),
-    ("sort -k2 -t, f", "FEATURE_SORT_BIG"),
-    ("grep -A3 x f", "FEATURE_GREP_CONTEXT"),
-    ("gzip -9 f", "FEATURE_GZIP_LEVELS"),
-    ("date -I", "FEATURE_DATE_ISOFMT"),
-    ("sed --in-place s/a/b/ f", "LONG_OPTS"),
-    ('x=${v//a/b}', "ASH_BASH_COMPAT"),
-    ('[[ -n "$x" ]]', "ASH_BASH_COMPAT"),
-    ("echo $((1 + 2))", "FEATURE_SH_MATH"),
-    ("getopts ab o", "ASH_GETOPTS"),
-    ("set -eo pipefail", "ASH_BASH_COMPAT"),
-    ("echo -n x", "FEATURE_FANCY_ECHO"),
-])
+@pytest.mark.parametrize(
+    ("code", "symbol"),
+    [
+        ("find . -mtime +1", "FEATURE_FIND_MTIME"),
+        ("find . -exec gzip {} \\;", "FEATURE_FIND_EXEC"),
+        ("find . -type f", "FEATURE_FIND_TYPE"),
+        ("find . -maxdepth 1 -newer x", "FEATURE_FIND_NEWER"),
+        ("find . -exec ls {} +", "FEATURE_FIND_EXEC_PLUS"),
+        ("tar -czf a.tgz d", "FEATURE_SEAMLESS_GZ"),
+        ("tar xzf a.tgz", "FEATURE_SEAMLESS_GZ"),
+        ("xargs -0 rm", "FEATURE_XARGS_SUPPORT_ZERO_TERM"),
+        ("ls --color=auto", "FEATURE_LS_COLOR"),
+        ("ls -R", "FEATURE_LS_RECURSIVE"),
+        ("sort -k2 -t, f", "FEATURE_SORT_BIG"),
+        ("grep -A3 x f", "FEATURE_GREP_CONTEXT"),
+        ("gzip -9 f", "FEATURE_GZIP_LEVELS"),
+        ("date -I", "FEATURE_DATE_ISOFMT"),
+        ("sed --in-place s/a/b/ f", "LONG_OPTS"),
+        ("x=${v//a/b}", "ASH_BASH_COMPAT"),
+        ('[[ -n "$x" ]]', "ASH_BASH_COMPAT"),
+        ("echo $((1 + 2))", "FEATURE_SH_MATH"),
+        ("getopts ab o", "ASH_GETOPTS"),
+        ("set -eo pipefail", "ASH_BASH_COMPAT"),
+        ("echo -n x", "FEATURE_FANCY_ECHO"),
+    ],
+)
 def test_option_maps_to_the_symbol_the_sources_name(tree: KconfigTree, code: str, symbol: str) -> None:
     assert symbol in need(tree, code)
 
 
-@pytest.mark.parametrize("code", [
-    "sed -i s/a/b/ f",  # -i is in sed whatever the configuration (editors/sed.c usage, no IF_)
-    "grep -r x .",  # so is grep -r
-    "date -d @0",
-    "cut -d= -f2 f",
-    "sort -r f",
-    "sh -e -c 'true'; test -f x; [ -z \"$a\" ]",
-    "awk -F= '{print}' f",
-    "f() { local v; read -r v <<EOF\nx\nEOF\ntrap 'rm -f t' EXIT; }",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "sed -i s/a/b/ f",  # -i is in sed whatever the configuration (editors/sed.c usage, no IF_)
+        "grep -r x .",  # so is grep -r
+        "date -d @0",
+        "cut -d= -f2 f",
+        "sort -r f",
+        "sh -e -c 'true'; test -f x; [ -z \"$a\" ]",
+        "awk -F= '{print}' f",
+        "f() { local v; read -r v <<EOF\nx\nEOF\ntrap 'rm -f t' EXIT; }",
+    ],
+)
 def test_options_no_feature_gates_need_nothing(tree: KconfigTree, code: str) -> None:
     found = scan(code)
     needs = options_needed(tree, found.uses, found.syntax)
     assert not needs.unplaced
-    assert not {s for s in needs.symbols if s.startswith(("FEATURE_SED", "FEATURE_GREP", "FEATURE_DATE",
-                                                          "FEATURE_CUT", "FEATURE_SORT", "FEATURE_AWK"))}
+    assert not {
+        s
+        for s in needs.symbols
+        if s.startswith(
+            ("FEATURE_SED", "FEATURE_GREP", "FEATURE_DATE", "FEATURE_CUT", "FEATURE_SORT", "FEATURE_AWK")
+        )
+    }
 
 
 def test_unknown_option_of_a_known_applet_is_unplaced_with_file_line(tree: KconfigTree) -> None:
@@ -133,8 +144,17 @@ def test_trim_keeps_the_entrypoints_options_and_drops_the_rest(tmp_path: Path, t
     base = load_any(CONTAINER_SHELL)
     plan = plan_trim(scan_paths([script]), base.tree, base.assignments)
     values = plan.config.values
-    for sym in ("FEATURE_FIND_TYPE", "FEATURE_FIND_MTIME", "FEATURE_FIND_EXEC", "FIND", "XARGS", "SORT",
-                "CUT", "AWK", "GZIP"):
+    for sym in (
+        "FEATURE_FIND_TYPE",
+        "FEATURE_FIND_MTIME",
+        "FEATURE_FIND_EXEC",
+        "FIND",
+        "XARGS",
+        "SORT",
+        "CUT",
+        "AWK",
+        "GZIP",
+    ):
         assert values.get(sym) == "y", sym
     reasons = dict(plan.options)
     assert reasons["FEATURE_FIND_MTIME"] == f"find -mtime at {script}:3"
@@ -150,8 +170,19 @@ def test_interactive_keeps_line_editing(tmp_path: Path) -> None:
     script = tmp_path / "entrypoint.sh"
     script.write_text(ENTRYPOINT)
     out = tmp_path / "t.toml"
-    r = run_cli(["trim", "--scan", str(script), "--base", str(CONTAINER_SHELL), "-o", str(out),
-                 "--interactive", "--json"])
+    r = run_cli(
+        [
+            "trim",
+            "--scan",
+            str(script),
+            "--base",
+            str(CONTAINER_SHELL),
+            "-o",
+            str(out),
+            "--interactive",
+            "--json",
+        ]
+    )
     assert r.code == 0, r.stderr
     doc = json.loads(r.stdout)
     assert "FEATURE_EDITING" not in doc["options_off"]

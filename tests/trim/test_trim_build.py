@@ -27,8 +27,15 @@ def trimmed(private_builds: Path, tmp_path_factory: pytest.TempPathFactory) -> B
     r = run_cli(["trim", "--scan", str(CORPUS / "app"), str(CORPUS / "rootfs"), "-o", str(profile)])
     assert r.code == 0, r.stderr
     p = prepare_build(profile, arch="x86_64")
-    return build(p.dotconfig, list(p.config.applets), p.release, p.arch, p.toolchain, out_dir=base / "out",
-                 source_tree=SourceCache().tree(p.release))
+    return build(
+        p.dotconfig,
+        list(p.config.applets),
+        p.release,
+        p.arch,
+        p.toolchain,
+        out_dir=base / "out",
+        source_tree=SourceCache().tree(p.release),
+    )
 
 
 def _bin_dir(binary: Path, applets: list[str], dest: Path) -> Path:
@@ -39,8 +46,14 @@ def _bin_dir(binary: Path, applets: list[str], dest: Path) -> Path:
 
 
 def _run(binary: Path, bindir: Path, script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(binary), "sh", str(CORPUS / script)], cwd=cwd, capture_output=True, text=True,
-                          env={"PATH": str(bindir), "HOME": str(cwd)}, timeout=120)
+    return subprocess.run(
+        [str(binary), "sh", str(CORPUS / script)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={"PATH": str(bindir), "HOME": str(cwd)},
+        timeout=120,
+    )
 
 
 def test_trimmed_binary_is_small_and_keeps_awk(trimmed: BuildResult) -> None:

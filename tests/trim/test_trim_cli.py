@@ -47,8 +47,10 @@ def test_scan_reports_on_stderr(tmp_path: Path) -> None:
     ("argv", "message"),
     [
         (["trim", "--scan", "{bad}", "-o", "{out}"], "broken.sh:3:"),
-        (["trim", "--scan", "{corpus}", "--keep", "nosuchapplet", "-o", "{out}"],
-         "--keep nosuchapplet: not an applet"),
+        (
+            ["trim", "--scan", "{corpus}", "--keep", "nosuchapplet", "-o", "{out}"],
+            "--keep nosuchapplet: not an applet",
+        ),
         (["trim", "--budget", "6OOK", "{profile}", "-o", "{out}"], "bad budget '6OOK'"),
         (["trim", "--budget", "-5", "{profile}", "-o", "{out}"], "bad budget '-5'"),
         (["trim", "--budget", "10K", "{profile}", "-o", "{out}"], "cannot reach 10.0K"),
@@ -63,8 +65,13 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path: Path, argv: list
     (bad / "fine.sh").write_text("#!/bin/sh\necho ok\n")
     (bad / "broken.sh").write_text('#!/bin/sh\nif [ -f x ]; then\n  echo "unterminated\nfi\n')
     out = tmp_path / "new.toml"
-    subst = {"{bad}": str(bad), "{out}": str(out), "{corpus}": str(CORPUS), "{profile}": str(CONTAINER_SHELL),
-             "{tmp}": str(tmp_path)}
+    subst = {
+        "{bad}": str(bad),
+        "{out}": str(out),
+        "{corpus}": str(CORPUS),
+        "{profile}": str(CONTAINER_SHELL),
+        "{tmp}": str(tmp_path),
+    }
     args = [subst.get(a, a).replace("{tmp}", str(tmp_path)) for a in argv]
     r = run_cli(args)
     assert r.code == 2
