@@ -59,3 +59,9 @@ def image_json(argv: Sequence[str]) -> dict[str, Any]:
     assert r.code == 0, r.stderr
     data: dict[str, Any] = json.loads(r.stdout)
     return data
+
+
+def skopeo_inspect(*args: str) -> Any:
+    """What ``skopeo inspect ARGS`` prints, parsed."""
+    out = subprocess.run(["skopeo", "inspect", *args], capture_output=True, text=True, check=True).stdout
+    return json.loads(out)

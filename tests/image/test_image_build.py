@@ -17,7 +17,7 @@ import pytest
 
 from busyconf.image.checks import CHECKS, check_layout
 from tests.conftest import StarterBuild
-from tests.image.image_helpers import CONTAINER_SHELL, image_json
+from tests.image.image_helpers import CONTAINER_SHELL, image_json, skopeo_inspect
 
 pytestmark = pytest.mark.slow
 
@@ -83,11 +83,6 @@ def images(
     }
 
 
-def _skopeo(*args: str) -> Any:
-    out = subprocess.run(["skopeo", "inspect", *args], capture_output=True, text=True, check=True).stdout
-    return json.loads(out)
-
-
 def _unpack(layout: Path, tag: str, dest: Path) -> Path:
     subprocess.run(
         ["umoci", "unpack", "--rootless", "--image", f"{layout}:{tag}", str(dest)],
@@ -114,32 +109,21 @@ def test_two_builds_give_identical_digests(images: dict[str, Any]) -> None:
 
 def test_skopeo_reads_the_multi_platform_index(images: dict[str, Any]) -> None:
     layout = images["base"] / "multi"
-    raw = json.loads(
-        subprocess.run(
-            ["skopeo", "inspect", "--raw", f"oci:{layout}"], capture_output=True, text=True, check=True
-        ).stdout
-    )
+    raw = skopeo_inspect("--raw", f"oci:{layout}")
     assert raw["mediaType"] == "application/vnd.oci.image.index.v1+json"
     assert [m["platform"] for m in raw["manifests"]] == [
         {"architecture": "amd64", "os": "linux"},
         {"architecture": "arm64", "os": "linux", "variant": "v8"},
     ]
-    info = _skopeo(f"oci:{layout}")
+    info = skopeo_inspect(f"oci:{layout}")
     assert info["Digest"] == images["multi"]["digest"] and info["Architecture"] == "amd64"
-    arm = _skopeo("--override-arch", "arm64", f"oci:{layout}")
+    arm = skopeo_inspect("--override-arch", "arm64", f"oci:{layout}")
     assert arm["Architecture"] == "arm64"
 
 
 def test_image_config(images: dict[str, Any]) -> None:
     layout = images["base"] / "single"
-    cfg = json.loads(
-        subprocess.run(
-            ["skopeo", "inspect", "--config", f"oci:{layout}:latest"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+    cfg = skopeo_inspect("--config", f"oci:{layout}:latest")
     assert cfg["config"]["Cmd"] == ["sh"]
     assert "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" in cfg["config"]["Env"]
     assert cfg["architecture"] == "amd64" and cfg["os"] == "linux"
@@ -187,7 +171,7 @@ def test_aarch64_rootfs_runs_under_qemu(images: dict[str, Any], tmp_path: Path) 
         check=True,
     )
     arm = next(p for p in images["multi"]["platforms"] if p["arch"] == "aarch64")
-    assert _skopeo(f"oci:{arm_layout}:latest")["Digest"] == arm["manifest_digest"]
+    assert skopeo_inspect(f"oci:{arm_layout}:latest")["Digest"] == arm["manifest_digest"]
     rootfs = _unpack(arm_layout, "latest", tmp_path / "bundle")
     elf = subprocess.run(
         ["readelf", "-h", str(rootfs / "bin" / "busybox")], capture_output=True, text=True, check=True
@@ -223,7 +207,7 @@ def test_aarch64_rootfs_runs_under_qemu(images: dict[str, Any], tmp_path: Path) 
 
 def test_docker_archive(images: dict[str, Any]) -> None:
     path = images["base"] / "cs.tar"
-    info = _skopeo(f"docker-archive:{path}")
+    info = skopeo_inspect(f"docker-archive:{path}")
     assert info["Architecture"] == "amd64"
     with tarfile.open(path) as tar:
         manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
@@ -265,12 +249,5 @@ def test_checks_pass_on_both_platforms_of_the_index(images: dict[str, Any]) -> N
     results = check_layout(images["base"] / "multi", "latest")
     assert sorted({r.platform for r in results}) == ["linux/amd64", "linux/arm64/v8"]
     assert [r for r in results if r.status != "pass"] == []
-    raw = json.loads(
-        subprocess.run(
-            ["skopeo", "inspect", "--raw", f"oci:{images['base'] / 'multi'}:latest"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+    raw = skopeo_inspect("--raw", f"oci:{images['base'] / 'multi'}:latest")
     assert raw["annotations"]["org.opencontainers.image.licenses"] == "GPL-2.0-only"

@@ -23,6 +23,7 @@ from busyconf.image.oci import build_meta, rfc3339
 from busyconf.image.rootfs import FILE, Entry, Rootfs
 from busyconf.model.profile import load_profile
 from tests.conftest import STARTERS, StarterBuild
+from tests.image.image_helpers import skopeo_inspect
 
 pytestmark = pytest.mark.slow
 
@@ -82,11 +83,7 @@ def test_skopeo_shows_the_annotations_and_the_sbom_is_in_the_layer(
 ) -> None:
     built, layout = starter_layouts(starter)
     m = built.manifest
-    raw = json.loads(
-        subprocess.run(
-            ["skopeo", "inspect", "--raw", f"oci:{layout}:latest"], capture_output=True, text=True, check=True
-        ).stdout
-    )
+    raw = skopeo_inspect("--raw", f"oci:{layout}:latest")
     expected = {
         "org.opencontainers.image.created": rfc3339(m["source_date_epoch"]),
         "org.opencontainers.image.version": m["release"],
@@ -97,11 +94,7 @@ def test_skopeo_shows_the_annotations_and_the_sbom_is_in_the_layer(
         "org.opencontainers.image.description": load_profile(starter).description,
     }
     assert raw["annotations"] == expected
-    info = json.loads(
-        subprocess.run(
-            ["skopeo", "inspect", f"oci:{layout}:latest"], capture_output=True, text=True, check=True
-        ).stdout
-    )
+    info = skopeo_inspect(f"oci:{layout}:latest")
     assert info["Labels"] == expected and info["Created"] == expected["org.opencontainers.image.created"]
 
     bundle = tmp_path / "bundle"

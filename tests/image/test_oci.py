@@ -28,6 +28,7 @@ from busyconf.image import (
 from busyconf.image.checks import check_layout, inside, platform_manifests
 from busyconf.image.oci import build_meta, gzip_bytes
 from busyconf.image.rootfs import install_dirs, utc_tzif
+from tests.image.image_helpers import skopeo_inspect
 
 LINKS = ["bin/sh", "bin/ash", "bin/ls", "usr/bin/awk", "sbin/ifconfig", "usr/sbin/chroot", "linuxrc"]
 EPOCH = 1_700_000_000
@@ -176,11 +177,7 @@ def test_layout_is_read_by_skopeo_and_umoci(binary: Path, tmp_path: Path) -> Non
     img = oci_image([ImageInput("x86_64", _rootfs(binary))], tag="v1")
     layout = tmp_path / "layout"
     write_layout(img, layout)
-    info = json.loads(
-        subprocess.run(
-            ["skopeo", "inspect", f"oci:{layout}"], capture_output=True, text=True, check=True
-        ).stdout
-    )
+    info = skopeo_inspect(f"oci:{layout}")
     assert info["Digest"] == img.digest and info["Architecture"] == "amd64"
     bundle = tmp_path / "bundle"
     subprocess.run(
@@ -207,11 +204,7 @@ def test_docker_archive_is_read_by_skopeo(binary: Path, tmp_path: Path) -> None:
     with tarfile.open(path) as tar:
         manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
     assert manifest[0]["RepoTags"] == ["busyconf/test:latest"]
-    info = json.loads(
-        subprocess.run(
-            ["skopeo", "inspect", f"docker-archive:{path}"], capture_output=True, text=True, check=True
-        ).stdout
-    )
+    info = skopeo_inspect(f"docker-archive:{path}")
     assert info["Architecture"] == "amd64"
     assert info["Layers"] == [img.images[0].diff_id]
 
@@ -328,11 +321,7 @@ def test_skopeo_shows_annotations_and_arm_variants(binary: Path, tmp_path: Path)
     img = oci_image([ImageInput(a, _rootfs(binary), meta=_meta()) for a in arches], tag="1.38.0")
     layout = tmp_path / "layout"
     write_layout(img, layout)
-    raw = json.loads(
-        subprocess.run(
-            ["skopeo", "inspect", "--raw", f"oci:{layout}:1.38.0"], capture_output=True, text=True, check=True
-        ).stdout
-    )
+    raw = skopeo_inspect("--raw", f"oci:{layout}:1.38.0")
     assert [(m["platform"]["architecture"], m["platform"].get("variant")) for m in raw["manifests"]] == [
         ("amd64", None),
         ("arm64", "v8"),
