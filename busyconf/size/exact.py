@@ -32,6 +32,7 @@ the tree rebuilds exactly what it should.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -98,8 +99,8 @@ class ExactEngine:
         self._tree: dict[str, list[object]] = {}
         self._reload_state()
         self._lock = threading.Lock()
-        # Per thread: the objects of the configuration it measured last, that configuration
-        # (to measure again) and the generation of the tree it left (to know when to).
+        # Per thread: the objects of the configuration it measured last, how to measure it
+        # again and the generation of the tree it left (to know when to).
         self._mine = threading.local()
 
     @staticmethod
@@ -142,7 +143,9 @@ class ExactEngine:
         Kconfig says, to measure a hidden symbol that options ``select``.
         """
         self._mine.objs = None
-        self._mine.last = (config_text, None, None, dict(reuse or {}), dict(force or {}))
+        self._mine.again = functools.partial(
+            self._measure_locked, config_text, None, None, dict(reuse or {}), dict(force or {})
+        )
         # One lock from reading the tree's record to writing it back: the editor, a bench and
         # a calibration may share this tree from several processes.
         with build_lock(self.wt.root, cancel=cancel):
@@ -535,12 +538,11 @@ class ExactEngine:
         Its stripped size. When another engine has built in the tree since, that
         configuration is measured again first, so the relink never mixes two.
         """
-        last = getattr(self._mine, "last", None)
-        if last is None or getattr(self._mine, "objs", None) is None:
+        if getattr(self._mine, "objs", None) is None:
             raise BuildError(f"{self.obj}: nothing measured yet to relink")
         with build_lock(self.wt.root):
             if self._load_json(self._state_path, {}).get("generation") != self._mine.generation:
-                self._measure_locked(*last)
+                self._mine.again()
             return self._link(extra, output)
 
     def _link(self, extra: Sequence[str] = (), output: Path | None = None) -> int:
