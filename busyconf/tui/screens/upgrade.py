@@ -20,6 +20,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Label, LoadingIndicator, OptionList, SelectionList, Static
 from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
+from textual.worker import Worker, WorkerState
 
 from busyconf.errors import BusyconfError
 from busyconf.size.units import format_bytes, format_delta
@@ -187,17 +188,26 @@ class UpgradeScreen(Screen[Session | None]):
         self.upgrade(self.checked)
 
     @work(thread=True, exclusive=True, group="upgrade", exit_on_error=False)
-    def upgrade(self, accept: list[str]) -> None:
+    def upgrade(self, accept: list[str]) -> Session | None:
+        """The upgraded session; the screen closes on it once this worker has finished.
+
+        Dismissing from inside the worker would cancel the worker still waiting
+        on the call (the screen's workers stop with it).
+        """
         s = self.session
         try:
             profile, _report = upgrade_profile(
                 s.profile_after_changes(), self.release, accept_new=accept, cache=s.cache
             )
-            upgraded = Session.upgraded(s, profile, s.cache)
+            return Session.upgraded(s, profile, s.cache)
         except BusyconfError as e:
             self.app.call_from_thread(self._apply_failed, e)
-            return
-        self.app.call_from_thread(self.dismiss, upgraded)
+            return None
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name == "upgrade" and event.state == WorkerState.SUCCESS:
+            if isinstance(upgraded := event.worker.result, Session):
+                self.dismiss(upgraded)
 
     def _apply_failed(self, error: BusyconfError) -> None:
         self.busy = False
