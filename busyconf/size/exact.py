@@ -55,6 +55,7 @@ from busyconf.errors import BuildError, Interrupted, ToolchainError
 from busyconf.size.autoconf import force_autoconf
 from busyconf.size.kbuild_facts import FLAG_SYMBOLS, FLAGS_RULE, HOST_PROGRAMS, LIST_MK
 from busyconf.size.linkmap import lld_args
+from busyconf.size.objindex import ObjectIndex
 from busyconf.size.workdir import Line, WorkTree, make_binary, open_worktree, stripped_size
 
 
@@ -82,18 +83,7 @@ class ExactEngine:
         self.obj = wt.obj
         self.cache = wt.root / "objcache"
         self.cache.mkdir(exist_ok=True)
-        self._index_path = self.cache / "index.json"
-        # Tuples of strings: the garbage collector stops tracking them, and an index of
-        # some 200,000 lists made every collection (and a key press in the TUI) slower.
-        self._index: dict[str, list[dict[str, object]]] = {}
-        try:
-            self._index = {
-                t: [{"key": e["key"], "deps": tuple(e["deps"])} for e in entries]
-                for t, entries in self._load_json(self._index_path, {}).items()
-            }
-        except (KeyError, TypeError):
-            pass
-        self._index_changed = False
+        self._index = ObjectIndex(self.cache / "index.json")
         self._state_path = wt.root / "exact-state.json"
         self._state: dict[str, Any] = {}
         self._tree: dict[str, list[object]] = {}
@@ -117,14 +107,11 @@ class ExactEngine:
         self._tree = self._state.setdefault("tree", {})
 
     def _save(self) -> None:
-        # The index runs to tens of megabytes: written only when something was stored.
-        saved = [(self._index_path, self._index)] if self._index_changed else []
+        self._index.save()
         self._state["generation"] = self._mine.generation = uuid.uuid4().hex
-        for path, data in [*saved, (self._state_path, self._state)]:
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(data))
-            os.replace(tmp, path)
-        self._index_changed = False
+        tmp = self._state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self._state))
+        os.replace(tmp, self._state_path)
 
     def measure(
         self,
@@ -429,7 +416,7 @@ class ExactEngine:
 
     def _lookup(self, target: str, deps: Sequence[str], cmd: str, hashes: dict[str, str]) -> str | None:
         """The cached key for ``target`` that matches the tree's current generated files."""
-        for entry in self._index.get(target, ()):
+        for entry in self._index.entries(target):
             key = self._key(cmd, entry["deps"], hashes)  # type: ignore[arg-type]
             if key == entry["key"] and (self.cache / target / key).is_file():
                 return key
@@ -443,11 +430,7 @@ class ExactEngine:
         os.replace(tmp, folder / key)
         shutil.copyfile(self._cmd_path(target), folder / f"{key}.cmd")
         self._mark(target, key)
-        with self._lock:
-            entries = [e for e in self._index.get(target, []) if e["key"] != key]
-            entries.append({"key": key, "deps": tuple(deps)})
-            self._index[target] = entries
-            self._index_changed = True
+        self._index.add(target, key, deps)
 
     def _run_cached(
         self, targets: Sequence[str], cancel: threading.Event | None, reuse: Mapping[str, str] | None = None

@@ -100,6 +100,19 @@ def test_two_engines_on_one_tree_see_each_others_builds(engine: ExactEngine) -> 
     assert after.compiled == 0, "the other engine's commands were run for this configuration"
 
 
+def test_an_engine_saving_later_keeps_the_objects_another_cached(engine: ExactEngine) -> None:
+    """The editor and a bench on one tree: the later save must not drop what the other cached."""
+    late = ExactEngine(engine.wt)  # it reads the object index before the other caches anything new
+    _, ours = _config(SMALL, [("EXTRA_CFLAGS", f"-DBUSYCONF_OURS_{uuid.uuid4().hex}")])
+    _, theirs = _config(SMALL, [("EXTRA_CFLAGS", f"-DBUSYCONF_THEIRS_{uuid.uuid4().hex}")])
+    first = engine.measure(ours)
+    assert first.full_build
+    assert late.measure(theirs).full_build
+    again = ExactEngine(engine.wt).measure(ours)
+    assert again.size == first.size
+    assert (again.full_build, again.compiled) == (False, 0), "the objects the first engine cached were lost"
+
+
 def _generation(engine: ExactEngine) -> str:
     return str(json.loads((engine.wt.root / "exact-state.json").read_text())["generation"])
 
