@@ -180,6 +180,6 @@ def coarse_riscv64(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[
 
     monkeypatch.setattr(table, "shipped_table_text", hidden)
     monkeypatch.setattr(table, "user_table_path", lambda key: tmp_path / "no-user-tables" / key.filename)
-    table._shipped_kind.cache_clear()
+    table.shipped_kind.cache_clear()
     yield COARSE_ARCH
-    table._shipped_kind.cache_clear()
+    table.shipped_kind.cache_clear()

@@ -238,7 +238,7 @@ def _kind_of_text(text: str, key: TableKey) -> str:
 
 
 @lru_cache(maxsize=64)
-def _shipped_kind(key: TableKey) -> str:
+def shipped_kind(key: TableKey) -> str:
     """Shipped tables do not change while busyconf runs: one read per key."""
     shipped = shipped_table_text(key)
     return "coarse" if shipped is None else _kind_of_text(shipped[0], key)
@@ -269,5 +269,5 @@ def table_kind(key: TableKey) -> str:
     try:
         st = path.stat()
     except OSError:
-        return _shipped_kind(key)
+        return shipped_kind(key)
     return _user_kind(path, (st.st_mtime_ns, st.st_size), key)

@@ -8,7 +8,7 @@ import pytest
 
 from busyconf.errors import UserError
 from busyconf.size.calibration import Measurements, Reference, Relinks, Toggle, donors, write_measurements
-from busyconf.size.calibration.donors import find_donor, lent_toggles, parse_source
+from busyconf.size.calibration.donors import find_donor, lent_toggles, offer, parse_source
 from busyconf.size.calibration.measurements import measurements_path
 from busyconf.size.linkmap import LinkMap
 from busyconf.size.table import TableKey, save_table, table_kind, user_table_path
@@ -127,3 +127,24 @@ def test_a_transferred_table_says_from_what(
     info = {"toggles": "compile-level costs measured for ...", "transferred_from": donor}
     save_table(key, {"base": 1, "info": info})
     assert table_kind(key) == kind
+
+
+def test_the_shipped_tables_lend_only_their_measured_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The package's own files: the transfers are known by their tables' info, not decoded to find out."""
+    monkeypatch.setenv("BUSYCONF_CACHE", str(tmp_path / "cache"))
+    decoded: list[str] = []
+    real_decode = donors.decode
+
+    def counting_decode(data: bytes, where: str) -> Measurements:
+        decoded.append(where)
+        return real_decode(data, where)
+
+    monkeypatch.setattr(donors, "decode", counting_decode)
+    assert find_donor("1.38.0", "mips", "zig", None).label == "1.38.0/x86_64"
+    assert decoded == ["busyconf/size/tables/1.38.0-x86_64-zig.measurements.json.xz"]
+    decoded.clear()
+    # x86_64 1.38.0 is the root: every other shipped table with measurements is a transfer.
+    assert offer(TableKey("1.38.0", "x86_64", "zig")).donor is None
+    assert decoded == []

@@ -79,7 +79,7 @@ async def test_without_a_measured_table_t_offers_a_calibration(
     monkeypatch.setattr(table, "user_table_path", lambda key: tmp_path / "tables" / key.filename)
     monkeypatch.setattr(donors, "_shipped_names", dict)
     plan, start = await _offer(tmp_path)
-    assert plan.startswith("Calibrate here: no measured table to transfer from.")
+    assert plan.startswith("Calibrate here: no measurements of another CPU or release to transfer from.")
     assert "busyconf size calibrate --arch riscv64 --release 1.38.0 --toolchain zig" in plan
     assert "--transfer" not in plan and start
 

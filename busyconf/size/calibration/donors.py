@@ -91,6 +91,16 @@ def load_donor(key: TableKey) -> Donor | None:
     return Donor(decode(data, shipped), shipped)
 
 
+def _shipped_transfer(key: TableKey) -> bool:
+    """True when ``key``'s donor would be shipped measurements of a transfer.
+
+    The shipped table's info tells it in milliseconds; decoding the measurements
+    to learn it took some 0.5 s per table.
+    """
+    own = measurements_path(table.user_table_path(key)).is_file()
+    return not own and table.shipped_kind(key).startswith("transferred")
+
+
 def _native(donor: Donor | None) -> Donor | None:
     """Only a natively measured donor lends: a transfer of a transfer would compound the scaling."""
     if donor is None or donor.measurements.full.donor:
@@ -131,6 +141,8 @@ def find_donor(release: str, arch: str, toolchain: str, source: str | None) -> D
         )
 
     for key in sorted(keys, key=distance):
+        if _shipped_transfer(key):
+            continue
         donor = _native(load_donor(key))
         if donor is not None:
             return donor

@@ -101,7 +101,7 @@ class SizeTableScreen(JobScreen[bool]):
         else:
             text.append("Calibrate ", style="bold")
             text.append(
-                "here: no measured table to transfer from. Hours on 2 cores; "
+                "here: no measurements of another CPU or release to transfer from. Hours on 2 cores; "
                 "a cancelled run keeps what it measured and resumes."
             )
         text.append(f"\n{found.command}", style="dim")
