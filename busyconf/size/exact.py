@@ -129,14 +129,16 @@ class ExactEngine:
         (calibration only): symbols set in the compiled headers whatever
         Kconfig says, to measure a hidden symbol that options ``select``.
         """
-        self._mine.objs = None
+        self._mine.objs = self._mine.built = None
         self._mine.again = functools.partial(
             self._measure_locked, config_text, None, None, dict(reuse or {}), dict(force or {})
         )
         # One lock from reading the tree's record to writing it back: the editor, a bench and
         # a calibration may share this tree from several processes.
         with build_lock(self.wt.root, cancel=cancel):
-            return self._measure_locked(config_text, cancel, on_line, reuse or {}, force or {})
+            result = self._measure_locked(config_text, cancel, on_line, reuse or {}, force or {})
+            self._mine.built = (bdot.parse((self.obj / ".config").read_text()), self.tree_keys())
+            return result
 
     def _measure_locked(
         self,
@@ -480,6 +482,17 @@ class ExactEngine:
     def tree_keys(self) -> dict[str, str]:
         """The cached key of each target now in the tree (after a measurement)."""
         return {t: str(v[0]) for t, v in self._tree.items()}
+
+    def built(self) -> tuple[dict[str, str], dict[str, str]]:
+        """What this thread measured last: its ``.config`` values and :meth:`tree_keys`.
+
+        Taken under the build lock as the measurement ended: the tree may hold
+        another engine's or thread's build by the time a calibration reads it.
+        """
+        built: tuple[dict[str, str], dict[str, str]] | None = getattr(self._mine, "built", None)
+        if built is None:
+            raise BuildError(f"{self.obj}: nothing measured yet in this thread")
+        return built
 
     def _in_tree(self, target: str, key: str) -> bool:
         """True when the tree's file is the cached ``key`` this engine put there (same stat)."""

@@ -9,7 +9,7 @@ import pytest
 from busyconf.errors import UserError
 from busyconf.size.calibration import Measurements, Reference, Relinks, Toggle, donors, write_measurements
 from busyconf.size.calibration.donors import find_donor, lent_toggles, offer, parse_source
-from busyconf.size.calibration.measurements import measurements_path
+from busyconf.size.calibration.measurements import decode, measurements_path
 from busyconf.size.linkmap import LinkMap
 from busyconf.size.table import TableKey, save_table, table_kind, user_table_path
 
@@ -135,11 +135,10 @@ def test_the_shipped_tables_lend_only_their_measured_ones(
     """The package's own files: the transfers are known by their tables' info, not decoded to find out."""
     monkeypatch.setenv("BUSYCONF_CACHE", str(tmp_path / "cache"))
     decoded: list[str] = []
-    real_decode = donors.decode
 
     def counting_decode(data: bytes, where: str) -> Measurements:
         decoded.append(where)
-        return real_decode(data, where)
+        return decode(data, where)
 
     monkeypatch.setattr(donors, "decode", counting_decode)
     assert find_donor("1.38.0", "mips", "zig", None).label == "1.38.0/x86_64"

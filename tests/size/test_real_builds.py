@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from busyconf.build import config_lines as bdot
 from busyconf.errors import BuildError, Interrupted
 from busyconf.model import load_tree, resolve
 from busyconf.model.config import Configuration
@@ -129,6 +130,17 @@ def test_a_relink_links_what_this_engine_measured_though_another_built_since(eng
     assert theirs != want
     assert engine.link() == want, "relinked the other engine's objects"
     assert other.link() == theirs
+
+
+def test_what_this_engine_built_is_kept_though_another_built_since(engine: ExactEngine) -> None:
+    """A calibration reads the values and objects it built after measuring: not the tree's newer ones."""
+    _, small = _config(SMALL)
+    engine.measure(small)
+    values, keys = engine.built()
+    assert values.get("GREP", "n") == "n"
+    ExactEngine(engine.wt).measure(_config(MORE)[1])
+    assert bdot.parse((engine.obj / ".config").read_text())["GREP"] == "y", "the tree holds the other build"
+    assert engine.built() == (values, keys)
 
 
 def test_a_relink_links_what_this_thread_measured(engine: ExactEngine) -> None:

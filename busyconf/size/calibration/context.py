@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from busyconf.build import config_lines
 from busyconf.errors import Interrupted
 from busyconf.model.dotconfig import dotconfig_text
 from busyconf.model.kconfig import KconfigTree
@@ -73,7 +72,7 @@ class Measuring:
 
     def built_values(self) -> dict[str, str]:
         """The values of the configuration the engine built last."""
-        return config_lines.parse((self.eng.obj / ".config").read_text())
+        return dict(self.eng.built()[0])
 
     def link_map(self, tag: str, defsyms: Iterable[str], extra: Iterable[str] = ()) -> LinkMap:
         return link_map(self.eng, self.work, tag, defsyms, extra)
