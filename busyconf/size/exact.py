@@ -45,7 +45,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from busyconf.build import config_lines as bdot
 from busyconf.build import runner
@@ -57,6 +57,13 @@ from busyconf.size.kbuild_facts import FLAG_SYMBOLS, FLAGS_RULE, HOST_PROGRAMS, 
 from busyconf.size.linkmap import lld_args
 from busyconf.size.objindex import ObjectIndex
 from busyconf.size.workdir import Line, WorkTree, make_binary, open_worktree, stripped_size
+
+
+class Built(NamedTuple):
+    """What a thread's last measurement built: the ``.config`` values and each target's cached key."""
+
+    values: dict[str, str]
+    keys: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -137,7 +144,8 @@ class ExactEngine:
         # a calibration may share this tree from several processes.
         with build_lock(self.wt.root, cancel=cancel):
             result = self._measure_locked(config_text, cancel, on_line, reuse or {}, force or {})
-            self._mine.built = (bdot.parse((self.obj / ".config").read_text()), self.tree_keys())
+            values = bdot.parse((self.obj / ".config").read_text())
+            self._mine.built = Built(values, {t: str(v[0]) for t, v in self._tree.items()})
             return result
 
     def _measure_locked(
@@ -479,17 +487,13 @@ class ExactEngine:
             self._snapshot(misses)
         return len(misses), restored
 
-    def tree_keys(self) -> dict[str, str]:
-        """The cached key of each target now in the tree (after a measurement)."""
-        return {t: str(v[0]) for t, v in self._tree.items()}
-
-    def built(self) -> tuple[dict[str, str], dict[str, str]]:
-        """What this thread measured last: its ``.config`` values and :meth:`tree_keys`.
+    def built(self) -> Built:
+        """What this thread measured last.
 
         Taken under the build lock as the measurement ended: the tree may hold
         another engine's or thread's build by the time a calibration reads it.
         """
-        built: tuple[dict[str, str], dict[str, str]] | None = getattr(self._mine, "built", None)
+        built: Built | None = getattr(self._mine, "built", None)
         if built is None:
             raise BuildError(f"{self.obj}: nothing measured yet in this thread")
         return built

@@ -72,7 +72,7 @@ class Measuring:
 
     def built_values(self) -> dict[str, str]:
         """The values of the configuration the engine built last."""
-        return dict(self.eng.built()[0])
+        return dict(self.eng.built().values)
 
     def link_map(self, tag: str, defsyms: Iterable[str], extra: Iterable[str] = ()) -> LinkMap:
         return link_map(self.eng, self.work, tag, defsyms, extra)

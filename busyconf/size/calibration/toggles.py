@@ -51,7 +51,7 @@ def around(
     ctx: Measuring, assignments: list[tuple[str, str]], values: Mapping[str, str], size: int, link: LinkMap
 ) -> Around:
     """The reference the engine built last (``values``, ``size``, ``link``), ready to plan toggles from."""
-    keys = ctx.eng.built()[1]
+    keys = ctx.eng.built().keys
     deps, direct = dependents(ctx.eng.wt.obj, ctx.tree, keys)
     planned = resolve(ctx.tree, assignments).values
     return Around(assignments, planned, values, size, link, keys, deps, direct)
